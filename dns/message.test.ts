@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import dns2 from 'dns2';
+import { CLASS, TYPE } from './constants.js';
+import { WireError } from './errors.js';
+import { buildQuery, encodeMessage, parseMessage, type Message } from './message.js';
+import { isSubdomain, nameToWire, normalizeName, readName } from './name.js';
+import { rdataFromText, rdataToText } from './rdata.js';
+
+const { Packet } = dns2 as unknown as { Packet: { parse(b: Buffer): any } };
+
+function sample(): Message {
+  const rr = (name: string, type: number, text: string, ttl = 300) => ({ name, type, class: CLASS.IN, ttl, rdata: rdataFromText(type, text) });
+  return {
+    id: 0xbeef, flags: 0x8180, rcode: 0, opcode: 0,
+    questions: [{ name: 'www.Example.com', type: TYPE.A, class: CLASS.IN }],
+    answers: [rr('www.Example.com', TYPE.CNAME, 'web.example.com.'), rr('web.example.com', TYPE.A, '192.0.2.7', 60)],
+    authority: [rr('example.com', TYPE.NS, 'ns1.example.com.')],
+    additional: [rr('ns1.example.com', TYPE.AAAA, '2001:db8::53'), rr('example.com', TYPE.TXT, '"a b" "c\\"d"')],
+    edns: { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: true, options: [{ code: 3, data: Buffer.from('node1') }] },
+  };
+}
+
+describe('message codec', () => {
+  it('round-trips and records TTL offsets', () => {
+    const ttlOffsets: number[] = [];
+    const wire = encodeMessage(sample(), { ttlOffsets });
+    const back = parseMessage(wire);
+    expect(back.questions[0].name).toBe('www.Example.com');
+    expect(back.answers.map((r) => rdataToText(r.type, r.rdata))).toEqual(['web.example.com.', '192.0.2.7']);
+    expect(rdataToText(TYPE.AAAA, back.additional[0].rdata)).toBe('2001:db8::53');
+    expect(rdataToText(TYPE.TXT, back.additional[1].rdata)).toBe('"a b" "c\\"d"');
+    expect(back.edns?.options[0].data.toString()).toBe('node1');
+    expect(back.edns?.dnssecOk).toBe(true);
+    expect(ttlOffsets).toHaveLength(5);
+    expect(wire.readUInt32BE(ttlOffsets[1])).toBe(60);
+  });
+
+  it('is read the same by dns2, an independent decoder', () => {
+    const wire = encodeMessage(sample());
+    const p = Packet.parse(wire);
+    expect(p.errors ?? []).toEqual([]);
+    expect(p.answers.map((a: any) => a.name)).toEqual(['www.Example.com', 'web.example.com']);
+    expect(p.answers[1].address).toBe('192.0.2.7');
+    expect(p.authorities[0].ns).toBe('ns1.example.com');
+  });
+
+  it('compresses owner names', () => {
+    const wire = encodeMessage(sample());
+    // "example" appears once in the owner names and question; rdata names are uncompressed.
+    const count = wire.toString('latin1').split('xample').length - 1;
+    expect(count).toBeLessThanOrEqual(4);
+  });
+
+  it('rejects forward and looping pointers with bounded work', () => {
+    const q = buildQuery({ id: 1, name: 'a.example', type: TYPE.A });
+    const forward = Buffer.from(q);
+    forward[12] = 0xc0; forward[13] = 0x20;
+    expect(() => parseMessage(forward)).toThrow(WireError);
+    const self = Buffer.from(q);
+    self[12] = 0xc0; self[13] = 12;
+    expect(() => parseMessage(self)).toThrowError(/backwards/);
+  });
+
+  it('bounds a 64 KB chain of backward pointers', () => {
+    // Each pointer points at the previous one: the chain dns2 spends seconds on.
+    const n = 30000;
+    const buf = Buffer.alloc(12 + 1 + n * 2 + 4);
+    buf.writeUInt16BE(1, 4);
+    let p = 12;
+    buf[p++] = 0;
+    for (let i = 0; i < n; i++) { const target = i === 0 ? 12 : p - 2; buf[p++] = 0xc0 | (target >> 8); buf[p++] = target & 0xff; }
+    expect(() => readName(buf, p - 2)).toThrowError(/compression pointers/);
+  });
+
+  it('rejects counts that cannot fit', () => {
+    const q = buildQuery({ id: 1, name: 'x', type: TYPE.A });
+    q.writeUInt16BE(5000, 6);
+    expect(() => parseMessage(q)).toThrowError(/exceed/);
+  });
+
+  it('keeps dots inside labels distinct from label separators', () => {
+    const twoLabels = nameToWire('a.b');
+    const oneLabel = nameToWire('a\\.b');
+    expect(twoLabels.equals(oneLabel)).toBe(false);
+    expect(readName(oneLabel, 0).name).toBe('a\\.b');
+    expect(normalizeName('Example.COM.')).toBe('Example.COM');
+    expect(isSubdomain('a\\.example.com', 'example.com')).toBe(false);
+    expect(isSubdomain('a.b\\.c.example.com', 'example.com')).toBe(true);
+    expect(isSubdomain('xexample.com', 'example.com')).toBe(false);
+    expect(isSubdomain('a\\.com', 'com')).toBe(false);
+  });
+
+  it('passes unknown types through byte for byte (RFC 3597)', () => {
+    const rdata = rdataFromText(65280, '\\# 3 abcdef');
+    expect(rdataToText(65280, rdata)).toBe('\\# 3 abcdef');
+  });
+});

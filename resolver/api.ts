@@ -1,0 +1,21 @@
+// The small interface through which other parts (healthcheck, lab, tests) see a
+// running resolver. They never reach into the resolver's insides.
+
+import type { ResolverStats } from './stats.js';
+
+/** How the resolver answers the health probe name (see healthcheck/README.md). */
+export type ProbeAnswerMode = 'healthy' | 'refused';
+
+export interface ResolverHandle {
+  /** Bound service addresses (after port 0 was resolved), one entry per listen socket. */
+  readonly listening: Array<{ address: string; port: number; family: 4 | 6 }>;
+  /** Counters summed over all workers. */
+  stats(): Promise<ResolverStats>;
+  /**
+   * Sets how the probe name is answered: NOERROR with its TXT record while 'healthy',
+   * REFUSED otherwise, so a switch's `ip sla ... dns` probe agrees with GET /health.
+   */
+  setProbeMode(mode: ProbeAnswerMode): void;
+  /** Stops listening and ends every worker. Resolves when all sockets are closed. */
+  close(): Promise<void>;
+}
