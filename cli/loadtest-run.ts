@@ -1,0 +1,5 @@
+// Placeholder until the part lands; replaced by the part's owner.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('anycast-kit loadtest-run: not built yet\n');
+  return 1;
+}
