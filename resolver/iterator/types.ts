@@ -1,0 +1,35 @@
+// The contract between the resolver's front (listener, fastpath cache, inflight)
+// and its back (iterator, selection, transport, scrub, RRset cache).
+// The front merges identical client questions and caches the encoded answer;
+// the back resolves one question from the root and says how long it may be cached.
+
+import type { ResourceRecord } from '../../dns/message.js';
+
+export interface ResolveRequest {
+  /** Presentation name without trailing dot, case as the client sent it. */
+  name: string;
+  type: number;
+  class: number;
+}
+
+export interface ResolveResult {
+  /** NOERROR (answer or NODATA), NXDOMAIN, SERVFAIL, REFUSED. */
+  rcode: number;
+  /** Full chain in order: CNAMEs (and DNAME/synthesised CNAME) first, then the final RRset. */
+  answers: ResourceRecord[];
+  /** SOA for NXDOMAIN and NODATA (RFC 2308); otherwise empty (minimal responses). */
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+  /**
+   * Seconds the whole answer may be cached: the smallest TTL in it, or for negative
+   * answers min(SOA TTL, SOA MINIMUM). 0 means do not cache (e.g. SERVFAIL is cached
+   * by the front for a short fixed time instead).
+   */
+  cacheTtl: number;
+  /** Extended DNS Error (RFC 8914) for SERVFAIL and friends. */
+  ede?: { code: number; text: string };
+}
+
+export interface Resolution {
+  resolve(req: ResolveRequest): Promise<ResolveResult>;
+}
