@@ -71,6 +71,8 @@ interface LogicalLine {
   /** The line began with a space or tab: the owner is the previous one. */
   blankOwner: boolean;
   tokens: Token[];
+  /** The lexer already reported a problem here: don't report it twice. */
+  broken?: boolean;
 }
 
 /**
@@ -141,6 +143,7 @@ export function lexLines(text: string, file: string, issues: ZoneFileIssue[]): L
       }
       if (!closed) {
         issues.push({ file, line, message: 'quoted string is not closed on its line' });
+        ll.broken = true;
         i = j;
         continue;
       }
@@ -160,7 +163,10 @@ export function lexLines(text: string, file: string, issues: ZoneFileIssue[]): L
     ll.tokens.push({ text: tok, quoted: false });
     i = j;
   }
-  if (depth > 0) issues.push({ file, line: parenLine, message: 'parenthesis opened here is never closed' });
+  if (depth > 0) {
+    issues.push({ file, line: parenLine, message: 'parenthesis opened here is never closed' });
+    if (cur) (cur as LogicalLine).broken = true;
+  }
   if (cur && (cur as LogicalLine).tokens.length) out.push(cur);
   return out;
 }
@@ -216,6 +222,10 @@ export function parseZoneText(text: string, opts: ParseOptions): ParseResult {
   }
   const state: State = { origin, ttl: opts.defaultTtl, lastTtl: undefined, lastOwner: undefined };
   parseInto(text, file, state, opts, records, issues, 0);
+  // Lexer problems are found before the lines are read: put everything in file order.
+  const order = new Map<string, number>();
+  for (const i of issues) if (!order.has(i.file)) order.set(i.file, order.size);
+  issues.sort((a, b) => (a.file === b.file ? a.line - b.line : order.get(a.file)! - order.get(b.file)!));
   return { records, issues: issues.slice(0, MAX_ISSUES) };
 }
 
@@ -226,6 +236,7 @@ function parseInto(
   const lines = lexLines(text, file, issues);
   for (const ll of lines) {
     if (issues.length >= MAX_ISSUES) return;
+    if (ll.broken) continue;
     const err = (message: string) => issues.push({ file, line: ll.line, message });
     const toks = ll.tokens;
     const first = toks[0];
