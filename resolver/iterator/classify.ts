@@ -1,0 +1,67 @@
+// Classifies a scrubbed response: what it means for the question we asked of a
+// server authoritative for `zone`. This decides the iterator's next state.
+
+import { FLAG, RCODE } from '../../dns/constants.js';
+import type { Message } from '../../dns/message.js';
+import { isSubdomain, lowerName } from '../../dns/name.js';
+import type { Scrubbed } from './scrub.js';
+
+export type ResponseKind =
+  /** The final RRset is there (possibly after a CNAME/DNAME chain). */
+  | 'answer'
+  /** A chain that stops before the answer: continue at `finalName` from scratch. */
+  | 'cname'
+  | 'nxdomain'
+  | 'nodata'
+  /** A delegation to a zone strictly below the one we asked. */
+  | 'referral'
+  /** The server does not serve the zone: REFUSED, NOTAUTH, upward or sideways referral, recursive answer without AA. */
+  | 'lame'
+  /** The server choked on EDNS (FORMERR/NOTIMP): retry it without OPT. */
+  | 'formerr'
+  /** SERVFAIL or another rcode: try another server, but the server is not lame. */
+  | 'server-error'
+  /** DNAME substitution overflowed (RFC 6672): pass YXDOMAIN on. */
+  | 'yxdomain';
+
+export function classifyResponse(msg: Message, s: Scrubbed, zone: string): ResponseKind {
+  const aa = (msg.flags & FLAG.AA) !== 0;
+  const ra = (msg.flags & FLAG.RA) !== 0;
+  // A recursive server answering for a zone it does not serve: data without AA, RA set.
+  const recursiveLame = ra && !aa;
+  switch (msg.rcode) {
+    case RCODE.REFUSED: case RCODE.NOTAUTH:
+      return 'lame';
+    case RCODE.FORMERR: case RCODE.NOTIMP:
+      return 'formerr';
+    case RCODE.YXDOMAIN:
+      return 'yxdomain';
+    case RCODE.NOERROR: case RCODE.NXDOMAIN:
+      break;
+    default:
+      return 'server-error';
+  }
+  if (s.stop === 'dname-overflow') return 'yxdomain';
+  const chainLeftZone = s.stop === 'out-of-zone' || s.stop === 'loop' || s.stop === 'too-long';
+
+  if (msg.rcode === RCODE.NXDOMAIN) {
+    // The NXDOMAIN speaks for the chain's end; if that left the zone, the server cannot know.
+    if (chainLeftZone) return 'cname';
+    if (recursiveLame && !s.soa) return 'lame';
+    if (!aa && !s.soa) return 'lame';
+    return 'nxdomain';
+  }
+
+  if (s.answered) return recursiveLame ? 'lame' : 'answer';
+  if (chainLeftZone) return s.answers.length ? 'cname' : 'lame';
+
+  const cut = s.ns.length ? lowerName(s.ns[0].name) : undefined;
+  const below = cut !== undefined && cut !== lowerName(zone) && isSubdomain(cut, zone);
+  if (below && !s.soa) return 'referral';
+  if (s.soa) return 'nodata';
+  // A chain that ended inside the zone without the data or a proof: ask for the target.
+  if (s.answers.length) return 'cname';
+  if (aa) return 'nodata';
+  // No data, no proof, no deeper delegation: an upward/sideways referral or an empty non-answer.
+  return 'lame';
+}

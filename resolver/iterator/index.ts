@@ -1,0 +1,67 @@
+// The resolver's back: iterative resolution from the root, behind the contract in
+// ./types.ts. The front (listeners, answer cache, inflight merging of client
+// questions) calls createIterator once per worker and then resolve() per miss.
+
+import { performance } from 'node:perf_hooks';
+import type { ResolverConfig } from '../config.js';
+import type { ResolverStats } from '../stats.js';
+import { RRsetCache } from '../cache/rrset-cache.js';
+import { InfraCache, type InfraOptions } from '../selection/infra.js';
+import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
+import { Iterator } from './iterator.js';
+import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
+import type { Resolution } from './types.js';
+
+export type { Resolution, ResolveRequest, ResolveResult } from './types.js';
+export { builtinRootHints, loadRootHints, parseRootHints, type RootHints } from './roothints.js';
+
+/** Optional knobs, mostly for tests; the front passes none. */
+export interface IteratorOptions {
+  /** Monotonic clock in ms for TTLs and the infra cache (tests move it by hand). Never returns 0. */
+  now?: () => number;
+  /** Replaces the UDP/TCP transport (tests may script the network). */
+  upstream?: Upstream;
+  /** Root hints to use instead of cfg.rootHintsFile / the built-in IANA set. */
+  rootHints?: RootHints;
+  /** Bytes for the RRset cache; default half of cfg.cache.maxBytes, at least 1 MiB. */
+  rrsetCacheBytes?: number;
+  /** Infra cache tuning (back-off, lameness time, RTO bounds). */
+  infra?: Partial<Omit<InfraOptions, 'now'>>;
+  /** Random source for server choice. */
+  random?: () => number;
+}
+
+export interface IteratorHandle extends Resolution {
+  close(): Promise<void>;
+  /** Introspection for tests and diagnostics. */
+  readonly cache: RRsetCache;
+  readonly infra: InfraCache;
+}
+
+/**
+ * Builds the iterator. Reads cfg.rootHintsFile synchronously; a bad file throws a
+ * ConfigError whose message lists FILE:LINE: FIELD: MESSAGE for every problem.
+ */
+export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: IteratorOptions = {}): IteratorHandle {
+  const now = opts.now ?? (() => performance.now() + 1);
+  const hints = opts.rootHints ?? (cfg.rootHintsFile ? loadRootHints(cfg.rootHintsFile) : builtinRootHints());
+  const cache = new RRsetCache({
+    maxBytes: opts.rrsetCacheBytes ?? Math.max(1 << 20, Math.floor(cfg.cache.maxBytes / 2)),
+    minTtl: cfg.cache.minTtl,
+    maxTtl: cfg.cache.maxTtl,
+    maxNegativeTtl: cfg.cache.maxNegativeTtl,
+    now,
+  });
+  const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
+  const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, stats });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random });
+  return {
+    resolve: (req) => it.resolve(req),
+    cache,
+    infra,
+    async close() {
+      it.close();
+      await upstream.close();
+    },
+  };
+}

@@ -1,0 +1,643 @@
+// The iterator: resolves one question from the root as an explicit state machine,
+// in the manner of unbound's iterator (one function per state, one loop that
+// dispatches on the state):
+//
+//   init ──► findZoneCut ──► queryTargets ──► handleResponse ──► finished
+//    ▲                          ▲    │              │
+//    │                          │    └─(no server)──┼──► finished (SERVFAIL)
+//    │                          └──(referral, lame, timeout, error)
+//    └───────────────(CNAME/DNAME to a name we must ask afresh)
+//
+// Sub-questions (addresses of NS names for glueless delegations, priming) run as
+// resolutions of their own through the same machine. Every resolution, top-level or
+// sub, goes through one in-flight table, so identical questions asked at the same
+// time (by many clients, or for the same NS name) cause one resolution upstream.
+// Dependency cycles (a glueless NS name that needs the zone being resolved) are
+// caught before they can deadlock on each other.
+
+import { performance } from 'node:perf_hooks';
+import { CLASS, RCODE, TYPE } from '../../dns/constants.js';
+import type { ResourceRecord } from '../../dns/message.js';
+import { isSubdomain, lowerName, nameEquals, parentName } from '../../dns/name.js';
+import { bytesToIpv6, decodeSoa, rdataName } from '../../dns/rdata.js';
+import type { ResolverConfig } from '../config.js';
+import type { ResolverStats } from '../stats.js';
+import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
+import { InfraCache, type InfraOptions } from '../selection/infra.js';
+import type { Upstream } from '../transport/upstream.js';
+import { classifyResponse } from './classify.js';
+import type { RootHints } from './roothints.js';
+import { scrubResponse, type Scrubbed } from './scrub.js';
+import type { Message } from '../../dns/message.js';
+import type { ResolveRequest, ResolveResult } from './types.js';
+
+/** EDE info codes used (RFC 8914). */
+export const EDE = { OTHER: 0, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } as const;
+
+/** Glueless lookups nested deeper than this give up (unbound uses a similar small bound). */
+const DEFAULT_MAX_DEPENDENCY_DEPTH = 4;
+/** Sends to one address within one delegation before it is given up on (packet loss gets one retry). */
+const MAX_TRIES_PER_ADDRESS = 2;
+/** NS names resolved at once for a glueless delegation. */
+const PARALLEL_TARGET_LOOKUPS = 3;
+
+export type IteratorState = 'init' | 'findZoneCut' | 'queryTargets' | 'handleResponse' | 'finished';
+
+export interface IteratorDeps {
+  cfg: ResolverConfig;
+  stats: ResolverStats;
+  upstream: Upstream;
+  hints: RootHints;
+  cache: RRsetCache;
+  infra: InfraCache;
+  maxDependencyDepth?: number;
+  random?: () => number;
+}
+
+interface Budget {
+  /** performance.now() value after which the resolution gives up. */
+  deadlineMs: number;
+  queries: number;
+  maxQueries: number;
+}
+
+/** A delegation point being worked on: the zone, its servers, and what this resolution tried. */
+interface DelegationPoint {
+  zone: string;
+  nsNames: string[];
+  addresses: Map<string, string[]>;
+  /** NS names whose address lookup has been started. */
+  lookedUp: Set<string>;
+  /** Sends per address in this delegation. */
+  tries: Map<string, number>;
+  /** Addresses that refused EDNS: retry them once without it. */
+  noEdnsRetry: Set<string>;
+}
+
+interface Flight {
+  key: string;
+  promise: Promise<ResolveResult>;
+  /** Flights this one is waiting on (for deadlock detection). */
+  waitingOn: Set<Flight>;
+}
+
+/** The state of one resolution (unbound: the module's per-query state). */
+interface Task {
+  qname: string;
+  qtype: number;
+  qclass: number;
+  /** CNAME/DNAME chain and final RRset gathered so far. */
+  chain: ResourceRecord[];
+  /** Names visited along the chain (lower case), for loop detection. */
+  seen: Set<string>;
+  cnames: number;
+  referrals: number;
+  dp?: DelegationPoint;
+  /** The response being handled and who sent it. */
+  response?: { msg: Message; address: string; edns: boolean };
+  result?: ResolveResult;
+  depth: number;
+  /** Keys of this resolution and every resolution waiting on it through sub-questions. */
+  ancestors: Set<string>;
+  budget: Budget;
+  flight: Flight;
+  /** Priming: start at the hints and accept only the root NS answer. */
+  priming?: boolean;
+}
+
+function flightKey(name: string, type: number, cls: number): string {
+  return `${lowerName(name)}\u0000${type}\u0000${cls}`;
+}
+
+export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
+  return { rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0, ede: { code, text } };
+}
+
+/** Negative TTL per RFC 2308: min(SOA TTL, SOA MINIMUM). */
+export function negativeTtl(soa: ResourceRecord | undefined): number {
+  if (!soa) return 0;
+  try {
+    return Math.min(soa.ttl, decodeSoa(soa.rdata).minimum);
+  } catch {
+    return 0;
+  }
+}
+
+/** Groups records into RRsets (owner case-insensitive, type, class), keeping order. */
+export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
+  const map = new Map<string, ResourceRecord[]>();
+  for (const r of records) {
+    const k = flightKey(r.name, r.type, r.class);
+    const list = map.get(k);
+    if (list) list.push(r); else map.set(k, [r]);
+  }
+  return [...map.values()];
+}
+
+export class Iterator {
+  private readonly d: IteratorDeps;
+  private readonly inflight = new Map<string, Flight>();
+  private readonly maxDepth: number;
+  private closed = false;
+  private priming: Promise<Delegation | undefined> | undefined;
+
+  constructor(deps: IteratorDeps) {
+    this.d = deps;
+    this.maxDepth = deps.maxDependencyDepth ?? DEFAULT_MAX_DEPENDENCY_DEPTH;
+  }
+
+  /** Resolves a client question. Never rejects: failures are SERVFAIL with an EDE. */
+  async resolve(req: ResolveRequest): Promise<ResolveResult> {
+    if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
+    if (req.class !== CLASS.IN) {
+      return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
+    }
+    return this.resolveShared(req, undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Number of resolutions in flight (top-level and sub). */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  // ---------------------------------------------------------------------------
+  // In-flight merging
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Joins an identical resolution in flight or starts one. A sub-question (parent
+   * set) shares its parent's budget; joining one that (transitively) waits on the
+   * parent would deadlock, so that is refused as a dependency cycle.
+   */
+  private resolveShared(req: ResolveRequest, parent: Task | undefined): Promise<ResolveResult> {
+    const key = flightKey(req.name, req.type, req.class);
+    if (parent?.ancestors.has(key)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
+    const deadlineMs = parent ? parent.budget.deadlineMs : performance.now() + this.d.cfg.upstream.resolutionTimeoutMs;
+    const existing = this.inflight.get(key);
+    if (existing) {
+      if (parent && reaches(existing, parent.flight)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
+      if (parent) parent.flight.waitingOn.add(existing);
+      return withDeadline(existing.promise, deadlineMs, servfail(`resolution of ${req.name} timed out`)).finally(() => { parent?.flight.waitingOn.delete(existing); });
+    }
+    const flight: Flight = { key, promise: undefined as unknown as Promise<ResolveResult>, waitingOn: new Set() };
+    const task: Task = {
+      qname: req.name, qtype: req.type, qclass: req.class,
+      chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
+      depth: parent ? parent.depth + 1 : 0,
+      ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
+      budget: parent ? parent.budget : { deadlineMs, queries: 0, maxQueries: this.d.cfg.upstream.maxQueriesPerResolution },
+      flight,
+    };
+    flight.promise = this.run(task).finally(() => { if (this.inflight.get(key) === flight) this.inflight.delete(key); });
+    this.inflight.set(key, flight);
+    return flight.promise;
+  }
+
+  /** The dispatch loop: one call per state until the task is finished. */
+  private async run(task: Task, first: IteratorState = 'init'): Promise<ResolveResult> {
+    let state = first;
+    try {
+      while (state !== 'finished') {
+        if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
+        if (performance.now() >= task.budget.deadlineMs) return servfail(`resolution of ${task.qname} timed out`);
+        switch (state) {
+          case 'init': state = this.processInit(task); break;
+          case 'findZoneCut': state = await this.processFindZoneCut(task); break;
+          case 'queryTargets': state = await this.processQueryTargets(task); break;
+          case 'handleResponse': state = this.processHandleResponse(task); break;
+        }
+      }
+      return task.result ?? servfail('no result', EDE.OTHER);
+    } catch (e) {
+      return servfail(`internal error: ${(e as Error).message}`, EDE.OTHER);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // States
+  // ---------------------------------------------------------------------------
+
+  /**
+   * INIT: answer from the RRset cache if it can (positive RRset of answer trust, a
+   * cached CNAME to follow, or a cached NXDOMAIN/NODATA); otherwise go and find the
+   * zone cut. Entered again after every CNAME/DNAME restart.
+   */
+  private processInit(t: Task): IteratorState {
+    const cache = this.d.cache;
+    if (t.cnames > this.d.cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${this.d.cfg.upstream.maxCnameChain}`, EDE.OTHER);
+    if (t.priming) return 'findZoneCut';
+    if (t.qtype !== TYPE.ANY) {
+      const hit = cache.getRRset(t.qname, t.qtype, t.qclass, TRUST.ANSWER);
+      if (hit) {
+        t.chain.push(...hit.records);
+        return this.finish(t, RCODE.NOERROR);
+      }
+    }
+    if (t.qtype !== TYPE.CNAME) {
+      const cn = cache.getRRset(t.qname, TYPE.CNAME, t.qclass, TRUST.ANSWER);
+      if (cn && cn.records.length) {
+        t.chain.push(cn.records[0]);
+        t.cnames++;
+        let target: string;
+        try { target = rdataName(cn.records[0].rdata); } catch { return this.fail(t, 'unreadable cached CNAME', EDE.OTHER); }
+        return this.followChain(t, target);
+      }
+    }
+    const neg = cache.getNegative(t.qname, t.qtype, t.qclass);
+    if (neg) return this.finish(t, neg.rcode, { soa: neg.soa, ttl: neg.ttl });
+    return 'findZoneCut';
+  }
+
+  /**
+   * FIND_ZONE_CUT: the deepest delegation cached at or above the name (DS lives at
+   * the parent, so DS questions start one label up). A cut is skipped if it has no
+   * addresses left and all its NS names lie inside it (they could only be found
+   * through itself); the parent is asked again and supplies fresh glue. With no cut
+   * cached, the root NS set is primed from the hints.
+   */
+  private async processFindZoneCut(t: Task): Promise<IteratorState> {
+    if (t.priming) {
+      t.dp = toDelegationPoint(this.hintsDelegation());
+      return 'queryTargets';
+    }
+    const start = t.qtype === TYPE.DS && t.qname !== '' ? (parentName(t.qname) ?? '') : t.qname;
+    let d = this.d.cache.findDelegation(start, t.qclass, usableDelegation);
+    if (!d) {
+      d = await this.primeRoot(t);
+      if (!d) d = this.hintsDelegation();
+    }
+    t.dp = toDelegationPoint(d);
+    return 'queryTargets';
+  }
+
+  /**
+   * QUERY_TARGETS: pick a server of the current delegation (infra cache: RTT,
+   * lameness, dead with back-off) and send the question. With no address left,
+   * resolve NS names that have none (glueless delegation), a few at once. Timeouts
+   * and errors feed the infra cache and come back here for the next server.
+   */
+  private async processQueryTargets(t: Task): Promise<IteratorState> {
+    const dp = t.dp!;
+    const { cfg, infra, upstream } = this.d;
+    for (;;) {
+      if (this.closed) return this.fail(t, 'resolver shutting down', EDE.OTHER);
+      const leftMs = t.budget.deadlineMs - performance.now();
+      if (leftMs <= 0) return this.fail(t, `resolution of ${t.qname} timed out`);
+
+      let address: string | undefined;
+      let edns = true;
+      const retryNoEdns = [...dp.noEdnsRetry][0];
+      if (retryNoEdns !== undefined) {
+        dp.noEdnsRetry.delete(retryNoEdns);
+        address = retryNoEdns;
+        edns = false;
+      } else {
+        address = this.selectAddress(dp);
+        if (address === undefined) {
+          if (await this.lookupTargets(t, dp)) continue;
+          return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
+        }
+        edns = !infra.noEdns(address);
+      }
+      if (t.budget.queries >= t.budget.maxQueries) {
+        infra.releaseProbe(address);
+        return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
+      }
+      t.budget.queries++;
+      dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
+      const rtoMs = infra.rtoMs(address);
+      const timeoutMs = Math.max(1, Math.min(rtoMs, leftMs));
+      const out = await upstream.query({
+        address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
+        timeoutMs, tcpTimeoutMs: Math.max(1, Math.min(cfg.upstream.timeoutMs, t.budget.deadlineMs - performance.now())), edns,
+      });
+      if (out.kind === 'answer') {
+        infra.onAnswer(address, out.rttMs);
+        t.response = { msg: out.msg, address, edns };
+        return 'handleResponse';
+      }
+      if (out.kind === 'timeout') {
+        // A timeout cut short by the budget says nothing about the server.
+        if (timeoutMs >= rtoMs || out.tcp) infra.onTimeout(address);
+        else infra.releaseProbe(address);
+        continue;
+      }
+      switch (out.code) {
+        case 'CLOSED': return this.fail(t, 'resolver shutting down', EDE.OTHER);
+        case 'LOCAL_REFUSED': dp.tries.set(address, Infinity); break;
+        case 'NETWORK': infra.onTimeout(address); dp.tries.set(address, Infinity); break;
+        default: infra.markLame(address, dp.zone); break; // malformed or broken TCP: avoid for this zone
+      }
+    }
+  }
+
+  /**
+   * HANDLE_RESPONSE: scrub the response to the server's bailiwick, classify it, put
+   * what survived in the cache, and move on: finish (answer, NXDOMAIN, NODATA),
+   * restart at INIT for a CNAME target, descend on a referral, or go back to
+   * QUERY_TARGETS after a lame or failing server.
+   */
+  private processHandleResponse(t: Task): IteratorState {
+    const { msg, address, edns } = t.response!;
+    t.response = undefined;
+    const dp = t.dp!;
+    const { cache, infra, stats, cfg } = this.d;
+    const s = scrubResponse(msg, { name: t.qname, type: t.qtype, class: t.qclass }, dp.zone);
+    const kind = classifyResponse(msg, s, dp.zone);
+    const aa = (msg.flags & 0x0400) !== 0;
+
+    if (t.priming) {
+      if (kind === 'answer') {
+        this.cacheAnswer(s, aa);
+        return this.finish(t, RCODE.NOERROR);
+      }
+      stats.upstreamErrors++;
+      return 'queryTargets';
+    }
+
+    switch (kind) {
+      case 'lame':
+        stats.upstreamErrors++;
+        infra.markLame(address, dp.zone);
+        return 'queryTargets';
+      case 'formerr':
+        stats.upstreamErrors++;
+        if (edns) { infra.markNoEdns(address); dp.noEdnsRetry.add(address); }
+        return 'queryTargets';
+      case 'server-error':
+        stats.upstreamErrors++;
+        return 'queryTargets';
+      case 'yxdomain':
+        t.chain.push(...s.answers);
+        return this.finish(t, RCODE.YXDOMAIN);
+      case 'referral': {
+        const cut = s.ns[0].name;
+        if (t.qtype === TYPE.DS && nameEquals(cut, t.qname)) {
+          // DS is answered by the parent; a referral into the child cannot help.
+          stats.upstreamErrors++;
+          infra.markLame(address, dp.zone);
+          return 'queryTargets';
+        }
+        if (++t.referrals > cfg.upstream.maxReferrals) return this.fail(t, `more than ${cfg.upstream.maxReferrals} referrals`, EDE.OTHER);
+        const next = this.appendChain(t, s);
+        if (next) return next;
+        cache.putRRset(s.ns, TRUST.REFERRAL);
+        for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
+        t.dp = this.delegationFromReferral(s);
+        return 'queryTargets';
+      }
+      case 'answer':
+        this.cacheAnswer(s, aa);
+        t.chain.push(...s.answers);
+        t.cnames += s.answers.filter((r) => r.type === TYPE.CNAME).length;
+        if (t.cnames > cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.upstream.maxCnameChain}`, EDE.OTHER);
+        return this.finish(t, RCODE.NOERROR);
+      case 'cname': {
+        this.cacheAnswer(s, aa);
+        const next = this.appendChain(t, s);
+        if (next) return next;
+        return 'init';
+      }
+      case 'nxdomain': case 'nodata': {
+        this.cacheAnswer(s, aa);
+        const next = this.appendChain(t, s);
+        if (next) return next;
+        const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
+        const ttl = negativeTtl(s.soa);
+        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl);
+        return this.finish(t, rcode, { soa: s.soa, ttl });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Helpers
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Adds the chain part of a response (CNAMEs, DNAMEs: everything before the final
+   * RRset) to the task and moves the question to the chain's end. Returns
+   * 'finished' if a limit or a loop ended the resolution.
+   */
+  private appendChain(t: Task, s: Scrubbed): IteratorState | undefined {
+    if (s.answers.length === 0) return undefined;
+    const cfg = this.d.cfg.upstream;
+    for (const r of s.answers) {
+      t.chain.push(r);
+      if (r.type === TYPE.CNAME) t.cnames++;
+    }
+    if (t.cnames > cfg.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.maxCnameChain}`, EDE.OTHER);
+    if (s.stop === 'loop') return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
+    const key = lowerName(s.finalName);
+    if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
+    t.seen.add(key);
+    t.qname = s.finalName;
+    return undefined;
+  }
+
+  /** Moves the question to a CNAME target found in the cache. */
+  private followChain(t: Task, target: string): IteratorState {
+    const key = lowerName(target);
+    if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${target}`, EDE.OTHER);
+    t.seen.add(key);
+    t.qname = target;
+    return 'init';
+  }
+
+  /** Stores the scrubbed answer chain, the authority NS set and glue. */
+  private cacheAnswer(s: Scrubbed, aa: boolean): void {
+    const cache = this.d.cache;
+    const trust: Trust = aa ? TRUST.ANSWER_AA : TRUST.ANSWER;
+    // Synthesised CNAMEs (from a DNAME) are not stored: the DNAME is.
+    const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && i > 0 && s.answers[i - 1].type === TYPE.DNAME));
+    for (const set of groupRRsets(real)) cache.putRRset(set, trust);
+    if (s.ns.length) cache.putRRset(s.ns, aa ? TRUST.AUTHORITY_AA : TRUST.REFERRAL);
+    for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
+  }
+
+  private delegationFromReferral(s: Scrubbed): DelegationPoint {
+    const d = this.d.cache.delegationFrom(s.ns, s.ns[0].class);
+    // Glue from this very response counts even if its TTL kept it out of the cache.
+    for (const g of s.glue) {
+      const name = lowerName(g.name);
+      const ip = g.type === TYPE.A ? ipv4Text(g.rdata) : ipv6TextFrom(g.rdata);
+      if (!ip) continue;
+      const list = d.addresses.get(name) ?? [];
+      if (!list.includes(ip)) list.push(ip);
+      d.addresses.set(name, list);
+    }
+    return toDelegationPoint(d);
+  }
+
+  private hintsDelegation(): Delegation {
+    const h = this.d.hints;
+    return { zone: '', nsNames: [...h.nsNames], addresses: new Map([...h.addresses].map(([k, v]) => [k, [...v]])) };
+  }
+
+  /** Chooses the next address of the delegation: untried ones first, then one retry each. */
+  private selectAddress(dp: DelegationPoint): string | undefined {
+    const all: string[] = [];
+    for (const n of dp.nsNames) for (const a of dp.addresses.get(n) ?? []) if (!all.includes(a)) all.push(a);
+    const fresh = all.filter((a) => !dp.tries.has(a));
+    const first = this.d.infra.select(fresh, dp.zone);
+    if (first !== undefined) return first;
+    const again = all.filter((a) => (dp.tries.get(a) ?? 0) < MAX_TRIES_PER_ADDRESS);
+    return this.d.infra.select(again, dp.zone);
+  }
+
+  /**
+   * Glueless delegation: resolves addresses of NS names that have none, up to
+   * PARALLEL_TARGET_LOOKUPS at once, and returns as soon as one yields an address
+   * (the others carry on and fill the delegation in as they finish). False when
+   * there is nothing left to look up or none of them produced an address.
+   */
+  private async lookupTargets(t: Task, dp: DelegationPoint): Promise<boolean> {
+    const missing = dp.nsNames.filter((n) => !dp.addresses.has(n) && !dp.lookedUp.has(n));
+    if (missing.length === 0) return false;
+    // Addresses that arrived in the cache meanwhile (another resolution found them).
+    let found = false;
+    for (const n of missing) {
+      const ips = this.d.cache.addressesOf(n, t.qclass);
+      if (ips.length) { dp.addresses.set(n, ips); dp.lookedUp.add(n); found = true; }
+    }
+    if (found) return true;
+    if (t.depth + 1 > this.maxDepth) return false;
+    // Prefer names outside the zone being resolved: names inside it can only be found through it.
+    const order = shuffle(missing, this.d.random ?? Math.random).sort((a, b) => Number(isSubdomain(a, dp.zone)) - Number(isSubdomain(b, dp.zone)));
+    const batch = order.slice(0, PARALLEL_TARGET_LOOKUPS);
+    for (const n of batch) dp.lookedUp.add(n);
+    return firstTrue(batch.map(async (n) => {
+      const ips = await this.lookupAddresses(t, n);
+      if (ips.length) dp.addresses.set(n, ips);
+      return ips.length > 0;
+    }));
+  }
+
+  /** A, then AAAA if there is no A, for an NS name, as sub-resolutions. */
+  private async lookupAddresses(t: Task, name: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const type of [TYPE.A, TYPE.AAAA]) {
+      const r = await this.resolveShared({ name, type, class: t.qclass }, t);
+      if (r.rcode === RCODE.NOERROR) {
+        for (const rr of r.answers) {
+          if (rr.type !== type) continue;
+          const ip = type === TYPE.A ? ipv4Text(rr.rdata) : ipv6TextFrom(rr.rdata);
+          if (ip && !out.includes(ip)) out.push(ip);
+        }
+      }
+      if (out.length) break;
+    }
+    return out;
+  }
+
+  /**
+   * Priming (RFC 8109): asks a hints server for the root NS set and caches it with
+   * its addresses. One priming runs at a time; failure leaves the hints in use.
+   */
+  private async primeRoot(t: Task): Promise<Delegation | undefined> {
+    if (!this.priming) {
+      const flight: Flight = { key: 'priming', promise: undefined as unknown as Promise<ResolveResult>, waitingOn: new Set() };
+      const task: Task = {
+        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], seen: new Set(['']), cnames: 0, referrals: 0,
+        depth: t.depth + 1, ancestors: new Set(['priming']), flight, priming: true,
+        budget: { deadlineMs: performance.now() + this.d.cfg.upstream.resolutionTimeoutMs, queries: 0, maxQueries: this.d.cfg.upstream.maxQueriesPerResolution },
+      };
+      this.priming = this.run(task).then(() => {
+        const d = this.d.cache.findDelegation('', CLASS.IN, usableDelegation);
+        return d;
+      }).finally(() => { this.priming = undefined; });
+    }
+    return withDeadline(this.priming, t.budget.deadlineMs, undefined);
+  }
+
+  private fail(t: Task, text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): IteratorState {
+    t.result = servfail(text, code);
+    return 'finished';
+  }
+
+  /**
+   * FINISHED: builds the result. TTLs are clamped as the cache clamps them; a
+   * negative answer (NXDOMAIN, NODATA) carries its SOA with the negative TTL,
+   * min(SOA TTL, SOA MINIMUM) bounded by maxNegativeTtl, and cacheTtl is the
+   * smallest TTL of everything in the answer.
+   */
+  private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
+    const cache = this.d.cache;
+    const answers = t.chain.map((r) => ({ ...r, ttl: cache.clampTtl(r.ttl) }));
+    let cacheTtl = Infinity;
+    for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
+    const authority: ResourceRecord[] = [];
+    if (negative) {
+      const ttl = Math.max(0, Math.min(negative.ttl, this.d.cfg.cache.maxNegativeTtl));
+      if (negative.soa) authority.push({ ...negative.soa, ttl });
+      // Without an SOA a negative answer may not be cached at all (RFC 2308 section 5).
+      cacheTtl = Math.min(cacheTtl, negative.soa ? ttl : 0);
+    }
+    if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
+    t.result = { rcode, answers, authority, additional: [], cacheTtl };
+    return 'finished';
+  }
+}
+
+/** A cut is usable if it has an address, or an NS name that can be looked up outside it. */
+function usableDelegation(d: Delegation): boolean {
+  if (d.addresses.size > 0) return true;
+  return d.nsNames.some((n) => !isSubdomain(n, d.zone));
+}
+
+function toDelegationPoint(d: Delegation): DelegationPoint {
+  return { zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set() };
+}
+
+function ipv4Text(b: Buffer): string | undefined {
+  return b.length === 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : undefined;
+}
+
+function ipv6TextFrom(b: Buffer): string | undefined {
+  return b.length === 16 ? bytesToIpv6(b) : undefined;
+}
+
+/** True if `from` waits (directly or through others) on `target`. */
+function reaches(from: Flight, target: Flight): boolean {
+  const stack = [from];
+  const seen = new Set<Flight>();
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (f === target) return true;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const w of f.waitingOn) stack.push(w);
+  }
+  return false;
+}
+
+function withDeadline<T>(p: Promise<T>, deadlineMs: number, fallback: T): Promise<T> {
+  const left = deadlineMs - performance.now();
+  if (left <= 0) return Promise.resolve(fallback);
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), left); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function firstTrue(ps: Array<Promise<boolean>>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let left = ps.length;
+    if (left === 0) { resolve(false); return; }
+    for (const p of ps) {
+      p.then((v) => { if (v) resolve(true); else if (--left === 0) resolve(false); }, () => { if (--left === 0) resolve(false); });
+    }
+  });
+}
+
+function shuffle<T>(a: T[], random: () => number): T[] {
+  const out = [...a];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

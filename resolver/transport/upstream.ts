@@ -1,0 +1,260 @@
+// Upstream transport: one question to one authoritative server.
+//  - UDP: a fresh socket per query, bound to port 0, so the kernel picks a random
+//    source port; a fresh random 16-bit ID from a CSPRNG. A reply counts only if it
+//    comes from the queried address and port, carries our ID with QR=1, and repeats
+//    our question (name compared case-insensitively, type and class exactly).
+//    Anything else is ignored (and counted), and we keep waiting for the real one.
+//  - EDNS0 advertising cfg.upstream.ednsUdpSize (1232), DO=0, RD=0.
+//  - TC=1: the same question again over TCP (2-byte length framing, one answer,
+//    bounded to 65535 bytes, with its own timeout).
+//  - Loopback and 0.0.0.0/8 destinations are refused unless queryLocalhost is set.
+// Hostile replies are parsed with dns/ (bounded work), never dns2.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { buildQuery, parseMessage, type Message } from '../../dns/message.js';
+import { FLAG, HEADER_LEN } from '../../dns/constants.js';
+import { lowerName } from '../../dns/name.js';
+import { WireError } from '../../dns/errors.js';
+import { ipv6ToBytes } from '../../dns/rdata.js';
+import type { ResolverStats } from '../stats.js';
+
+export interface UpstreamQuestion {
+  address: string;
+  port: number;
+  name: string;
+  type: number;
+  class: number;
+  /** Per-try timeout for the UDP exchange, ms. */
+  timeoutMs: number;
+  /** Timeout for the TCP exchange after TC=1, ms. */
+  tcpTimeoutMs: number;
+  /** Send an OPT record (false after the server choked on EDNS). */
+  edns: boolean;
+}
+
+export type UpstreamErrorCode =
+  | 'LOCAL_REFUSED'  // destination is loopback/unspecified and queryLocalhost is off
+  | 'MALFORMED'      // reply with our ID that dns/ could not parse
+  | 'NETWORK'        // socket error (unreachable, reset, bad address)
+  | 'TCP_FAILED'     // TCP fallback could not complete
+  | 'CLOSED';        // the transport was closed
+
+export type UpstreamOutcome =
+  | { kind: 'answer'; msg: Message; rttMs: number; tcp: boolean; bytes: number }
+  | { kind: 'timeout'; tcp: boolean }
+  | { kind: 'error'; code: UpstreamErrorCode; detail: string };
+
+/** What the iterator needs from a transport; tests may supply their own. */
+export interface Upstream {
+  query(q: UpstreamQuestion): Promise<UpstreamOutcome>;
+  close(): Promise<void>;
+}
+
+export interface TransportOptions {
+  ednsUdpSize: number;
+  queryLocalhost: boolean;
+  stats: ResolverStats;
+  /** Records parsed per reply at most (bounded work on hostile input). */
+  maxRecords?: number;
+}
+
+const MAX_TCP_MESSAGE = 65535;
+
+// Random IDs come from a pooled CSPRNG buffer: crypto per query is cheap this way.
+const idPool = Buffer.alloc(2048);
+let idPos = idPool.length;
+export function randomId(): number {
+  if (idPos + 2 > idPool.length) { randomFillSync(idPool); idPos = 0; }
+  const id = idPool.readUInt16BE(idPos);
+  idPos += 2;
+  return id;
+}
+
+/** True for addresses a resolver must not query unless told to: 127/8, ::1, 0/8, ::, and their v4-mapped forms. */
+export function isLocalAddress(address: string): boolean {
+  let a = address.toLowerCase();
+  if (a.startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
+  if (net.isIPv4(a)) {
+    const first = Number(a.split('.')[0]);
+    return first === 127 || first === 0;
+  }
+  if (net.isIPv6(a)) {
+    const b = ipv6ToBytes(a);
+    for (let i = 0; i < 15; i++) if (b[i] !== 0) return false;
+    return b[15] === 0 || b[15] === 1;
+  }
+  return false;
+}
+
+export class UdpTcpTransport implements Upstream {
+  private readonly o: TransportOptions;
+  private readonly open = new Set<{ abort(): void }>();
+  private closed = false;
+
+  constructor(opts: TransportOptions) {
+    this.o = opts;
+  }
+
+  async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
+    if (this.closed) return { kind: 'error', code: 'CLOSED', detail: 'transport closed' };
+    const family = net.isIP(q.address);
+    if (family === 0) return { kind: 'error', code: 'NETWORK', detail: `"${q.address}" is not an IP address` };
+    if (!this.o.queryLocalhost && isLocalAddress(q.address)) {
+      return { kind: 'error', code: 'LOCAL_REFUSED', detail: `${q.address} is a local address and queryLocalhost is off` };
+    }
+    const udp = await this.udp(q, family as 4 | 6);
+    if (udp.kind !== 'answer' || (udp.msg.flags & FLAG.TC) === 0) return udp;
+    const tcp = await this.tcp(q);
+    return tcp;
+  }
+
+  private udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
+    const stats = this.o.stats;
+    return new Promise((resolve) => {
+      const id = randomId();
+      let packet: Buffer;
+      try {
+        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+      } catch (e) {
+        resolve({ kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` });
+        return;
+      }
+      const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const handle = { abort: () => finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
+      const finish = (out: UpstreamOutcome) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.open.delete(handle);
+        try { sock.close(); } catch { /* already closed */ }
+        resolve(out);
+      };
+      this.open.add(handle);
+      const sentAt = performance.now();
+      sock.on('error', (e) => { stats.upstreamErrors++; finish({ kind: 'error', code: 'NETWORK', detail: e.message }); });
+      sock.on('message', (buf, rinfo) => {
+        // Wrong source: not ours to judge, just not the answer.
+        if (rinfo.port !== q.port || !sameAddress(rinfo.address, q.address)) { stats.upstreamErrors++; return; }
+        const verdict = matchReply(buf, id, q, this.o.maxRecords);
+        if (verdict === 'mismatch') { stats.upstreamErrors++; return; }
+        if (verdict instanceof WireError) {
+          stats.upstreamErrors++;
+          finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
+          return;
+        }
+        finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
+      });
+      timer = setTimeout(() => { stats.upstreamTimeouts++; finish({ kind: 'timeout', tcp: false }); }, Math.max(1, q.timeoutMs));
+      stats.upstreamQueries++;
+      sock.send(packet, q.port, q.address, (err) => {
+        if (err) { stats.upstreamErrors++; finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
+      });
+    });
+  }
+
+  private tcp(q: UpstreamQuestion): Promise<UpstreamOutcome> {
+    const stats = this.o.stats;
+    return new Promise((resolve) => {
+      const id = randomId();
+      let packet: Buffer;
+      try {
+        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+      } catch (e) {
+        resolve({ kind: 'error', code: 'TCP_FAILED', detail: `cannot encode query: ${(e as Error).message}` });
+        return;
+      }
+      const frame = Buffer.allocUnsafe(2 + packet.length);
+      frame.writeUInt16BE(packet.length, 0);
+      packet.copy(frame, 2);
+      let done = false;
+      const chunks: Buffer[] = [];
+      let have = 0;
+      const sock = net.connect({ host: q.address, port: q.port });
+      const handle = { abort: () => finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
+      const finish = (out: UpstreamOutcome) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.open.delete(handle);
+        sock.destroy();
+        resolve(out);
+      };
+      this.open.add(handle);
+      const sentAt = performance.now();
+      const timer = setTimeout(() => { stats.upstreamTimeouts++; finish({ kind: 'timeout', tcp: true }); }, Math.max(1, q.tcpTimeoutMs));
+      stats.upstreamQueries++;
+      sock.on('connect', () => { sock.write(frame); });
+      sock.on('error', (e) => { stats.upstreamErrors++; finish({ kind: 'error', code: 'TCP_FAILED', detail: e.message }); });
+      sock.on('close', () => { if (!done) { stats.upstreamErrors++; finish({ kind: 'error', code: 'TCP_FAILED', detail: 'connection closed before a full answer' }); } });
+      sock.on('data', (d: Buffer) => {
+        chunks.push(d);
+        have += d.length;
+        if (have > 2 + MAX_TCP_MESSAGE) { stats.upstreamErrors++; finish({ kind: 'error', code: 'TCP_FAILED', detail: 'more bytes than one DNS message' }); return; }
+        if (have < 2) return;
+        const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        chunks.length = 0; chunks.push(buf);
+        const len = buf.readUInt16BE(0);
+        if (have < 2 + len) return;
+        const verdict = matchReply(buf.subarray(2, 2 + len), id, q, this.o.maxRecords);
+        if (verdict === 'mismatch') {
+          // On a connection of our own a wrong ID or question is not spoofing but a broken server.
+          stats.upstreamErrors++;
+          finish({ kind: 'error', code: 'TCP_FAILED', detail: 'TCP answer does not match the question' });
+          return;
+        }
+        if (verdict instanceof WireError) {
+          stats.upstreamErrors++;
+          finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
+          return;
+        }
+        finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: true, bytes: len });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const h of [...this.open]) h.abort();
+  }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  const strip = (x: string) => (x.startsWith('::ffff:') ? x.slice(7) : x).toLowerCase();
+  const sa = strip(a), sb = strip(b);
+  if (sa === sb) return true;
+  if (net.isIPv6(sa) && net.isIPv6(sb)) return ipv6ToBytes(sa).equals(ipv6ToBytes(sb));
+  return false;
+}
+
+/**
+ * Checks a reply against the query without trusting anything in it: header first
+ * (cheap), then a bounded full parse, then the question. A malformed packet that
+ * does not even carry our ID is a mismatch, not an error for this server.
+ */
+export function matchReply(buf: Uint8Array, id: number, q: Pick<UpstreamQuestion, 'name' | 'type' | 'class'>, maxRecords = 1000): Message | 'mismatch' | WireError {
+  if (buf.length < HEADER_LEN) return 'mismatch';
+  if (((buf[0] << 8) | buf[1]) !== id) return 'mismatch';
+  if ((buf[2] & 0x80) === 0) return 'mismatch';
+  let msg: Message;
+  try {
+    msg = parseMessage(buf, { maxRecords });
+  } catch (e) {
+    if (e instanceof WireError) return e;
+    return new WireError('TRUNCATED', (e as Error).message);
+  }
+  if (msg.opcode !== 0) return 'mismatch';
+  if (msg.questions.length !== 1) {
+    // FORMERR/NOTIMP replies may legitimately drop the question section.
+    if (msg.questions.length === 0 && (msg.rcode === 1 || msg.rcode === 4)) return msg;
+    return 'mismatch';
+  }
+  const got = msg.questions[0];
+  if (got.type !== q.type || got.class !== q.class || lowerName(got.name) !== lowerName(q.name)) return 'mismatch';
+  return msg;
+}
