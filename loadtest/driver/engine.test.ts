@@ -1,0 +1,147 @@
+// Driver behaviour against a scripted in-process responder on 127.40.2.x (sources 127.41.2.x).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
+import { startTcpResponder, startUdpResponder, type Responder } from '../../test/loadtest/responder.js';
+import { diagnoseNoAnswers, LoadEngine, runLoad } from './engine.js';
+import { parseQueries } from './queryfile.js';
+
+let udp: Responder;
+let tcp: Responder;
+beforeAll(async () => {
+  udp = await startUdpResponder('127.40.2.1');
+  tcp = await startTcpResponder('127.40.2.2');
+});
+afterAll(async () => {
+  await udp.close();
+  await tcp.close();
+});
+
+const mixed = parseQueries('ok.test A\nnx.test A\nrefused.test A\ntc.test A\nok2.test AAAA\n', 'mixed');
+
+describe('LoadEngine over UDP', () => {
+  it('sends exactly --count queries and gets the rcode split from the headers', async () => {
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 5000, clients: 50 });
+    expect(r.sent).toBe(5000);
+    expect(r.completed).toBe(5000);
+    expect(r.lost).toBe(0);
+    expect(r.stoppedBy).toBe('count');
+    expect(r.rcodes).toEqual({ NOERROR: 3000, NXDOMAIN: 1000, REFUSED: 1000 });
+    expect(r.truncated).toBe(1000);
+    expect(r.unmatched).toBe(0);
+    expect(r.latencyMs.p50).not.toBeNull();
+    expect(r.latencyMs.min!).toBeLessThanOrEqual(r.latencyMs.p50!);
+    expect(r.latencyMs.p99!).toBeLessThanOrEqual(r.latencyMs.max!);
+  });
+
+  it('keeps the open-loop schedule: the count sent is rate × duration', async () => {
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, qps: 2000, durationS: 1 });
+    expect(r.mode).toBe('open-loop');
+    expect(r.sent).toBe(2000);
+    expect(r.completed).toBe(2000);
+    expect(r.durationS).toBeCloseTo(1, 5);
+    expect(r.sentQps).toBeCloseTo(2000, 0);
+    expect(r.achievedQps).toBeGreaterThan(1900);
+    expect(r.achievedQps).toBeLessThanOrEqual(2000);
+  });
+
+  it('counts unanswered queries as lost, and ignores answers with a wrong ID, question or duplicate', async () => {
+    const qs = parseQueries('ok.test A\ndrop.test A\nwrongq.test A\nbadid.test A\ndup.test A\n', 'bad');
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: qs, count: 250, clients: 20, timeoutMs: 200 });
+    expect(r.sent).toBe(250);
+    expect(r.completed).toBe(100); // ok + dup
+    expect(r.lost).toBe(150); // drop, wrongq, badid
+    expect(r.lossPct).toBeCloseTo(60, 5);
+    // wrongq (50), badid (50: ID+1 is normally not in flight), dup's second answer (50).
+    expect(r.unmatched).toBeGreaterThanOrEqual(100);
+    expect(r.unmatched).toBeLessThanOrEqual(150);
+  });
+
+  it('spreads queries over every --sources address, checked on the server side', async () => {
+    const before = new Map(udp.bySource);
+    const sources = ['127.41.2.1', '127.41.2.2', '127.41.2.3', '127.41.2.4'];
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 4000, clients: 40, sources });
+    expect(r.completed).toBe(4000);
+    expect(r.sources!.map((s) => s.address)).toEqual(sources);
+    for (const s of r.sources!) {
+      const seen = (udp.bySource.get(s.address) ?? 0) - (before.get(s.address) ?? 0);
+      expect(seen).toBe(s.sent);
+      expect(s.sent).toBeGreaterThan(500);
+      expect(s.completed).toBe(s.sent);
+    }
+    expect(r.sources!.reduce((a, s) => a + s.sent, 0)).toBe(4000);
+  });
+
+  it('stops early on abort and still reports', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, qps: 1000, durationS: 30, signal: ac.signal });
+    expect(r.stoppedBy).toBe('interrupted');
+    expect(r.sent).toBeGreaterThan(100);
+    expect(r.sent).toBeLessThan(2000);
+    expect(r.completed).toBe(r.sent);
+  });
+
+  it('reports progress each interval', async () => {
+    const seen: number[] = [];
+    await runLoad({
+      server: { host: udp.address, port: udp.port }, queries: mixed, qps: 1000, durationS: 0.6,
+      progressIntervalMs: 100, onProgress: (p) => seen.push(p.rateQps),
+    });
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...seen)).toBeGreaterThan(500);
+  });
+
+  it('explains a dead server: ICMP unreachable, or all timeouts', async () => {
+    // A bound socket that never answers: every query times out.
+    const mute = dgram.createSocket('udp4');
+    await new Promise<void>((res) => mute.bind(0, '127.40.2.3', () => res()));
+    const r1 = await runLoad({ server: { host: '127.40.2.3', port: mute.address().port }, queries: mixed, count: 20, clients: 5, timeoutMs: 100 });
+    mute.close();
+    expect(r1.completed).toBe(0);
+    expect(r1.lost).toBe(20);
+    expect(diagnoseNoAnswers(r1)).toMatch(/all 20 queries timed out after 100 ms/);
+    // Nothing listening: the kernel answers with ICMP port unreachable.
+    const r2 = await runLoad({ server: { host: '127.40.2.4', port: 9 }, queries: mixed, count: 50, clients: 5, timeoutMs: 100 });
+    expect(r2.completed).toBe(0);
+    expect(r2.errors.ECONNREFUSED).toBeGreaterThan(0);
+    expect(diagnoseNoAnswers(r2)).toMatch(/unreachable: \d+ ICMP port-unreachable errors \(ECONNREFUSED\)/);
+  });
+
+  it('fails clearly for a source address that is not local', async () => {
+    await expect(runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 1, sources: ['192.0.2.77'] }))
+      .rejects.toThrow(/cannot send from source address 192\.0\.2\.77: EADDRNOTAVAIL/);
+  });
+
+  it('sizes channels so the worst case in flight never runs out of IDs', () => {
+    const e = new LoadEngine({ server: { host: udp.address, port: udp.port }, queries: mixed, qps: 200_000, timeoutMs: 2000 });
+    (e as unknown as { plan(): void }).plan();
+    const { nChan, W } = e as unknown as { nChan: number; W: number };
+    expect(nChan * W).toBeGreaterThanOrEqual(200_000 * 2 * 1.2);
+    expect(W).toBeLessThanOrEqual(65536);
+  });
+});
+
+describe('LoadEngine over TCP', () => {
+  it('pipelines queries, matches out-of-order answers, exact count', async () => {
+    const r = await runLoad({ server: { host: tcp.address, port: tcp.port }, queries: mixed, count: 3000, clients: 30, tcp: true });
+    expect(r.transport).toBe('tcp');
+    expect(r.sent).toBe(3000);
+    expect(r.completed).toBe(3000);
+    expect(r.rcodes).toEqual({ NOERROR: 1800, NXDOMAIN: 600, REFUSED: 600 });
+    expect(r.unmatched).toBe(0);
+  });
+  it('open loop over TCP from two sources', async () => {
+    const before = new Map(tcp.bySource);
+    const r = await runLoad({
+      server: { host: tcp.address, port: tcp.port }, queries: mixed, qps: 1000, durationS: 0.5, tcp: true,
+      sources: ['127.41.2.11', '127.41.2.12'],
+    });
+    expect(r.sent).toBe(500);
+    expect(r.completed).toBe(500);
+    for (const s of r.sources!) expect((tcp.bySource.get(s.address) ?? 0) - (before.get(s.address) ?? 0)).toBe(s.sent);
+  });
+  it('says when the server refuses connections', async () => {
+    await expect(runLoad({ server: { host: '127.40.2.4', port: 9 }, queries: mixed, count: 10, tcp: true }))
+      .rejects.toThrow(/cannot connect to server 127\.40\.2\.4:9 over TCP: ECONNREFUSED/);
+  });
+});

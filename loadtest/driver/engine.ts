@@ -1,0 +1,780 @@
+// The sender/receiver at the heart of `loadtest run`.
+//
+// Hot path, per query: copy the pre-encoded bytes into a send slot, patch the ID,
+// send. Per answer: read the ID, find the slot, compare the question bytes with the
+// query's, take the rcode and TC from the header, record the latency. No parsing, no
+// per-query closures, no per-query allocation of our own (Node's dgram allocates a
+// little per datagram; that is below us).
+//
+// IDs: every channel (a UDP socket or a TCP connection) has W slots (W a power of two,
+// at most 65,536). A slot's ID rotates by W each time it is reused, so IDs on a channel
+// are unique among queries in flight and a late answer to an old use of a slot does not
+// match the new one. Free slots are reused oldest-first. There are always enough
+// channels that the worst-case number of queries in flight (rate × timeout in open
+// loop, the window in closed loop) fits.
+//
+// Pacing (open loop): a 1 ms timer computes how many queries the schedule says are
+// due since the start and sends them all, so timer jitter changes batch sizes, never
+// the rate. The schedule does not wait for answers: a slow server shows as latency
+// and loss. Closed loop: each answer or timeout sends the next query in its window.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { LatencyHistogram, summarize } from './histogram.js';
+import type { QuerySet } from './queryfile.js';
+import { rcodeCounts, type RunResult, type SourceResult, type StopReason } from './results.js';
+import { familyOf } from './sources.js';
+
+/** A run that could not start or could not do anything useful; the message is for operators. */
+export class DriverError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'DriverError';
+    this.code = code;
+  }
+}
+
+export interface Progress {
+  elapsedS: number;
+  sent: number;
+  completed: number;
+  lost: number;
+  inFlight: number;
+  /** Answers per second over the last interval. */
+  rateQps: number;
+  /** Timeouts / (answers + timeouts) over the last interval, in %. */
+  lossPct: number;
+  /** p99 latency over the last interval, ms (null when nothing completed). */
+  p99Ms: number | null;
+}
+
+export interface RunOptions {
+  server: { host: string; port: number };
+  queries: QuerySet;
+  /** Stop sending after this many seconds. */
+  durationS?: number;
+  /** Stop sending after this many queries. */
+  count?: number;
+  /** Hard limit on the sending time when only `count` is given (default 600 s). */
+  maxTimeS?: number;
+  /** Open loop at this rate (queries/s). */
+  qps?: number;
+  /** Closed loop: queries in flight (default 100). Ignored in open loop. */
+  clients?: number;
+  /** Local source addresses; default one unspecified source. */
+  sources?: string[];
+  /** A query unanswered this long is lost (default 2000 ms). */
+  timeoutMs?: number;
+  tcp?: boolean;
+  /** Sockets or connections per source (default: UDP 4 without sources, else 1). */
+  channelsPerSource?: number;
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+  /** Stops sending early; the run still waits for answers in flight and returns results. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_TIMEOUT_MS = 2000;
+export const DEFAULT_CLIENTS = 100;
+export const DEFAULT_DURATION_S = 10;
+export const DEFAULT_MAX_TIME_S = 600;
+const TICK_MS = 1;
+/** Open loop: how far behind schedule the generator may fall before it skips ahead. */
+const MAX_BACKLOG_MS = 100;
+/** TCP: stop queueing to a connection whose unwritten data exceeds this. */
+const TCP_MAX_BUFFERED = 1 << 20;
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function readRcvbufErrors(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    if (lines.length < 2) return null;
+    const names = lines[0].split(/\s+/);
+    const vals = lines[1].split(/\s+/);
+    const i = names.indexOf('RcvbufErrors');
+    return i < 0 ? null : Number(vals[i]);
+  } catch {
+    return null;
+  }
+}
+
+interface TcpState {
+  sock: net.Socket;
+  up: boolean;
+  /** Queued, length-prefixed queries not yet handed to the socket. */
+  wbuf: Buffer;
+  wlen: number;
+  /** Partial frame carried over between 'data' events. */
+  rest: Buffer | null;
+  reconnectAt: number;
+}
+
+export class LoadEngine {
+  private readonly opts: RunOptions;
+  private readonly q: QuerySet;
+  private readonly timeoutMs: number;
+  private readonly openLoop: boolean;
+  private readonly qps: number;
+  private readonly clients: number;
+  private readonly tcp: boolean;
+  private readonly sourceNames: string[];
+
+  // Channels.
+  private nChan = 0;
+  private W = 0; // slots per channel (power of two)
+  private mask = 0;
+  private chanSource!: Int32Array;
+  private udp: dgram.Socket[] = [];
+  private tcpCh: TcpState[] = [];
+  private serverAddr = '';
+  private serverPort = 0;
+  private rr = 0;
+
+  // Slots: index gs = channel * W + slot.
+  private slotQuery!: Int32Array; // -1 when free
+  private slotId!: Uint16Array;
+  private slotSentAt!: Float64Array;
+  private slotSeq!: Float64Array;
+  private slab!: Buffer; // UDP send buffers, stride bytes per slot
+  private stride = 0;
+  private freeRing!: Int32Array; // per channel: W entries
+  private freeHead!: Int32Array;
+  private freeCount!: Int32Array;
+
+  // Timeout queue in send order (entries whose slot moved on are skipped).
+  private tqSlot = new Int32Array(1 << 16);
+  private tqSeq = new Float64Array(1 << 16);
+  private tqHead = 0;
+  private tqCount = 0;
+
+  // Replay position.
+  private qpos = 0;
+
+  // Counters.
+  private seq = 0;
+  private sent = 0;
+  private completed = 0;
+  private lost = 0;
+  private inFlight = 0;
+  private truncated = 0;
+  private unmatched = 0;
+  private malformed = 0;
+  private unsentNoId = 0;
+  private unsentNoConn = 0;
+  private unsentBehind = 0;
+  private scheduled = 0;
+  private readonly rcodes = new Float64Array(16);
+  private readonly errors = new Map<string, number>();
+  private srcSent!: Float64Array;
+  private srcCompleted!: Float64Array;
+  private srcLost!: Float64Array;
+  private srcHist: LatencyHistogram[] = [];
+  private readonly intervalHist = new LatencyHistogram();
+  private intervalCompleted = 0;
+  private intervalLost = 0;
+
+  // Time.
+  private t0 = 0;
+  private sendEndAt = 0;
+  private lastAnswerAt = 0;
+  private sending = false;
+  private stoppedBy: StopReason = 'duration';
+  private deadlineReason: StopReason = 'duration';
+  private scheduleCap = Infinity;
+  private maxSends = Infinity;
+  private sendDeadline = Infinity;
+  private nextProgressAt = Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private finish: (() => void) | null = null;
+  private startedAt = new Date();
+  private rcvbufBefore: number | null = null;
+
+  constructor(opts: RunOptions) {
+    this.opts = opts;
+    this.q = opts.queries;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.openLoop = opts.qps !== undefined;
+    this.qps = opts.qps ?? 0;
+    this.clients = opts.clients ?? DEFAULT_CLIENTS;
+    this.tcp = !!opts.tcp;
+    this.sourceNames = opts.sources && opts.sources.length ? opts.sources : [];
+    if (this.openLoop && !(this.qps > 0)) throw new DriverError('BAD_OPTION', 'qps must be above 0');
+    if (!this.openLoop && !(this.clients >= 1)) throw new DriverError('BAD_OPTION', 'clients must be at least 1');
+    if (!(this.timeoutMs > 0)) throw new DriverError('BAD_OPTION', 'timeout must be above 0');
+  }
+
+  /** Sizes channels and slots so the worst case in flight always has a free ID. */
+  private plan(): void {
+    const nSrc = Math.max(1, this.sourceNames.length);
+    const needed = this.openLoop ? Math.ceil((this.qps * this.timeoutMs) / 1000 * 1.2) + 256 : this.clients;
+    let perSource = this.opts.channelsPerSource ?? (this.tcp || this.sourceNames.length ? 1 : 4);
+    perSource = Math.max(perSource, Math.ceil((needed * 1.5) / (nSrc * 65536)));
+    this.nChan = nSrc * perSource;
+    this.W = Math.min(65536, Math.max(256, nextPow2(Math.ceil((needed * 1.5) / this.nChan))));
+    this.mask = this.W - 1;
+    const total = this.nChan * this.W;
+    this.chanSource = new Int32Array(this.nChan);
+    for (let c = 0; c < this.nChan; c++) this.chanSource[c] = c % nSrc;
+    this.slotQuery = new Int32Array(total).fill(-1);
+    this.slotId = new Uint16Array(total);
+    this.slotSentAt = new Float64Array(total);
+    this.slotSeq = new Float64Array(total);
+    this.freeRing = new Int32Array(total);
+    this.freeHead = new Int32Array(this.nChan);
+    this.freeCount = new Int32Array(this.nChan).fill(this.W);
+    // Random start so two runs do not send the same ID sequence.
+    const idBase = (Math.random() * 65536) | 0;
+    for (let c = 0; c < this.nChan; c++) {
+      for (let s = 0; s < this.W; s++) {
+        this.freeRing[c * this.W + s] = s;
+        // The first use adds W, landing on (idBase + s) with the low bits equal to s.
+        this.slotId[c * this.W + s] = ((idBase & ~this.mask) + s - this.W) & 0xffff;
+      }
+    }
+    if (!this.tcp) {
+      this.stride = (this.q.maxLength + 15) & ~15;
+      this.slab = Buffer.alloc(total * this.stride);
+    }
+    this.srcSent = new Float64Array(nSrc);
+    this.srcCompleted = new Float64Array(nSrc);
+    this.srcLost = new Float64Array(nSrc);
+    for (let i = 0; i < nSrc; i++) this.srcHist.push(new LatencyHistogram());
+  }
+
+  private countError(code: string): void {
+    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  private async openUdp(): Promise<void> {
+    const { host, port } = this.opts.server;
+    const type = familyOf(host) === 6 || (this.sourceNames[0] && familyOf(this.sourceNames[0]) === 6) ? 'udp6' : 'udp4';
+    for (let c = 0; c < this.nChan; c++) {
+      const src = this.sourceNames.length ? this.sourceNames[this.chanSource[c]] : undefined;
+      const sock = dgram.createSocket({ type, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      this.udp.push(sock);
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (err: NodeJS.ErrnoException) => {
+          reject(new DriverError('BIND', src
+            ? `cannot send from source address ${src}: ${err.code ?? err.message}${err.code === 'EADDRNOTAVAIL' ? ' (the address is not configured on this host)' : ''}`
+            : `cannot open a UDP socket: ${err.code ?? err.message}`));
+        };
+        sock.once('error', onErr);
+        sock.bind({ port: 0, address: src, exclusive: true }, () => {
+          sock.connect(port, host, (err?: Error) => {
+            sock.off('error', onErr);
+            if (err) reject(new DriverError('CONNECT', `cannot use server ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+            else resolve();
+          });
+        });
+      });
+      const chan = c;
+      sock.on('message', (msg, rinfo) => this.onUdpMessage(chan, msg, rinfo));
+      // ICMP port unreachable arrives as ECONNREFUSED on the next recvmsg of a connected socket.
+      sock.on('error', (err: NodeJS.ErrnoException) => this.countError(err.code ?? 'ERROR'));
+    }
+    const remote = this.udp[0].remoteAddress();
+    this.serverAddr = remote.address;
+    this.serverPort = remote.port;
+  }
+
+  private connectTcp(c: number): Promise<void> {
+    const { host, port } = this.opts.server;
+    const src = this.sourceNames.length ? this.sourceNames[this.chanSource[c]] : undefined;
+    return new Promise<void>((resolve) => {
+      const sock = net.connect({ host, port, localAddress: src, noDelay: true });
+      const st: TcpState = this.tcpCh[c] ?? { sock, up: false, wbuf: Buffer.allocUnsafe(64 * 1024), wlen: 0, rest: null, reconnectAt: 0 };
+      st.sock = sock;
+      st.up = false;
+      st.rest = null;
+      st.wlen = 0;
+      this.tcpCh[c] = st;
+      let settled = false;
+      sock.once('connect', () => {
+        st.up = true;
+        settled = true;
+        resolve();
+      });
+      sock.on('data', (chunk: Buffer) => this.onTcpData(c, st, chunk));
+      sock.on('error', (err: NodeJS.ErrnoException) => this.countError(err.code ?? 'ERROR'));
+      sock.on('close', () => {
+        st.up = false;
+        st.reconnectAt = performance.now() + 200;
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      });
+    });
+  }
+
+  private async openTcp(): Promise<void> {
+    const { host, port } = this.opts.server;
+    await Promise.all(Array.from({ length: this.nChan }, (_, c) => this.connectTcp(c)));
+    const up = this.tcpCh.filter((t) => t.up);
+    if (up.length === 0) {
+      const why = [...this.errors.entries()].map(([k, v]) => `${k} ×${v}`).join(', ') || 'closed';
+      this.closeAll();
+      throw new DriverError('UNREACHABLE', `cannot connect to server ${host}:${port} over TCP: ${why}`);
+    }
+    this.serverAddr = up[0].sock.remoteAddress ?? host;
+    this.serverPort = up[0].sock.remotePort ?? port;
+  }
+
+  private closeAll(): void {
+    for (const s of this.udp) {
+      try { s.close(); } catch { /* already closed */ }
+    }
+    for (const t of this.tcpCh) t.sock.destroy();
+  }
+
+  /** Runs to completion and returns the results. */
+  async run(): Promise<RunResult> {
+    this.plan();
+    try {
+      if (this.tcp) await this.openTcp();
+      else await this.openUdp();
+    } catch (err) {
+      this.closeAll();
+      throw err;
+    }
+    this.rcvbufBefore = this.tcp ? null : readRcvbufErrors();
+    const o = this.opts;
+    if (o.count !== undefined) this.maxSends = o.count;
+    const durationS = o.durationS ?? (o.count === undefined ? DEFAULT_DURATION_S : undefined);
+    const limitS = durationS ?? o.maxTimeS ?? DEFAULT_MAX_TIME_S;
+    this.startedAt = new Date();
+    this.t0 = performance.now();
+    this.sendDeadline = this.t0 + limitS * 1000;
+    this.deadlineReason = durationS !== undefined ? 'duration' : 'time-limit';
+    if (this.openLoop) {
+      this.scheduleCap = this.maxSends;
+      if (durationS !== undefined) this.scheduleCap = Math.min(this.scheduleCap, Math.floor(durationS * this.qps));
+    }
+    this.sending = this.maxSends > 0;
+    if (!this.sending) this.stopSending(this.t0, 'count');
+    const interval = o.progressIntervalMs ?? 1000;
+    this.nextProgressAt = o.onProgress ? this.t0 + interval : Infinity;
+    const onAbort = () => { if (this.sending) this.stopSending(performance.now(), 'interrupted'); };
+    o.signal?.addEventListener('abort', onAbort);
+    const done = new Promise<void>((resolve) => { this.finish = resolve; });
+    if (!this.openLoop && this.sending) {
+      const now = performance.now();
+      for (let i = 0; i < this.clients && this.sending; i++) this.sendOne(now);
+      this.flushTcp();
+    }
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.tick();
+    await done;
+    o.signal?.removeEventListener('abort', onAbort);
+    return this.results();
+  }
+
+  private stopSending(at: number, why: StopReason): void {
+    this.sending = false;
+    this.stoppedBy = why;
+    this.sendEndAt = Math.min(at, this.sendDeadline);
+  }
+
+  /** Picks a channel with a free slot, round robin. Returns -1 when none. */
+  private pickChannel(): number {
+    const n = this.nChan;
+    let c = this.rr;
+    for (let tries = 0; tries < n; tries++) {
+      if (this.freeCount[c] > 0 && (!this.tcp || this.tcpUsable(c))) {
+        this.rr = c + 1 === n ? 0 : c + 1;
+        return c;
+      }
+      c = c + 1 === n ? 0 : c + 1;
+    }
+    return -1;
+  }
+
+  private tcpUsable(c: number): boolean {
+    const t = this.tcpCh[c];
+    return t.up && t.sock.writableLength < TCP_MAX_BUFFERED;
+  }
+
+  /** Sends the next query from the file. Returns false when it could not. */
+  private sendOne(now: number): boolean {
+    if (this.sent >= this.maxSends) {
+      if (this.sending) this.stopSending(now, 'count');
+      return false;
+    }
+    const c = this.pickChannel();
+    if (c < 0) {
+      // Only an open-loop schedule has queries that "should" have gone out; a closed
+      // loop simply waits with a smaller window.
+      if (this.openLoop) {
+        if (this.tcp && this.anyTcpFree()) this.unsentNoConn++;
+        else this.unsentNoId++;
+      }
+      return false;
+    }
+    const W = this.W;
+    const base = c * W;
+    const head = this.freeHead[c];
+    const s = this.freeRing[base + head];
+    this.freeHead[c] = (head + 1) & this.mask;
+    this.freeCount[c]--;
+    const gs = base + s;
+    const q = this.q.order[this.qpos];
+    this.qpos = this.qpos + 1 === this.q.order.length ? 0 : this.qpos + 1;
+    const id = (this.slotId[gs] + W) & 0xffff;
+    this.slotId[gs] = id;
+    this.slotQuery[gs] = q;
+    this.slotSentAt[gs] = now;
+    const seq = ++this.seq;
+    this.slotSeq[gs] = seq;
+    this.pushTimeout(gs, seq);
+    const qoff = this.q.offset[q];
+    const qlen = this.q.length[q];
+    if (this.tcp) {
+      const t = this.tcpCh[c];
+      if (t.wlen + qlen + 2 > t.wbuf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(t.wbuf.length * 2, t.wlen + qlen + 2));
+        t.wbuf.copy(bigger, 0, 0, t.wlen);
+        t.wbuf = bigger;
+      }
+      const w = t.wbuf;
+      let p = t.wlen;
+      w[p] = qlen >> 8;
+      w[p + 1] = qlen & 0xff;
+      this.q.wire.copy(w, p + 2, qoff, qoff + qlen);
+      w[p + 2] = id >> 8;
+      w[p + 3] = id & 0xff;
+      t.wlen = p + 2 + qlen;
+    } else {
+      const off = gs * this.stride;
+      const slab = this.slab;
+      this.q.wire.copy(slab, off, qoff, qoff + qlen);
+      slab[off] = id >> 8;
+      slab[off + 1] = id & 0xff;
+      this.udp[c].send(slab, off, qlen);
+    }
+    this.sent++;
+    this.inFlight++;
+    this.srcSent[this.chanSource[c]]++;
+    return true;
+  }
+
+  private anyTcpFree(): boolean {
+    for (let c = 0; c < this.nChan; c++) if (this.freeCount[c] > 0) return true;
+    return false;
+  }
+
+  private pushTimeout(gs: number, seq: number): void {
+    if (this.tqCount === this.tqSlot.length) {
+      const cap = this.tqSlot.length;
+      const slot = new Int32Array(cap * 2);
+      const sq = new Float64Array(cap * 2);
+      for (let i = 0; i < cap; i++) {
+        const j = (this.tqHead + i) & (cap - 1);
+        slot[i] = this.tqSlot[j];
+        sq[i] = this.tqSeq[j];
+      }
+      this.tqSlot = slot;
+      this.tqSeq = sq;
+      this.tqHead = 0;
+    }
+    const tail = (this.tqHead + this.tqCount) & (this.tqSlot.length - 1);
+    this.tqSlot[tail] = gs;
+    this.tqSeq[tail] = seq;
+    this.tqCount++;
+  }
+
+  private release(gs: number): void {
+    this.slotQuery[gs] = -1;
+    const c = (gs / this.W) | 0;
+    const base = c * this.W;
+    const tail = (this.freeHead[c] + this.freeCount[c]) & this.mask;
+    this.freeRing[base + tail] = gs - base;
+    this.freeCount[c]++;
+    this.inFlight--;
+  }
+
+  private onUdpMessage(c: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const now = performance.now();
+    // Connected sockets only see the server, but say so explicitly: the source must match.
+    if (rinfo.port !== this.serverPort || rinfo.address !== this.serverAddr) {
+      this.unmatched++;
+      return;
+    }
+    this.onAnswer(c, msg, 0, msg.length, now);
+  }
+
+  private onTcpData(c: number, st: TcpState, chunk: Buffer): void {
+    const now = performance.now();
+    let buf = chunk;
+    if (st.rest) {
+      buf = Buffer.concat([st.rest, chunk]);
+      st.rest = null;
+    }
+    let p = 0;
+    const n = buf.length;
+    while (p + 2 <= n) {
+      const len = (buf[p] << 8) | buf[p + 1];
+      if (p + 2 + len > n) break;
+      this.onAnswer(c, buf, p + 2, len, now);
+      p += 2 + len;
+    }
+    if (p < n) st.rest = Buffer.from(buf.subarray(p));
+    this.flushTcp();
+  }
+
+  /** Matches one answer to its query: ID, then the question bytes. */
+  private onAnswer(c: number, buf: Buffer, off: number, len: number, now: number): void {
+    if (len < 12 || (buf[off + 2] & 0x80) === 0) {
+      this.malformed++;
+      return;
+    }
+    const id = (buf[off] << 8) | buf[off + 1];
+    const gs = c * this.W + (id & this.mask);
+    const q = this.slotQuery[gs];
+    if (q < 0 || this.slotId[gs] !== id) {
+      this.unmatched++;
+      return;
+    }
+    const rcode = buf[off + 3] & 0x0f;
+    const qdcount = (buf[off + 4] << 8) | buf[off + 5];
+    if (qdcount === 1) {
+      if (!this.questionMatches(buf, off, len, q)) {
+        this.unmatched++;
+        return;
+      }
+    } else if (qdcount !== 0 || rcode === 0) {
+      // Only an error answer may leave the question out (FORMERR, NOTIMP...).
+      this.unmatched++;
+      return;
+    }
+    const us = (now - this.slotSentAt[gs]) * 1000;
+    this.release(gs);
+    this.completed++;
+    this.intervalCompleted++;
+    this.rcodes[rcode]++;
+    if (buf[off + 2] & 0x02) this.truncated++;
+    const src = this.chanSource[c];
+    this.srcCompleted[src]++;
+    this.srcHist[src].record(us);
+    this.intervalHist.record(us);
+    this.lastAnswerAt = now;
+    if (!this.openLoop && this.sending) this.sendOne(now);
+  }
+
+  /** Compares the answer's question with the query's: name case-insensitively, type and class exactly. */
+  private questionMatches(buf: Buffer, off: number, len: number, q: number): boolean {
+    const wire = this.q.wire;
+    const start = this.q.offset[q] + 12;
+    const end = this.q.offset[q] + this.q.questionEnd[q];
+    const n = end - start;
+    if (len < 12 + n) return false;
+    const nameLen = n - 4;
+    let a = off + 12;
+    for (let i = start; i < end; i++, a++) {
+      const x = buf[a];
+      const y = wire[i];
+      if (x === y) continue;
+      // Label length bytes are below 64, so folding only ever touches letters.
+      if (i - start >= nameLen) return false;
+      const lx = x | 0x20;
+      if (lx !== (y | 0x20) || lx < 0x61 || lx > 0x7a) return false;
+    }
+    return true;
+  }
+
+  private sweepTimeouts(now: number): void {
+    const limit = now - this.timeoutMs;
+    while (this.tqCount > 0) {
+      const cap = this.tqSlot.length;
+      const gs = this.tqSlot[this.tqHead];
+      const seq = this.tqSeq[this.tqHead];
+      if (this.slotQuery[gs] >= 0 && this.slotSeq[gs] === seq) {
+        if (this.slotSentAt[gs] > limit) break;
+        this.release(gs);
+        this.lost++;
+        this.intervalLost++;
+        this.srcLost[this.chanSource[(gs / this.W) | 0]]++;
+        this.tqHead = (this.tqHead + 1) & (cap - 1);
+        this.tqCount--;
+        if (!this.openLoop && this.sending) this.sendOne(now);
+      } else {
+        this.tqHead = (this.tqHead + 1) & (cap - 1);
+        this.tqCount--;
+      }
+    }
+  }
+
+  private flushTcp(): void {
+    if (!this.tcp) return;
+    for (let c = 0; c < this.nChan; c++) {
+      const t = this.tcpCh[c];
+      if (t.wlen === 0) continue;
+      if (t.up) t.sock.write(Buffer.from(t.wbuf.subarray(0, t.wlen)));
+      t.wlen = 0;
+    }
+  }
+
+  private reconnectTcp(now: number): void {
+    for (let c = 0; c < this.nChan; c++) {
+      const t = this.tcpCh[c];
+      if (!t.up && !t.sock.connecting && now >= t.reconnectAt) {
+        t.reconnectAt = now + 1000;
+        t.sock.removeAllListeners();
+        t.sock.on('error', () => {});
+        void this.connectTcp(c);
+      }
+    }
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    if (this.sending) {
+      if (this.tcp) this.reconnectTcp(now);
+      if (this.openLoop) {
+        // Everything the schedule says is due by now (or by the deadline), in one batch.
+        const elapsed = Math.min(now, this.sendDeadline) - this.t0;
+        let due = Math.floor((elapsed * this.qps) / 1000) + 1;
+        if (due > this.scheduleCap) due = this.scheduleCap;
+        const backlogLimit = Math.max(1, Math.floor((MAX_BACKLOG_MS * this.qps) / 1000));
+        if (due - this.scheduled > backlogLimit) {
+          const skip = due - this.scheduled - backlogLimit;
+          this.unsentBehind += skip;
+          this.scheduled += skip;
+        }
+        while (this.scheduled < due) {
+          this.scheduled++;
+          this.sendOne(now);
+        }
+        if (this.scheduled >= this.scheduleCap) {
+          // The schedule itself is over: its length is cap / rate, whatever the tick jitter.
+          this.stopSending(this.t0 + (this.scheduleCap * 1000) / this.qps, this.scheduleCap === this.maxSends ? 'count' : 'duration');
+        }
+      } else if (this.inFlight < this.clients) {
+        // Closed loop: refill windows that could not send earlier (no TCP connection).
+        let room = this.clients - this.inFlight;
+        while (room-- > 0 && this.sending) if (!this.sendOne(now)) break;
+      }
+      if (this.sending && now >= this.sendDeadline) this.stopSending(this.sendDeadline, this.deadlineReason);
+    }
+    this.flushTcp();
+    this.sweepTimeouts(now);
+    if (now >= this.nextProgressAt) this.progress(now);
+    if (!this.sending && this.inFlight === 0) this.end();
+  }
+
+  private progress(now: number): void {
+    const interval = this.opts.progressIntervalMs ?? 1000;
+    const spanS = (now - (this.nextProgressAt - interval)) / 1000;
+    const answered = this.intervalCompleted + this.intervalLost;
+    const p99 = this.intervalHist.quantileUs(0.99);
+    this.opts.onProgress?.({
+      elapsedS: (now - this.t0) / 1000,
+      sent: this.sent,
+      completed: this.completed,
+      lost: this.lost,
+      inFlight: this.inFlight,
+      rateQps: this.intervalCompleted / spanS,
+      lossPct: answered ? (100 * this.intervalLost) / answered : 0,
+      p99Ms: Number.isNaN(p99) ? null : p99 / 1000,
+    });
+    this.intervalHist.reset();
+    this.intervalCompleted = 0;
+    this.intervalLost = 0;
+    this.nextProgressAt = now + interval;
+  }
+
+  private end(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.endedAt = performance.now();
+    this.closeAll();
+    this.finish?.();
+  }
+
+  private endedAt = 0;
+
+  private results(): RunResult {
+    const durationS = Math.max(1e-6, (this.sendEndAt - this.t0) / 1000);
+    const activeS = Math.max(durationS, (this.lastAnswerAt - this.t0) / 1000);
+    const total = new LatencyHistogram();
+    for (const h of this.srcHist) total.merge(h);
+    const warnings: string[] = [];
+    const rcvAfter = this.rcvbufBefore === null ? null : readRcvbufErrors();
+    const rcvbuf = this.rcvbufBefore === null || rcvAfter === null ? null : rcvAfter - this.rcvbufBefore;
+    if (this.unsentNoId > 0) warnings.push(`${this.unsentNoId} queries not sent: every query ID was in flight (server too slow for the rate × timeout)`);
+    if (this.unsentNoConn > 0) warnings.push(`${this.unsentNoConn} queries not sent: no usable TCP connection`);
+    if (this.unsentBehind > 0) warnings.push(`${this.unsentBehind} queries not sent: the generator fell behind its schedule (it is the bottleneck at this rate)`);
+    if (rcvbuf) warnings.push(`the kernel dropped ${rcvbuf} UDP datagrams for full receive buffers during the run (system-wide count; may be the server's socket or ours)`);
+    let sources: SourceResult[] | undefined;
+    if (this.sourceNames.length) {
+      sources = this.sourceNames.map((address, i) => ({
+        address,
+        sent: this.srcSent[i],
+        completed: this.srcCompleted[i],
+        lost: this.srcLost[i],
+        lossPct: this.srcSent[i] ? (100 * this.srcLost[i]) / this.srcSent[i] : 0,
+        achievedQps: this.srcCompleted[i] / activeS,
+        latencyMs: summarize(this.srcHist[i]),
+      }));
+    }
+    const { host, port } = this.opts.server;
+    return {
+      kind: 'anycast-kit.loadtest.run',
+      version: 1,
+      server: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+      transport: this.tcp ? 'tcp' : 'udp',
+      mode: this.openLoop ? 'open-loop' : 'closed-loop',
+      targetQps: this.openLoop ? this.qps : null,
+      clients: this.openLoop ? null : this.clients,
+      timeoutMs: this.timeoutMs,
+      queriesFile: this.q.source,
+      queryLines: this.q.order.length,
+      distinctQueries: this.q.text.length,
+      channels: this.nChan,
+      startedAt: this.startedAt.toISOString(),
+      durationS,
+      elapsedS: (this.endedAt - this.t0) / 1000,
+      stoppedBy: this.stoppedBy,
+      sent: this.sent,
+      completed: this.completed,
+      lost: this.lost,
+      lossPct: this.sent ? (100 * this.lost) / this.sent : 0,
+      unsent: { noFreeId: this.unsentNoId, noConnection: this.unsentNoConn, behindSchedule: this.unsentBehind },
+      sentQps: this.sent / durationS,
+      achievedQps: this.completed / activeS,
+      rcodes: rcodeCounts(this.rcodes),
+      truncated: this.truncated,
+      unmatched: this.unmatched,
+      malformed: this.malformed,
+      errors: Object.fromEntries(this.errors),
+      latencyMs: summarize(total),
+      ...(sources ? { sources } : {}),
+      udpRcvbufErrors: rcvbuf,
+      warnings,
+    };
+  }
+}
+
+/** Runs a load test and returns its results. */
+export function runLoad(opts: RunOptions): Promise<RunResult> {
+  return new LoadEngine(opts).run();
+}
+
+/** One line explaining why a run got no answers at all, or null when it got some. */
+export function diagnoseNoAnswers(r: RunResult): string | null {
+  if (r.completed > 0 || r.sent === 0) return null;
+  const refused = r.errors.ECONNREFUSED ?? 0;
+  if (refused > 0) {
+    return r.transport === 'udp'
+      ? `server ${r.server} is unreachable: ${refused} ICMP port-unreachable errors (ECONNREFUSED); is a DNS server listening there?`
+      : `server ${r.server} refused TCP connections (ECONNREFUSED ×${refused})`;
+  }
+  if (r.unmatched > 0) return `no usable answers from ${r.server}: ${r.unmatched} replies did not match a query in flight (wrong ID, question or source)`;
+  return `no answers from ${r.server}: all ${r.sent} queries timed out after ${r.timeoutMs} ms (server down, filtered, or not a DNS server?)`;
+}
