@@ -1,5 +1,110 @@
-// Placeholder until the part lands; replaced by the part's owner.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('anycast-kit lab: not built yet\n');
-  return 1;
+// anycast-kit lab: the mini-internet on loopback (lab/zones, served by lab/authserver)
+// and a full node recursing through it. No Internet access and no root needed.
+
+import { parseFlags, parseHostPort, intFlag, UsageError } from './args.js';
+import { startLabNode, DEFAULT_HEALTH, DEFAULT_IDENTITY, DEFAULT_LISTEN } from '../lab/node.js';
+import { LAB_PORT } from '../lab/index.js';
+
+const HELP = `usage: anycast-kit lab [--listen ADDR:PORT] [--health-listen ADDR:PORT] [--snmp-listen ADDR:PORT]
+                      [--lab-port PORT] [--identity NAME] [--json]
+
+Starts the lab: a root, two TLDs (lab., example.) and sample zones, each served by
+the kit's authoritative server on its own address in 127.53.0.0/16, all on one
+high port; then the node (resolver, health endpoint, metrics) recursing through
+them. Prints dig commands to try and runs until Ctrl-C (SIGINT) or SIGTERM.
+
+  --listen ADDR:PORT          resolver address; repeat for more (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
+  --health-listen ADDR:PORT   health endpoint and /metrics (default ${DEFAULT_HEALTH.host}:${DEFAULT_HEALTH.port})
+  --snmp-listen ADDR:PORT     also run the SNMP agent here, v2c community "lab" (default: off)
+  --lab-port PORT             port of the lab's authoritative servers (default ${LAB_PORT}; 0 = any free port)
+  --identity NAME             the node's name for id.server and NSID (default ${DEFAULT_IDENTITY})
+  --json                      print one JSON line describing the lab once it is up, instead of the banner
+  -h, --help                  this help
+
+The zones are in lab/zones/ (see lab/README.md to add one).`;
+
+interface Flags {
+  listen?: string[];
+  'health-listen'?: string;
+  'snmp-listen'?: string;
+  'lab-port'?: string;
+  identity?: string;
+  json?: boolean;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags<Flags>(argv, {
+    listen: { type: 'string', multiple: true },
+    'health-listen': { type: 'string' },
+    'snmp-listen': { type: 'string' },
+    'lab-port': { type: 'string' },
+    identity: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const listen = (values.listen ?? []).map((l) => parseHostPort(l, 'listen'));
+  const health = values['health-listen'] === undefined ? undefined : parseHostPort(values['health-listen'], 'health-listen');
+  const snmp = values['snmp-listen'] === undefined ? undefined : { listen: parseHostPort(values['snmp-listen'], 'snmp-listen'), community: 'lab' };
+  const labPort = intFlag('lab-port', values['lab-port'], 0, 65535);
+  if (values.identity !== undefined && !/^[\x21-\x7e]{1,255}$/.test(values.identity)) {
+    throw new UsageError(`--identity "${values.identity}" must be 1-255 printable ASCII characters without spaces`);
+  }
+
+  const ln = await startLabNode({
+    listen, health, snmp, identity: values.identity,
+    lab: { port: labPort },
+    log: (l) => process.stderr.write(`lab: ${l}\n`),
+  });
+
+  const commands = ln.tryCommands();
+  if (values.json) {
+    process.stdout.write(JSON.stringify({
+      listen: ln.node.resolver.listening,
+      health: ln.node.http,
+      snmp: ln.node.snmp ?? null,
+      identity: ln.identity,
+      lab: { port: ln.lab.upstreamPort, rootHintsFile: ln.lab.rootHintsFile, servers: ln.lab.servers, zones: ln.lab.zones.map((z) => z.name) },
+      try: commands.map((c) => c.command),
+    }) + '\n');
+  } else {
+    const zones = ln.lab.zones.map((z) => z.name).join(' ');
+    const first = ln.lab.servers[0].address;
+    const lines = [
+      'anycast-kit lab: a mini-internet on loopback and a node recursing through it',
+      '',
+      `  lab         ${ln.lab.servers.length} authoritative servers on ${first.split('.').slice(0, 2).join('.')}.0.0/16, port ${ln.lab.upstreamPort}; zones: ${zones}`,
+      `  resolver    ${ln.node.resolver.listening.map((l) => `${l.family === 6 ? `[${l.address}]` : l.address}:${l.port}`).join(', ')} (UDP and TCP), identity ${ln.identity}`,
+      `  health      http://${ln.node.http.address}:${ln.node.http.port}/health  (and /health/detail, /metrics)`,
+      ...(ln.node.snmp ? [`  snmp        ${ln.node.snmp.address}:${ln.node.snmp.port}, v2c community "lab"`] : []),
+      '',
+      'Try:',
+      ...commands.map((c) => `  ${c.command.padEnd(58)}  # ${c.shows}`),
+      '',
+      'Ctrl-C stops.',
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      process.stderr.write(`lab: ${sig}, stopping\n`);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      // A second signal while stopping exits at once.
+      const force = () => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await ln.stop();
+  return 0;
 }
