@@ -5,7 +5,8 @@
 //
 // Patterns are space-separated tokens: a literal word, or a typed slot:
 //   <int:MIN-MAX>  <ipv4>  <prefix32>  <host>  <url>  <name>  <rmname>  <asn>  <asn...>
-// `no` + any leaf command of a mode is accepted in that mode (change plans negate lines).
+// `no` + any leaf command of a mode is accepted in that mode (change plans negate lines),
+// except features and load-sharing, which this generator never negates.
 
 import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN } from './patterns.js';
 import { parseIpv4 } from './net.js';
@@ -17,6 +18,8 @@ interface Rule {
   enters?: string;
   /** Command that leaves the entered mode (printed at the opener's indent). */
   close?: string;
+  /** Never negated by this generator (features, global hashing): `no` + it is refused. */
+  keep?: boolean;
 }
 
 interface Grammar {
@@ -59,9 +62,9 @@ const IOS: Grammar = {
       { pattern: 'route-map <rmname> permit <int:1-65535>', enters: 'route-map' },
       { pattern: 'router ospf <int:1-65535>', enters: 'router-ospf' },
       { pattern: 'router bgp <asn>', enters: 'router-bgp' },
-      { pattern: 'ip cef load-sharing algorithm universal' },
-      { pattern: 'ip cef load-sharing algorithm original' },
-      { pattern: 'ip cef load-sharing algorithm include-ports source destination' },
+      { pattern: 'ip cef load-sharing algorithm universal', keep: true },
+      { pattern: 'ip cef load-sharing algorithm original', keep: true },
+      { pattern: 'ip cef load-sharing algorithm include-ports source destination', keep: true },
       { pattern: `no ip sla ${SLA_ID}` },
       { pattern: `no track ${trackId(1000)}` },
       { pattern: 'no route-map <rmname> permit <int:1-65535>' },
@@ -82,9 +85,9 @@ const NXOS: Grammar = {
   indent: 2,
   modes: {
     global: [
-      { pattern: 'feature sla sender' },
-      { pattern: 'feature ospf' },
-      { pattern: 'feature bgp' },
+      { pattern: 'feature sla sender', keep: true },
+      { pattern: 'feature ospf', keep: true },
+      { pattern: 'feature bgp', keep: true },
       { pattern: `ip sla ${SLA_ID}`, enters: 'ip-sla' },
       { pattern: `ip sla schedule ${SLA_ID} life forever start-time now` },
       { pattern: `track ${trackId(500)} ip sla ${SLA_ID} reachability`, enters: 'track' },
@@ -92,7 +95,7 @@ const NXOS: Grammar = {
       { pattern: 'route-map <rmname> permit <int:1-65535>', enters: 'route-map' },
       { pattern: 'router ospf <int:1-65535>', enters: 'router-ospf' },
       { pattern: 'router bgp <asn>', enters: 'router-bgp' },
-      { pattern: 'ip load-sharing address source-destination port source-destination' },
+      { pattern: 'ip load-sharing address source-destination port source-destination', keep: true },
       { pattern: `no ip sla ${SLA_ID}` },
       { pattern: `no track ${trackId(500)}` },
       { pattern: 'no route-map <rmname> permit <int:1-65535>' },
@@ -172,7 +175,7 @@ function findRule(rules: Rule[], text: string): Rule | undefined {
   if (direct) return direct;
   if (text.startsWith('no ')) {
     const rest = text.slice(3);
-    const leaf = rules.find((r) => !r.enters && !r.pattern.startsWith('no ') && matchPattern(r.pattern, rest));
+    const leaf = rules.find((r) => !r.enters && !r.keep && !r.pattern.startsWith('no ') && matchPattern(r.pattern, rest));
     if (leaf) return { pattern: `no ${leaf.pattern}` };
   }
   return undefined;

@@ -29,6 +29,8 @@ export interface SwitchPlan {
   platform: Platform;
   /** added/removed: the switch exists in only one inventory; replaced: its platform changed. */
   status: 'unchanged' | 'changed' | 'added' | 'removed' | 'replaced';
+  /** Platform the rollback is written for (differs from `platform` only when replaced). */
+  rollbackPlatform: Platform;
   plan: string[];
   rollback: string[];
   summary: PlanSummary;
@@ -236,7 +238,9 @@ export function planChanges(oldInv: Inventory, newInv: Inventory, opts: PlanOpti
       // replacement switch; the rollback is the old switch's full config.
       const plan = [...head(`platform change ${o.platform} -> ${n.platform}`), '! Configure the replacement switch with its full config:', ...renderSwitchLines(newInv, n)];
       const rollback = [...head('rollback'), '! Restore the previous switch with its full config:', ...renderSwitchLines(oldInv, o)];
-      return { name, platform, status: 'replaced', plan, rollback, summary: emptySummary() };
+      assertGrammar(n.platform, plan);
+      assertGrammar(o.platform, rollback);
+      return { name, platform, rollbackPlatform: o.platform, status: 'replaced', plan, rollback, summary: emptySummary() };
     }
 
     const oc = o ? buildSwitch(oldInv, o) : undefined;
@@ -260,6 +264,6 @@ export function planChanges(oldInv: Inventory, newInv: Inventory, opts: PlanOpti
     ];
     assertGrammar(platform, plan);
     assertGrammar(platform, rollback);
-    return { name, platform, status, plan, rollback, summary };
+    return { name, platform, rollbackPlatform: platform, status, plan, rollback, summary };
   });
 }
