@@ -6,3 +6,7 @@ export * from './keyhist.js';
 export * from './clients.js';
 export * from './cef.js';
 export * from './calibrate.js';
+export * from './topology.js';
+export * from './failover.js';
+export * from './plan.js';
+export { fmtQps, fmtPct, fmtRatio, textTable } from './format.js';
