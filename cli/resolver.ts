@@ -1,5 +1,45 @@
-// Placeholder until the part lands; replaced by the part's owner.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('anycast-kit resolver: not built yet\n');
-  return 1;
+// anycast-kit resolver: the caching recursive resolver in the foreground.
+// Signals live here, not in startResolver: SIGTERM/SIGINT close it cleanly
+// (a second signal exits at once).
+
+import { parseFlags } from './args.js';
+import { startResolver } from '../resolver/server.js';
+import { RESOLVER_FLAGS_HELP, resolverConfigFromFlags, resolverFlagOptions, type ResolverFlagValues } from '../resolver/config.js';
+
+const USAGE = `usage: anycast-kit resolver --listen ADDR:PORT [--listen ADDR:PORT ...] [--root-hints FILE] [--allow CIDR ...]
+                            [--query-localhost] [--workers N] [--identity NAME] [--config FILE] [--json]
+
+Runs the caching recursive resolver in the foreground, serving UDP and TCP on every
+--listen address (one socket per address). Logs go to stderr; SIGTERM or SIGINT stop it.
+
+${RESOLVER_FLAGS_HELP}
+  --json                 print one JSON line to stdout once listening ({"listening":[...]})
+  -h, --help             this help
+
+Config keys and metrics: resolver/README.md`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags<ResolverFlagValues & { json?: boolean }>(argv, { ...resolverFlagOptions, json: { type: 'boolean' } });
+  if (help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const cfg = resolverConfigFromFlags(values);
+  const log = (msg: string) => process.stderr.write(`anycast-kit resolver: ${msg}\n`);
+  const handle = await startResolver(cfg, { log });
+  const where = handle.listening.map((l) => (l.family === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)).join(', ');
+  log(`listening on ${where} (udp+tcp), ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''}, identity ${cfg.identity}, allow ${cfg.allow.join(' ')}`);
+  if (values.json) process.stdout.write(JSON.stringify({ event: 'listening', pid: process.pid, listening: handle.listening, workers: cfg.workers }) + '\n');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal}: shutting down`);
+  const force = (s: NodeJS.Signals) => { log(`${s} again: exiting now`); process.exit(1); };
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  await handle.close();
+  log('stopped');
+  return 0;
 }

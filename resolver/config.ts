@@ -1,5 +1,13 @@
-// Resolver settings. Types fixed here; parsing from YAML and flags is filled in by
-// the resolver front (see resolver/README.md for every key).
+// Resolver settings: the types (the contract between front and back), their
+// defaults, the YAML `resolver:` section and the command-line flags.
+// Every key is documented in resolver/README.md; keep the two in step.
+
+import { hostname } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { parseHostPort, UsageError, type Options } from '../cli/args.js';
+import { YamlSource, type FieldPath } from '../common/yaml-source.js';
+import { normalizeName } from '../dns/name.js';
+import { AclError, validateCidr } from './acl.js';
 
 export interface ListenAddress {
   host: string;
@@ -40,6 +48,16 @@ export interface ProbeSettings {
   name: string;
 }
 
+/** Downstream TCP (RFC 7766). Optional in ResolverConfig: the front fills defaults. */
+export interface TcpSettings {
+  /** A connection with no complete query for this long is closed, ms. */
+  idleTimeoutMs: number;
+  /** Concurrent client TCP connections per listen address. */
+  maxConnections: number;
+  /** Queries one connection may have unanswered before the front stops reading it. */
+  maxPipelined: number;
+}
+
 export interface ResolverConfig {
   listen: ListenAddress[];
   /** named.root file; undefined means the built-in IANA root hints. */
@@ -52,4 +70,363 @@ export interface ResolverConfig {
   cache: CacheSettings;
   upstream: UpstreamSettings;
   probe: ProbeSettings;
+  /** Additive (front only): downstream TCP limits; defaults when absent. */
+  tcp?: TcpSettings;
+  /** Additive (front only): distinct resolutions in flight before new misses are dropped. */
+  maxInflight?: number;
+  /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
+  localZonesNodefault?: string[];
+}
+
+export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
+
+export function defaultTcpSettings(): TcpSettings {
+  return { idleTimeoutMs: 10_000, maxConnections: 256, maxPipelined: 64 };
+}
+
+export const DEFAULT_MAX_INFLIGHT = 10_000;
+
+/** Defaults for everything except `listen`, which the operator must give. */
+export function defaultResolverConfig(): ResolverConfig {
+  return {
+    listen: [],
+    rootHintsFile: undefined,
+    allow: ['127.0.0.0/8', '::1'],
+    workers: 1,
+    identity: hostname(),
+    cache: {
+      maxBytes: 64 * 1024 * 1024,
+      minTtl: 0,
+      maxTtl: 86_400,
+      maxNegativeTtl: 3_600,
+      servfailTtl: 2,
+    },
+    upstream: {
+      port: 53,
+      ednsUdpSize: 1232,
+      timeoutMs: 1_000,
+      resolutionTimeoutMs: 4_000,
+      maxQueriesPerResolution: 100,
+      maxCnameChain: 12,
+      maxReferrals: 30,
+      queryLocalhost: false,
+    },
+    probe: { name: DEFAULT_PROBE_NAME },
+    tcp: defaultTcpSettings(),
+    maxInflight: DEFAULT_MAX_INFLIGHT,
+    localZonesNodefault: [],
+  };
+}
+
+// ---------------------------------------------------------------- flags
+
+/** Flags shared by `anycast-kit resolver` and `anycast-kit node`. */
+export const resolverFlagOptions = {
+  listen: { type: 'string', multiple: true },
+  'root-hints': { type: 'string' },
+  allow: { type: 'string', multiple: true },
+  'query-localhost': { type: 'boolean' },
+  workers: { type: 'string' },
+  identity: { type: 'string' },
+  config: { type: 'string' },
+} as const satisfies Options;
+
+export interface ResolverFlagValues {
+  listen?: string[];
+  'root-hints'?: string;
+  allow?: string[];
+  'query-localhost'?: boolean;
+  workers?: string;
+  identity?: string;
+  config?: string;
+}
+
+/** Help text lines for the shared flags (both commands print them). */
+export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP here; repeat for more addresses (IPv6: [ADDR]:PORT)
+  --root-hints FILE      root hints in named.root format (default: built-in IANA hints)
+  --allow CIDR           client networks allowed recursion; repeat (default: 127.0.0.0/8 and ::1)
+  --query-localhost      permit upstream queries to loopback addresses (labs, tests)
+  --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
+  --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
+  --config FILE          YAML file with a resolver: section; flags override it`;
+
+const MAX_WORKERS = 64;
+
+/** Overrides `base` with the flags that were given. Throws UsageError naming the flag. */
+export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValues): ResolverConfig {
+  const cfg = structuredClone(base);
+  if (flags.listen && flags.listen.length) cfg.listen = flags.listen.map((l) => parseListen(l, 'listen'));
+  if (flags['root-hints'] !== undefined) cfg.rootHintsFile = resolvePath(flags['root-hints']);
+  if (flags.allow && flags.allow.length) {
+    for (const a of flags.allow) {
+      try { validateCidr(a); } catch (err) { throw new UsageError(`--allow ${(err as Error).message}`); }
+    }
+    cfg.allow = flags.allow.slice();
+  }
+  if (flags['query-localhost']) cfg.upstream.queryLocalhost = true;
+  if (flags.workers !== undefined) {
+    if (!/^\d+$/.test(flags.workers)) throw new UsageError(`--workers must be a whole number, got "${flags.workers}"`);
+    const n = Number(flags.workers);
+    if (n < 1 || n > MAX_WORKERS) throw new UsageError(`--workers must be between 1 and ${MAX_WORKERS}, got ${n}`);
+    cfg.workers = n;
+  }
+  if (flags.identity !== undefined) {
+    const problem = identityProblem(flags.identity);
+    if (problem) throw new UsageError(`--identity ${problem}`);
+    cfg.identity = flags.identity;
+  }
+  return cfg;
+}
+
+function parseListen(text: string, flag: string): ListenAddress {
+  const hp = parseHostPort(text, flag);
+  if (!isIpLiteral(hp.host)) throw new UsageError(`--${flag} "${text}": the address must be an IP address (one socket per service address)`);
+  return hp;
+}
+
+function isIpLiteral(host: string): boolean {
+  try { validateCidr(host); return true; } catch { return false; }
+}
+
+function identityProblem(id: string): string | undefined {
+  if (id.length === 0) return 'must not be empty';
+  if (Buffer.byteLength(id) > 255) return 'must be at most 255 bytes (one TXT string)';
+  if (!/^[\x21-\x7e]+$/.test(id)) return `"${id}" must be printable ASCII without spaces`;
+  return undefined;
+}
+
+/** Checks what flags and file together must provide. Throws UsageError. */
+export function checkResolverConfig(cfg: ResolverConfig): void {
+  if (cfg.listen.length === 0) throw new UsageError('--listen is required (or resolver.listen in --config)');
+}
+
+/**
+ * Builds the config from flags and, when --config is given, the file's `resolver:`
+ * section (flags win). File problems throw ConfigError (FILE:LINE: FIELD: MSG),
+ * flag problems UsageError.
+ */
+export function resolverConfigFromFlags(flags: ResolverFlagValues): ResolverConfig {
+  let base = defaultResolverConfig();
+  if (flags.config !== undefined) {
+    const src = YamlSource.load(flags.config);
+    base = readResolverSection(src);
+    src.throwIfIssues();
+  }
+  const cfg = applyResolverFlags(base, flags);
+  checkResolverConfig(cfg);
+  return cfg;
+}
+
+// ---------------------------------------------------------------- YAML
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Sizes as a number of bytes or with a binary suffix: 64m, 512k, 1g, 64MiB, 64MB. */
+export function parseSize(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult;
+}
+
+class SectionReader {
+  constructor(private readonly src: YamlSource) {}
+
+  /** Reports keys of `obj` not in `known`. */
+  keys(obj: Obj, path: FieldPath, known: readonly string[]): void {
+    for (const k of Object.keys(obj)) {
+      if (!known.includes(k)) this.src.error([...path, k], `unknown key (known: ${known.join(', ')})`);
+    }
+  }
+
+  map(obj: Obj, key: string, path: FieldPath): Obj | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (!isObj(v)) { this.src.error([...path, key], 'must be a mapping'); return undefined; }
+    return v;
+  }
+
+  int(obj: Obj, key: string, path: FieldPath, min: number, max: number): number | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.src.error([...path, key], `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  size(obj: Obj, key: string, path: FieldPath, min: number): number | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    const n = parseSize(v);
+    if (n === undefined || n < min) {
+      this.src.error([...path, key], `must be a size in bytes (e.g. 67108864, 64m, 512k) of at least ${min}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return n;
+  }
+
+  bool(obj: Obj, key: string, path: FieldPath): boolean | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') { this.src.error([...path, key], `must be true or false, got ${JSON.stringify(v)}`); return undefined; }
+    return v;
+  }
+
+  str(obj: Obj, key: string, path: FieldPath): string | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') { this.src.error([...path, key], `must be a string, got ${JSON.stringify(v)}`); return undefined; }
+    return v;
+  }
+
+  /** A list of strings (a single string is accepted as a list of one). */
+  strList(obj: Obj, key: string, path: FieldPath): Array<{ value: string; path: FieldPath }> | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return [{ value: v, path: [...path, key] }];
+    if (!Array.isArray(v)) { this.src.error([...path, key], 'must be a list of strings'); return undefined; }
+    const out: Array<{ value: string; path: FieldPath }> = [];
+    v.forEach((item, i) => {
+      if (typeof item !== 'string') this.src.error([...path, key, i], `must be a string, got ${JSON.stringify(item)}`);
+      else out.push({ value: item, path: [...path, key, i] });
+    });
+    return out;
+  }
+}
+
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
+const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost'] as const;
+const PROBE_KEYS = ['name'] as const;
+const TCP_KEYS = ['idle_timeout_ms', 'max_connections', 'max_pipelined'] as const;
+const LOCAL_ZONES_KEYS = ['nodefault'] as const;
+
+/**
+ * Reads the `resolver:` mapping of a YAML file on top of `base` (defaults unless
+ * given). Problems are recorded in `src` (FILE:LINE: FIELD: MSG); the caller calls
+ * src.throwIfIssues(), so one config file can report every section's problems at once.
+ * A missing section is not an error: `node` files may hold only other sections.
+ */
+export function readResolverSection(src: YamlSource, path: FieldPath = ['resolver'], base: ResolverConfig = defaultResolverConfig()): ResolverConfig {
+  const cfg = structuredClone(base);
+  const r = new SectionReader(src);
+  let node: unknown = src.data;
+  for (const key of path) {
+    if (node === undefined || node === null) break;
+    if (!isObj(node)) { src.error([], 'the file must be a mapping'); return cfg; }
+    node = node[key as string];
+  }
+  if (node === undefined || node === null) return cfg;
+  if (!isObj(node)) { src.error(path, 'must be a mapping'); return cfg; }
+  const top = node;
+  r.keys(top, path, TOP_KEYS);
+
+  const listen = r.strList(top, 'listen', path);
+  if (listen) {
+    cfg.listen = [];
+    for (const l of listen) {
+      try { cfg.listen.push(parseListen(l.value, 'listen')); }
+      catch (err) { src.error(l.path, (err as Error).message.replace(/^--listen /, '')); }
+    }
+  }
+  const hints = r.str(top, 'root_hints', path);
+  if (hints !== undefined) cfg.rootHintsFile = resolvePath(dirname(src.file), hints);
+  const allow = r.strList(top, 'allow', path);
+  if (allow) {
+    cfg.allow = [];
+    for (const a of allow) {
+      try { validateCidr(a.value); cfg.allow.push(a.value); }
+      catch (err) { src.error(a.path, err instanceof AclError ? err.message : String(err)); }
+    }
+  }
+  const workers = r.int(top, 'workers', path, 1, MAX_WORKERS);
+  if (workers !== undefined) cfg.workers = workers;
+  const identity = r.str(top, 'identity', path);
+  if (identity !== undefined) {
+    const problem = identityProblem(identity);
+    if (problem) src.error([...path, 'identity'], problem); else cfg.identity = identity;
+  }
+  const maxInflight = r.int(top, 'max_inflight', path, 1, 1_000_000);
+  if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
+
+  const cache = r.map(top, 'cache', path);
+  if (cache) {
+    const p = [...path, 'cache'];
+    r.keys(cache, p, CACHE_KEYS);
+    const maxBytes = r.size(cache, 'max_bytes', p, 64 * 1024);
+    if (maxBytes !== undefined) cfg.cache.maxBytes = maxBytes;
+    const day7 = 7 * 86_400;
+    const minTtl = r.int(cache, 'min_ttl', p, 0, day7);
+    if (minTtl !== undefined) cfg.cache.minTtl = minTtl;
+    const maxTtl = r.int(cache, 'max_ttl', p, 1, day7);
+    if (maxTtl !== undefined) cfg.cache.maxTtl = maxTtl;
+    const neg = r.int(cache, 'max_negative_ttl', p, 0, day7);
+    if (neg !== undefined) cfg.cache.maxNegativeTtl = neg;
+    const sf = r.int(cache, 'servfail_ttl', p, 0, 300); // RFC 2308 section 7.1: at most 5 minutes
+    if (sf !== undefined) cfg.cache.servfailTtl = sf;
+    if (cfg.cache.minTtl > cfg.cache.maxTtl) src.error([...p, 'min_ttl'], `min_ttl ${cfg.cache.minTtl} is above max_ttl ${cfg.cache.maxTtl}`);
+  }
+
+  const up = r.map(top, 'upstream', path);
+  if (up) {
+    const p = [...path, 'upstream'];
+    r.keys(up, p, UPSTREAM_KEYS);
+    const set = <K extends keyof UpstreamSettings>(k: K, v: UpstreamSettings[K] | undefined) => { if (v !== undefined) cfg.upstream[k] = v; };
+    set('port', r.int(up, 'port', p, 1, 65535));
+    set('ednsUdpSize', r.int(up, 'edns_udp_size', p, 512, 4096));
+    set('timeoutMs', r.int(up, 'timeout_ms', p, 10, 60_000));
+    set('resolutionTimeoutMs', r.int(up, 'resolution_timeout_ms', p, 100, 120_000));
+    set('maxQueriesPerResolution', r.int(up, 'max_queries_per_resolution', p, 1, 1000));
+    set('maxCnameChain', r.int(up, 'max_cname_chain', p, 0, 64));
+    set('maxReferrals', r.int(up, 'max_referrals', p, 1, 200));
+    set('queryLocalhost', r.bool(up, 'query_localhost', p));
+  }
+
+  const probe = r.map(top, 'probe', path);
+  if (probe) {
+    const p = [...path, 'probe'];
+    r.keys(probe, p, PROBE_KEYS);
+    const name = r.str(probe, 'name', p);
+    if (name !== undefined) {
+      try { cfg.probe.name = normalizeName(name); }
+      catch (err) { src.error([...p, 'name'], `not a domain name: ${(err as Error).message}`); }
+    }
+  }
+
+  const tcp = r.map(top, 'tcp', path);
+  if (tcp) {
+    const p = [...path, 'tcp'];
+    r.keys(tcp, p, TCP_KEYS);
+    const t = cfg.tcp ?? defaultTcpSettings();
+    const idle = r.int(tcp, 'idle_timeout_ms', p, 100, 600_000);
+    if (idle !== undefined) t.idleTimeoutMs = idle;
+    const conns = r.int(tcp, 'max_connections', p, 1, 100_000);
+    if (conns !== undefined) t.maxConnections = conns;
+    const pipe = r.int(tcp, 'max_pipelined', p, 1, 10_000);
+    if (pipe !== undefined) t.maxPipelined = pipe;
+    cfg.tcp = t;
+  }
+
+  const lz = r.map(top, 'local_zones', path);
+  if (lz) {
+    const p = [...path, 'local_zones'];
+    r.keys(lz, p, LOCAL_ZONES_KEYS);
+    const nd = r.strList(lz, 'nodefault', p);
+    if (nd) {
+      cfg.localZonesNodefault = [];
+      for (const z of nd) {
+        try { cfg.localZonesNodefault.push(normalizeName(z.value).toLowerCase()); }
+        catch (err) { src.error(z.path, `not a domain name: ${(err as Error).message}`); }
+      }
+    }
+  }
+  return cfg;
 }

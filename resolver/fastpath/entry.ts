@@ -1,0 +1,197 @@
+// An answer kept as wire bytes, and the one function that turns it into a reply
+// for a particular client. Cache hits, freshly resolved answers and local answers
+// all leave through `render`, so the ID, letter case, flags, TTL countdown, EDNS
+// and truncation rules are applied in exactly one place.
+//
+// Stored layout: a complete DNS message WITHOUT an OPT record, ID 0, flags with
+// QR and RA (and AA for local data) set and RD/CD clear, question lower-cased.
+// Owner names equal to the question are compressed to point at it (offset 12),
+// so copying the client's question bytes in also gives them the client's case.
+
+import { FLAG, TYPE } from '../../dns/constants.js';
+import { encodeMessage, type ResourceRecord } from '../../dns/message.js';
+import { lowerName } from '../../dns/name.js';
+
+export class AnswerEntry {
+  constructor(
+    /** The message, no OPT, ID 0. */
+    readonly wire: Buffer,
+    /** Offset just after the question (header + name + type + class). */
+    readonly qEnd: number,
+    /** Offset where the additional section starts (wire.length when it is empty). */
+    readonly addStart: number,
+    readonly arCount: number,
+    /** Offsets of every TTL field, ascending. */
+    readonly ttlOffsets: Uint16Array,
+    readonly rcode: number,
+    /** Clock reading (ms) when the answer was built; TTLs count down from here. */
+    readonly insertedMs: number,
+    /** Clock reading (ms) from which the entry must not be served. */
+    readonly expiresMs: number,
+    /** An Extended DNS Error option (code, length, data) for clients that speak EDNS, or null. */
+    readonly ede: Buffer | null,
+  ) {}
+
+  /** Bytes this entry holds, for the cache's byte bound (plus object overhead). */
+  get size(): number {
+    return this.wire.length + this.ttlOffsets.byteLength + (this.ede ? this.ede.length : 0) + ENTRY_OVERHEAD;
+  }
+}
+
+/** Rough per-entry cost of the objects around the bytes (entry, buffers, LRU slots). */
+export const ENTRY_OVERHEAD = 200;
+
+export interface AnswerInit {
+  /** Question as asked (any case); stored lower-cased. */
+  name: string;
+  type: number;
+  class: number;
+  rcode: number;
+  /** Authoritative answer (local data). */
+  aa?: boolean;
+  answers: readonly ResourceRecord[];
+  authority: readonly ResourceRecord[];
+  additional: readonly ResourceRecord[];
+  ede?: { code: number; text: string };
+}
+
+/**
+ * Encodes an answer once. `ttlSeconds` is how long it may be served; `recordTtl`
+ * maps each record's TTL (clamps). Throws WireError TOO_BIG above 65535 bytes.
+ */
+export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, recordTtl: (ttl: number) => number = (t) => t): AnswerEntry {
+  const qname = lowerName(a.name);
+  const fix = (rr: ResourceRecord): ResourceRecord => ({
+    name: rr.name.length === qname.length && lowerName(rr.name) === qname ? qname : rr.name,
+    type: rr.type,
+    class: rr.class,
+    ttl: recordTtl(rr.ttl >>> 0),
+    rdata: rr.rdata,
+  });
+  const answers = a.answers.map(fix);
+  const authority = a.authority.map(fix);
+  const additional = a.additional.filter((rr) => rr.type !== TYPE.OPT).map(fix);
+  const ttlOffsets: number[] = [];
+  const wire = encodeMessage({
+    id: 0,
+    flags: FLAG.QR | FLAG.RA | (a.aa ? FLAG.AA : 0),
+    rcode: a.rcode & 0xf,
+    opcode: 0,
+    questions: [{ name: qname, type: a.type, class: a.class }],
+    answers, authority, additional,
+  }, { ttlOffsets });
+  // The question name is written first, so it is never compressed: walk its labels.
+  let p = 12;
+  while (wire[p] !== 0) p += wire[p] + 1;
+  const qEnd = p + 5;
+  const before = answers.length + authority.length;
+  let addStart = qEnd;
+  if (before > 0) {
+    const last = authority.length ? authority[authority.length - 1] : answers[answers.length - 1];
+    addStart = ttlOffsets[before - 1] + 6 + last.rdata.length;
+  }
+  let ede: Buffer | null = null;
+  if (a.ede) {
+    const text = Buffer.from(a.ede.text, 'utf8').subarray(0, 200);
+    ede = Buffer.allocUnsafe(6 + text.length);
+    ede.writeUInt16BE(15, 0); // EDE option code (RFC 8914)
+    ede.writeUInt16BE(2 + text.length, 2);
+    ede.writeUInt16BE(a.ede.code & 0xffff, 4);
+    text.copy(ede, 6);
+  }
+  const ttlMs = ttlSeconds > 0 ? ttlSeconds * 1000 : 0;
+  // Buffer.from copies the encoder's scratch into a right-sized buffer the cache can keep.
+  return new AnswerEntry(Buffer.from(wire), qEnd, addStart, additional.length, Uint16Array.from(ttlOffsets), a.rcode & 0xf, nowMs, nowMs + ttlMs, ede);
+}
+
+/** EDNS OPT record bytes as we send them: UDP size 1232, version 0, DO echoed, options appended. */
+export function buildOpt(udpSize: number, dnssecOk: boolean, options: readonly Buffer[] = [], extendedRcode = 0): Buffer {
+  let olen = 0;
+  for (const o of options) olen += o.length;
+  const out = Buffer.alloc(11 + olen);
+  out[0] = 0; // root owner
+  out.writeUInt16BE(TYPE.OPT, 1);
+  out.writeUInt16BE(udpSize, 3);
+  out[5] = extendedRcode & 0xff;
+  out[6] = 0; // version
+  out[7] = dnssecOk ? 0x80 : 0;
+  out[8] = 0;
+  out.writeUInt16BE(olen, 9);
+  let p = 11;
+  for (const o of options) { o.copy(out, p); p += o.length; }
+  return out;
+}
+
+/** An NSID option (RFC 5001) carrying `identity`. */
+export function nsidOption(identity: string): Buffer {
+  const id = Buffer.from(identity, 'utf8');
+  const out = Buffer.allocUnsafe(4 + id.length);
+  out.writeUInt16BE(3, 0);
+  out.writeUInt16BE(id.length, 2);
+  id.copy(out, 4);
+  return out;
+}
+
+/**
+ * The reply to `query` (whose question matches the entry's, case aside) from `e`.
+ * `opt` is the complete OPT record to append, or null when the client sent none.
+ * `limit` is the largest message the client takes (UDP) — above it the additional
+ * section is left out, and if that is not enough the reply is truncated to the
+ * question with TC=1. `prefix` reserves bytes in front (2 for the TCP length).
+ */
+export function render(e: AnswerEntry, query: Buffer, opt: Buffer | null, limit: number, nowMs: number, prefix: number): Buffer {
+  const wire = e.wire;
+  const optLen = opt === null ? 0 : opt.length;
+  let body = wire.length;
+  let ar = e.arCount;
+  let tc = false;
+  if (body + optLen > limit) {
+    ar = 0;
+    if (e.addStart + optLen <= limit) {
+      body = e.addStart;
+    } else {
+      body = e.qEnd;
+      tc = true;
+    }
+  }
+  const out = Buffer.allocUnsafe(prefix + body + optLen);
+  if (body === wire.length) out.set(wire, prefix);
+  else out.set(wire.subarray(0, body), prefix);
+  // Header: the client's ID; RD and CD echoed; TC when cut.
+  out[prefix] = query[0];
+  out[prefix + 1] = query[1];
+  out[prefix + 2] = wire[2] | (query[2] & 0x01) | (tc ? 0x02 : 0);
+  out[prefix + 3] = wire[3] | (query[3] & 0x10);
+  if (tc) {
+    out[prefix + 6] = 0; out[prefix + 7] = 0; out[prefix + 8] = 0; out[prefix + 9] = 0;
+  }
+  const arTotal = ar + (opt === null ? 0 : 1);
+  out[prefix + 10] = arTotal >> 8;
+  out[prefix + 11] = arTotal & 0xff;
+  // The client's question name, letter case and all (0x20 clients check it).
+  const nameEnd = e.qEnd - 4;
+  for (let i = 12; i < nameEnd; i++) out[prefix + i] = query[i];
+  // TTLs count down from when the answer was stored.
+  const elapsed = Math.floor((nowMs - e.insertedMs) / 1000);
+  if (elapsed > 0) {
+    const offs = e.ttlOffsets;
+    for (let i = 0; i < offs.length; i++) {
+      const off = offs[i];
+      if (off >= body) break;
+      let ttl = ((wire[off] << 24) | (wire[off + 1] << 16) | (wire[off + 2] << 8) | wire[off + 3]) >>> 0;
+      ttl = ttl > elapsed ? ttl - elapsed : 0;
+      const o = prefix + off;
+      out[o] = ttl >>> 24;
+      out[o + 1] = (ttl >>> 16) & 0xff;
+      out[o + 2] = (ttl >>> 8) & 0xff;
+      out[o + 3] = ttl & 0xff;
+    }
+  }
+  if (opt !== null) out.set(opt, prefix + body);
+  if (prefix === 2) {
+    const n = body + optLen;
+    out[0] = n >> 8;
+    out[1] = n & 0xff;
+  }
+  return out;
+}

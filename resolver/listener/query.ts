@@ -1,0 +1,146 @@
+// Reads a client query straight from the Buffer: header, the one question and the
+// OPT record, within hard limits, without decoding the name into a string.
+// Runs for every packet, so it writes into a reused QueryInfo and a reused key
+// buffer instead of allocating. Whatever it cannot vouch for becomes a status
+// the front turns into FORMERR, NOTIMP, BADVERS or a silent drop.
+
+/** What to do with a packet. */
+export const QS = {
+  OK: 0,
+  /** No answer at all: too short for a header, or QR=1 (never answer a response). */
+  DROP: 1,
+  FORMERR: 2,
+  NOTIMP: 3,
+  /** EDNS version above 0 (RFC 6891 section 6.1.3). */
+  BADVERS: 4,
+  /** Zone transfers and other types a recursive service does not serve. */
+  REFUSED: 5,
+} as const;
+export type QueryStatus = (typeof QS)[keyof typeof QS];
+
+/** Largest key: 255-byte name + type + class. */
+export const MAX_KEY_LEN = 259;
+/** Additional records we are willing to walk looking for OPT (a TSIG or cookie-less padding is fine). */
+const MAX_ADDITIONAL = 4;
+export const NSID_OPTION = 3;
+
+export class QueryInfo {
+  /** Offset just after the question's name. */
+  nameEnd = 0;
+  /** Offset just after qtype/qclass; 0 when the question could not be read. */
+  qEnd = 0;
+  qtype = 0;
+  qclass = 0;
+  /** Bytes of the cache key written into the key buffer (lower-cased name, qtype, qclass). */
+  keyLen = 0;
+  hasOpt = false;
+  /** Requestor's UDP payload size as advertised (512 when no OPT). */
+  udpSize = 512;
+  ednsVersion = 0;
+  dnssecOk = false;
+  /** The client asked for NSID (RFC 5001). */
+  nsid = false;
+}
+
+/**
+ * Parses `msg` into `q`, lower-casing the question into `key` (at least MAX_KEY_LEN
+ * bytes). Pure function of its inputs; bounded by the packet length.
+ */
+export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
+  q.qEnd = 0;
+  q.hasOpt = false;
+  q.udpSize = 512;
+  q.ednsVersion = 0;
+  q.dnssecOk = false;
+  q.nsid = false;
+  const len = msg.length;
+  if (len < 12) return QS.DROP;
+  const b2 = msg[2];
+  if (b2 & 0x80) return QS.DROP;
+  const qd = (msg[4] << 8) | msg[5];
+  const an = (msg[6] << 8) | msg[7];
+  const ns = (msg[8] << 8) | msg[9];
+  const ar = (msg[10] << 8) | msg[11];
+  const opcode = (b2 >> 3) & 0xf;
+  if (qd !== 1) return opcode !== 0 ? QS.NOTIMP : QS.FORMERR;
+
+  // Question name: plain labels only (a compression pointer in the only name is nonsense).
+  let p = 12;
+  let k = 0;
+  for (;;) {
+    if (p >= len) return QS.FORMERR;
+    const l = msg[p];
+    key[k++] = l;
+    if (l === 0) { p++; break; }
+    if (l > 63) return QS.FORMERR;
+    if (p + 1 + l > len || k + l > 254) return QS.FORMERR; // 255 bytes with the root label
+    const end = p + 1 + l;
+    for (let i = p + 1; i < end; i++) {
+      const c = msg[i];
+      key[k++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    p = end;
+  }
+  if (p + 4 > len) return QS.FORMERR;
+  q.nameEnd = p;
+  q.qtype = (msg[p] << 8) | msg[p + 1];
+  q.qclass = (msg[p + 2] << 8) | msg[p + 3];
+  key[k++] = msg[p];
+  key[k++] = msg[p + 1];
+  key[k++] = msg[p + 2];
+  key[k++] = msg[p + 3];
+  q.keyLen = k;
+  p += 4;
+  q.qEnd = p;
+  if (opcode !== 0) return QS.NOTIMP;
+  if (an !== 0 || ns !== 0 || ar > MAX_ADDITIONAL) return QS.FORMERR;
+
+  // Additional section: find the OPT record; anything else is skipped.
+  for (let r = 0; r < ar; r++) {
+    // Owner name, bounded: labels or one pointer.
+    const nameStart = p;
+    let nlen = 0;
+    for (;;) {
+      if (p >= len) return QS.FORMERR;
+      const l = msg[p];
+      if (l === 0) { p++; break; }
+      if ((l & 0xc0) === 0xc0) { p += 2; break; }
+      if (l > 63) return QS.FORMERR;
+      nlen += l + 1;
+      if (nlen > 255) return QS.FORMERR;
+      p += l + 1;
+    }
+    if (p + 10 > len) return QS.FORMERR;
+    const type = (msg[p] << 8) | msg[p + 1];
+    const rdlen = (msg[p + 8] << 8) | msg[p + 9];
+    const rdStart = p + 10;
+    const rdEnd = rdStart + rdlen;
+    if (rdEnd > len) return QS.FORMERR;
+    if (type === 41) {
+      if (q.hasOpt) return QS.FORMERR; // RFC 6891 section 6.1.1: more than one OPT
+      if (p !== nameStart + 1) return QS.FORMERR; // OPT owner must be the root
+      q.hasOpt = true;
+      q.udpSize = (msg[p + 2] << 8) | msg[p + 3];
+      q.ednsVersion = msg[p + 5];
+      q.dnssecOk = (msg[p + 6] & 0x80) !== 0;
+      let o = rdStart;
+      while (o < rdEnd) {
+        if (o + 4 > rdEnd) return QS.FORMERR;
+        const code = (msg[o] << 8) | msg[o + 1];
+        const olen = (msg[o + 2] << 8) | msg[o + 3];
+        o += 4 + olen;
+        if (o > rdEnd) return QS.FORMERR;
+        if (code === NSID_OPTION) q.nsid = true;
+      }
+    }
+    p = rdEnd;
+  }
+  if (q.hasOpt && q.ednsVersion !== 0) return QS.BADVERS;
+
+  const t = q.qtype;
+  // Meta types that make no sense as a recursive question.
+  if (t === 41 || t === 249 || t === 250 || t === 0) return QS.FORMERR; // OPT, TKEY, TSIG, reserved 0
+  if (t === 251 || t === 252) return QS.REFUSED; // IXFR, AXFR
+  if (t === 253 || t === 254) return QS.NOTIMP; // MAILB, MAILA
+  return QS.OK;
+}

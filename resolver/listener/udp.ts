@@ -1,0 +1,55 @@
+// One UDP socket per service address, so replies leave from the address the
+// client asked (an anycast /32 on lo next to the node's own address).
+// The 'message' handler is created once per socket: no closure per packet.
+
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export interface UdpHandler {
+  onUdp(sock: dgram.Socket, msg: Buffer, address: string, port: number): void;
+}
+
+export interface UdpBindOptions {
+  host: string;
+  port: number;
+  reusePort?: boolean;
+  log?: (msg: string) => void;
+}
+
+/** Kernel buffers large enough to ride out bursts at 100k+ qps (capped by net.core.rmem_max). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Replies go to the address the datagram came from, which is always an IP
+ * literal: skip dns.lookup (and its process.nextTick) on every send.
+ */
+function literalLookup(address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, isIPv6(address) ? 6 : 4);
+}
+
+export function bindUdp(o: UdpBindOptions, handler: UdpHandler): Promise<dgram.Socket> {
+  const v6 = isIPv6(o.host);
+  const sock = dgram.createSocket({
+    type: v6 ? 'udp6' : 'udp4',
+    reuseAddr: false,
+    reusePort: o.reusePort === true,
+    lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      sock.close();
+      reject(new Error(`cannot listen on udp ${v6 ? `[${o.host}]` : o.host}:${o.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    };
+    sock.once('error', onError);
+    sock.bind({ address: o.host, port: o.port, exclusive: true }, () => {
+      sock.off('error', onError);
+      try {
+        sock.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+        sock.setSendBufferSize(SOCKET_BUFFER_BYTES);
+      } catch { /* best effort */ }
+      sock.on('error', (err) => o.log?.(`udp ${o.host}:${o.port}: ${err.message}`));
+      sock.on('message', (msg, rinfo) => handler.onUdp(sock, msg, rinfo.address, rinfo.port));
+      resolve(sock);
+    });
+  });
+}

@@ -1,0 +1,121 @@
+// startResolver: config in, a running resolver out (ResolverHandle).
+// It installs no signal handlers: `anycast-kit resolver` stops on SIGTERM/SIGINT,
+// while `anycast-kit node` first runs its lameduck period and then calls close().
+
+import type dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { ProbeAnswerMode, ResolverHandle } from './api.js';
+import { defaultTcpSettings, type ResolverConfig } from './config.js';
+import { Front } from './front.js';
+import type { Resolution } from './iterator/types.js';
+import { bindUdp } from './listener/udp.js';
+import { TcpListener } from './listener/tcp.js';
+import { emptyStats, type ResolverStats } from './stats.js';
+
+export type ClosableResolution = Resolution & { close?(): Promise<void> };
+
+export interface StartOptions {
+  /** Resolution to use instead of the iterator (tests; a worker's parent never passes it). */
+  resolution?: ClosableResolution;
+  /** Log sink; default: stderr lines prefixed "anycast-kit resolver:". */
+  log?: (msg: string) => void;
+  /** Share each listen address with other processes (SO_REUSEPORT). Set by workers. */
+  reusePort?: boolean;
+  /** Monotonic clock, ms (tests). */
+  now?: () => number;
+  /** How long close() waits for resolutions in flight before answering SERVFAIL, ms. Default 2000. */
+  closeGraceMs?: number;
+}
+
+export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
+  return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
+}
+
+/** Loads the back (iterator). Kept behind a dynamic import so the front builds and tests without it. */
+async function loadIterator(cfg: ResolverConfig, stats: ResolverStats): Promise<ClosableResolution> {
+  const spec = './iterator/index.js';
+  let mod: { createIterator?: (cfg: ResolverConfig, stats: ResolverStats) => ClosableResolution };
+  try {
+    mod = (await import(spec)) as typeof mod;
+  } catch (err) {
+    throw new Error(`the iterator is not available (${(err as Error).message})`);
+  }
+  if (typeof mod.createIterator !== 'function') throw new Error('resolver/iterator/index.js does not export createIterator');
+  return mod.createIterator(cfg, stats);
+}
+
+interface Bound {
+  host: string;
+  port: number;
+  udp: dgram.Socket;
+  tcp: TcpListener;
+}
+
+/** UDP and TCP on the same port; port 0 picks one free for both. */
+async function bindPair(host: string, port: number, front: Front, cfg: ResolverConfig, o: StartOptions, log: (m: string) => void): Promise<Bound> {
+  const settings = cfg.tcp ?? defaultTcpSettings();
+  const tries = port === 0 ? 20 : 1;
+  let lastErr: unknown;
+  for (let i = 0; i < tries; i++) {
+    const udp = await bindUdp({ host, port, reusePort: o.reusePort, log }, front);
+    const actual = udp.address().port;
+    try {
+      const tcp = await TcpListener.listen({ host, port: actual, reusePort: o.reusePort, settings, log }, front);
+      return { host, port: actual, udp, tcp };
+    } catch (err) {
+      lastErr = err;
+      await new Promise<void>((r) => udp.close(() => r()));
+    }
+  }
+  throw lastErr;
+}
+
+/** Runs the resolver in this process (workers > 1 is handled by resolver/workers.ts). */
+export async function startResolver(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle> {
+  if (cfg.workers > 1 && !o.resolution) {
+    const { startWorkers } = await import('./workers.js');
+    return startWorkers(cfg, o);
+  }
+  return startSingle(cfg, o);
+}
+
+export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle & { front: Front }> {
+  const log = o.log ?? stderrLog();
+  if (cfg.listen.length === 0) throw new Error('no listen address configured');
+  const backStats = emptyStats();
+  const resolution = o.resolution ?? (await loadIterator(cfg, backStats));
+  const front = new Front({ cfg, resolution, backStats, now: o.now, log });
+  const bound: Bound[] = [];
+  try {
+    for (const l of cfg.listen) bound.push(await bindPair(l.host, l.port, front, cfg, o, log));
+  } catch (err) {
+    for (const b of bound) { b.udp.close(); await b.tcp.close(); }
+    await resolution.close?.();
+    throw err;
+  }
+  front.start();
+  let closing: Promise<void> | undefined;
+  const graceMs = o.closeGraceMs ?? 2000;
+
+  async function close(): Promise<void> {
+    front.stopAccepting();
+    for (const b of bound) b.tcp.stopAccepting();
+    // Let resolutions in flight finish so their clients get answers, within a bound.
+    const deadline = performance.now() + graceMs;
+    while (front.pendingResolutions > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    front.abandonPending();
+    await Promise.all(bound.map(async (b) => {
+      await new Promise<void>((r) => b.udp.close(() => r()));
+      await b.tcp.close();
+    }));
+    await resolution.close?.();
+  }
+
+  return {
+    front,
+    listening: bound.map((b) => ({ address: b.host, port: b.port, family: isIPv6(b.host) ? 6 : 4 })),
+    stats: async () => front.stats(),
+    setProbeMode: (mode: ProbeAnswerMode) => front.setProbeMode(mode),
+    close: () => (closing ??= close()),
+  };
+}
