@@ -363,10 +363,12 @@ export class Iterator {
       case 'lame':
         stats.upstreamErrors++;
         infra.markLame(address, dp.zone);
+        dp.tries.set(address, Infinity);
         return 'queryTargets';
       case 'formerr':
         stats.upstreamErrors++;
         if (edns) { infra.markNoEdns(address); dp.noEdnsRetry.add(address); }
+        else dp.tries.set(address, Infinity);
         return 'queryTargets';
       case 'server-error':
         stats.upstreamErrors++;
@@ -567,7 +569,13 @@ export class Iterator {
    */
   private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
     const cache = this.d.cache;
-    const answers = t.chain.map((r) => ({ ...r, ttl: cache.clampTtl(r.ttl) }));
+    // One TTL per RRset, the smallest (RFC 2181 section 5.2), clamped as the cache clamps.
+    const rrsetTtl = new Map<string, number>();
+    for (const r of t.chain) {
+      const k = flightKey(r.name, r.type, r.class);
+      rrsetTtl.set(k, Math.min(rrsetTtl.get(k) ?? Infinity, r.ttl));
+    }
+    const answers = t.chain.map((r) => ({ ...r, ttl: cache.clampTtl(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
     let cacheTtl = Infinity;
     for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
     const authority: ResourceRecord[] = [];

@@ -44,7 +44,7 @@ export interface Entry {
   type?: string;
   /** Match the name and everything below it. */
   subdomain?: boolean;
-  reply: Reply | ((q: { name: string; type: number }) => Reply);
+  reply: Reply | ((q: { name: string; type: number; edns: boolean; tcp: boolean }) => Reply);
   /** Reply over TCP (default: same as `reply` without tc). */
   tcpReply?: Reply;
 }
@@ -131,7 +131,7 @@ export class ScriptedNet {
     await Promise.all(this.tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
-  private pick(address: string, q: { name: string; type: number }, tcp: boolean): Reply {
+  private pick(address: string, q: { name: string; type: number }, tcp: boolean, edns: boolean): Reply {
     const script = this.scripts.get(address);
     if (!script) return { drop: true };
     for (const e of script.entries) {
@@ -140,7 +140,7 @@ export class ScriptedNet {
       const typeOk = e.type === undefined || parseType(e.type) === q.type;
       if (!nameOk || !typeOk) continue;
       if (tcp && e.tcpReply) return e.tcpReply;
-      const r = typeof e.reply === 'function' ? e.reply(q) : e.reply;
+      const r = typeof e.reply === 'function' ? e.reply({ name: q.name, type: q.type, edns, tcp }) : e.reply;
       return tcp ? { ...r, tc: false } : r;
     }
     return script.fallback ?? { rcode: RCODE.REFUSED };
@@ -177,7 +177,7 @@ export class ScriptedNet {
     if (query.flags & FLAG.QR || query.questions.length !== 1) return;
     const q = query.questions[0];
     this.seen.push({ server: address, name: q.name, type: q.type, tcp: false, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: rinfo.port, id: query.id });
-    const r = this.pick(address, q, false);
+    const r = this.pick(address, q, false, !!query.edns);
     if (r.drop) return;
     const send = () => {
       const bad = r.idDelta || r.questionName || r.fromAddress;
@@ -210,7 +210,7 @@ export class ScriptedNet {
         try { query = parseMessage(one); } catch { c.destroy(); return; }
         const q = query.questions[0];
         this.seen.push({ server: address, name: q.name, type: q.type, tcp: true, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: c.remotePort ?? 0, id: query.id });
-        const r = this.pick(address, q, true);
+        const r = this.pick(address, q, true, !!query.edns);
         if (r.drop) continue;
         const out = this.build(query, r, false);
         const frame = Buffer.alloc(2 + out.length);

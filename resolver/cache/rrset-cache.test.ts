@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { RRsetCache, TRUST } from './rrset-cache.js';
+import type { ResourceRecord } from '../../dns/message.js';
+import { rdataFromText } from '../../dns/rdata.js';
+import { TYPE } from '../../dns/constants.js';
+
+function rec(name: string, type: number, ttl: number, text: string): ResourceRecord {
+  return { name, type, class: 1, ttl, rdata: rdataFromText(type, text) };
+}
+
+function make(opts: Partial<{ maxBytes: number; minTtl: number; maxTtl: number; maxNegativeTtl: number }> = {}) {
+  let t = 5_000;
+  const cache = new RRsetCache({ maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, ...opts, now: () => t });
+  return { cache, advance: (ms: number) => { t += ms; } };
+}
+
+describe('RRsetCache', () => {
+  it('counts TTLs down with the injected clock and expires entries', () => {
+    const { cache, advance } = make();
+    cache.putRRset([rec('www.example', TYPE.A, 100, '192.0.2.1')], TRUST.ANSWER_AA);
+    expect(cache.getRRset('WWW.example', TYPE.A, 1)?.ttl).toBe(100);
+    advance(40_500);
+    expect(cache.getRRset('www.example', TYPE.A, 1)?.records[0].ttl).toBe(60);
+    advance(59_499);
+    expect(cache.getRRset('www.example', TYPE.A, 1)?.ttl).toBe(1);
+    advance(1);
+    expect(cache.getRRset('www.example', TYPE.A, 1)).toBeUndefined();
+  });
+
+  it('unifies an RRset to its smallest TTL and clamps to min/max', () => {
+    const { cache } = make({ minTtl: 30, maxTtl: 600 });
+    cache.putRRset([rec('a.example', TYPE.A, 900, '192.0.2.1'), rec('a.example', TYPE.A, 700, '192.0.2.2')], TRUST.ANSWER);
+    expect(cache.getRRset('a.example', TYPE.A, 1)?.records.map((r) => r.ttl)).toEqual([600, 600]);
+    cache.putRRset([rec('b.example', TYPE.A, 5, '192.0.2.1')], TRUST.ANSWER);
+    expect(cache.getRRset('b.example', TYPE.A, 1)?.ttl).toBe(30);
+  });
+
+  it('does not store TTL 0 (lru-cache would keep it forever)', () => {
+    const { cache } = make();
+    cache.putRRset([rec('z.example', TYPE.A, 0, '192.0.2.1')], TRUST.ANSWER_AA);
+    expect(cache.getRRset('z.example', TYPE.A, 1)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('lets higher trust replace lower, never the other way while unexpired', () => {
+    const { cache, advance } = make();
+    cache.putRRset([rec('ns1.example', TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER_AA);
+    expect(cache.putRRset([rec('ns1.example', TYPE.A, 300, '203.0.113.66')], TRUST.GLUE)).toBe(false);
+    expect(cache.getRRset('ns1.example', TYPE.A, 1)?.records[0].rdata).toEqual(Buffer.from([192, 0, 2, 1]));
+    // Glue never answers a client (minTrust ANSWER), but steers the iterator.
+    cache.putRRset([rec('ns2.example', TYPE.A, 300, '192.0.2.2')], TRUST.GLUE);
+    expect(cache.getRRset('ns2.example', TYPE.A, 1, TRUST.ANSWER)).toBeUndefined();
+    expect(cache.getRRset('ns2.example', TYPE.A, 1)).toBeDefined();
+    cache.putRRset([rec('ns2.example', TYPE.A, 300, '192.0.2.3')], TRUST.ANSWER_AA);
+    expect(cache.getRRset('ns2.example', TYPE.A, 1, TRUST.ANSWER)?.records[0].rdata).toEqual(Buffer.from([192, 0, 2, 3]));
+    // Once the trusted copy has expired, lower trust may take its place.
+    advance(301_000);
+    expect(cache.putRRset([rec('ns1.example', TYPE.A, 300, '192.0.2.9')], TRUST.GLUE)).toBe(true);
+  });
+
+  it('stores NXDOMAIN per name and NODATA per name and type, clamped by maxNegativeTtl', () => {
+    const { cache, advance } = make({ maxNegativeTtl: 60 });
+    const soa = rec('example', TYPE.SOA, 3600, 'ns. host. 1 2 3 4 300');
+    cache.putNegative('gone.example', TYPE.A, 1, 3, soa, 300);
+    expect(cache.getNegative('gone.example', TYPE.MX, 1)).toMatchObject({ rcode: 3, ttl: 60 });
+    cache.putNegative('www.example', TYPE.AAAA, 1, 0, soa, 30);
+    expect(cache.getNegative('www.example', TYPE.AAAA, 1)).toMatchObject({ rcode: 0, ttl: 30 });
+    expect(cache.getNegative('www.example', TYPE.A, 1)).toBeUndefined();
+    advance(30_000);
+    expect(cache.getNegative('www.example', TYPE.AAAA, 1)).toBeUndefined();
+    expect(cache.getNegative('gone.example', TYPE.A, 1)?.soa?.ttl).toBe(30);
+  });
+
+  it('a positive RRset clears a negative entry for the same name', () => {
+    const { cache } = make();
+    cache.putNegative('new.example', TYPE.A, 1, 3, undefined, 300);
+    cache.putRRset([rec('new.example', TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER_AA);
+    expect(cache.getNegative('new.example', TYPE.A, 1)).toBeUndefined();
+  });
+
+  it('finds the deepest cached zone cut with its cached addresses', () => {
+    const { cache } = make();
+    cache.putRRset([rec('example', TYPE.NS, 300, 'ns1.example.'), rec('example', TYPE.NS, 300, 'ns.other.')], TRUST.REFERRAL);
+    cache.putRRset([rec('ns1.example', TYPE.A, 300, '192.0.2.53')], TRUST.GLUE);
+    cache.putRRset([rec('', TYPE.NS, 300, 'a.root.')], TRUST.ANSWER_AA);
+    const d = cache.findDelegation('a.b.example', 1)!;
+    expect(d.zone).toBe('example');
+    expect(d.nsNames).toEqual(['ns1.example', 'ns.other']);
+    expect(d.addresses.get('ns1.example')).toEqual(['192.0.2.53']);
+    expect(d.addresses.has('ns.other')).toBe(false);
+    expect(cache.findDelegation('a.b.example', 1, (x) => x.zone === '')!.zone).toBe('');
+    expect(cache.findDelegation('org', 1)!.zone).toBe('');
+  });
+
+  it('stays within its byte bound under a flood of distinct names', () => {
+    const { cache } = make({ maxBytes: 64 * 1024 });
+    for (let i = 0; i < 5000; i++) cache.putRRset([rec(`n${i}.flood.example`, TYPE.TXT, 300, '"' + 'x'.repeat(100) + '"')], TRUST.ANSWER);
+    expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(cache.size).toBeLessThan(5000);
+    expect(cache.getRRset('n4999.flood.example', TYPE.TXT, 1)).toBeDefined();
+    expect(cache.getRRset('n0.flood.example', TYPE.TXT, 1)).toBeUndefined();
+  });
+});

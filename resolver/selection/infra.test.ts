@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { InfraCache } from './infra.js';
+
+function make(extra: Partial<ConstructorParameters<typeof InfraCache>[0]> = {}) {
+  let t = 10_000;
+  let r = 0;
+  const infra = new InfraCache({ now: () => t, maxRtoMs: 2000, random: () => r, ...extra });
+  return { infra, advance: (ms: number) => { t += ms; }, setRandom: (x: number) => { r = x; } };
+}
+
+describe('InfraCache', () => {
+  it('starts unknown servers at the initial RTO and learns a smoothed RTT', () => {
+    const { infra } = make();
+    expect(infra.rtoMs('192.0.2.1')).toBe(376);
+    expect(infra.srttMs('192.0.2.1')).toBeUndefined();
+    infra.onAnswer('192.0.2.1', 40);
+    expect(infra.srttMs('192.0.2.1')).toBe(40);
+    expect(infra.rtoMs('192.0.2.1')).toBe(120); // 40 + 4*20 = 120, at the floor
+    for (let i = 0; i < 20; i++) infra.onAnswer('192.0.2.1', 200);
+    expect(infra.srttMs('192.0.2.1')!).toBeGreaterThan(180);
+    expect(infra.rtoMs('192.0.2.1')).toBeGreaterThan(200);
+  });
+
+  it('doubles the RTO on timeouts, capped at maxRtoMs', () => {
+    const { infra } = make({ deadAfterTimeouts: 10 });
+    infra.onTimeout('192.0.2.1');
+    expect(infra.rtoMs('192.0.2.1')).toBe(752);
+    infra.onTimeout('192.0.2.1');
+    infra.onTimeout('192.0.2.1');
+    expect(infra.rtoMs('192.0.2.1')).toBe(2000);
+  });
+
+  it('prefers the fastest server and picks at random among the near-best', () => {
+    const { infra, setRandom } = make();
+    infra.onAnswer('192.0.2.1', 5);
+    infra.onAnswer('192.0.2.2', 900);
+    const seen = new Set<string>();
+    for (const r of [0, 0.3, 0.6, 0.99]) { setRandom(r); seen.add(infra.select(['192.0.2.1', '192.0.2.2'], 'example')!); }
+    expect([...seen]).toEqual(['192.0.2.1']);
+    infra.onAnswer('192.0.2.3', 6);
+    for (const r of [0, 0.99]) { setRandom(r); seen.add(infra.select(['192.0.2.1', '192.0.2.2', '192.0.2.3'], 'example')!); }
+    expect(seen).toEqual(new Set(['192.0.2.1', '192.0.2.3']));
+  });
+
+  it('marks a server dead after consecutive timeouts, probes it after a back-off, and revives it on an answer', () => {
+    const { infra, advance } = make({ deadAfterTimeouts: 2, deadBackoffMinMs: 1000, deadBackoffMaxMs: 4000 });
+    const s = '192.0.2.9';
+    infra.onTimeout(s);
+    expect(infra.state(s, 'z')).toBe('up');
+    infra.onTimeout(s);
+    expect(infra.state(s, 'z')).toBe('dead');
+    expect(infra.select([s], 'z')).toBeUndefined();
+    advance(1000);
+    expect(infra.state(s, 'z')).toBe('probe');
+    expect(infra.select([s], 'z')).toBe(s);
+    // Only one probe at a time.
+    expect(infra.select([s], 'z')).toBeUndefined();
+    infra.onTimeout(s); // probe failed: back-off doubles
+    advance(1999);
+    expect(infra.state(s, 'z')).toBe('dead');
+    advance(1);
+    expect(infra.select([s], 'z')).toBe(s);
+    infra.onTimeout(s);
+    infra.onTimeout(s);
+    advance(4000); // capped at 4000
+    expect(infra.select([s], 'z')).toBe(s);
+    infra.onAnswer(s, 3);
+    expect(infra.state(s, 'z')).toBe('up');
+    expect(infra.rtoMs(s)).toBe(120);
+  });
+
+  it('prefers live servers over a dead one due for a probe', () => {
+    const { infra, advance } = make({ deadAfterTimeouts: 1 });
+    infra.onTimeout('192.0.2.1');
+    advance(60_000);
+    expect(infra.select(['192.0.2.1', '192.0.2.2'], 'z')).toBe('192.0.2.2');
+    expect(infra.select(['192.0.2.1'], 'z')).toBe('192.0.2.1');
+  });
+
+  it('keeps lameness per zone, uses lame servers only as a last resort, and forgets it after lameTtlMs', () => {
+    const { infra, advance } = make({ lameTtlMs: 5000 });
+    infra.markLame('192.0.2.1', 'example');
+    expect(infra.state('192.0.2.1', 'example')).toBe('lame');
+    expect(infra.state('192.0.2.1', 'other')).toBe('up');
+    expect(infra.select(['192.0.2.1', '192.0.2.2'], 'example')).toBe('192.0.2.2');
+    expect(infra.select(['192.0.2.1'], 'example')).toBe('192.0.2.1');
+    advance(5000);
+    expect(infra.state('192.0.2.1', 'example')).toBe('up');
+  });
+});

@@ -1,0 +1,165 @@
+// Transport on real loopback sockets (127.20.9.x): matching, TC → TCP, limits.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { UdpTcpTransport, isLocalAddress, matchReply, randomId } from './upstream.js';
+import { buildQuery, encodeMessage, parseMessage, type Message } from '../../dns/message.js';
+import { FLAG, TYPE } from '../../dns/constants.js';
+import { emptyStats } from '../stats.js';
+
+const ADDR = '127.20.9.1';
+const SPOOF = '127.20.9.2';
+const PORT = 10591;
+
+type Behaviour = (q: Message, reply: (m: Partial<Message>, opts?: { from?: dgram.Socket; id?: number }) => void) => void;
+let behaviour: Behaviour = () => {};
+let tcpBehaviour: ((q: Message, sock: net.Socket) => void) | undefined;
+let server: dgram.Socket, spoof: dgram.Socket, tcpServer: net.Server;
+
+function answer(q: Message, m: Partial<Message>, id?: number): Buffer {
+  return encodeMessage({
+    id: id ?? q.id, flags: FLAG.QR | FLAG.AA, rcode: 0, opcode: 0, questions: q.questions,
+    answers: [], authority: [], additional: [], ...m,
+  });
+}
+
+beforeAll(async () => {
+  server = dgram.createSocket('udp4');
+  spoof = dgram.createSocket('udp4');
+  await new Promise<void>((r) => server.bind(PORT, ADDR, r));
+  await new Promise<void>((r) => spoof.bind(PORT, SPOOF, r));
+  server.on('message', (buf, rinfo) => {
+    const q = parseMessage(buf);
+    behaviour(q, (m, o = {}) => (o.from ?? server).send(answer(q, m, o.id), rinfo.port, rinfo.address));
+  });
+  tcpServer = net.createServer((c) => {
+    c.on('data', (d) => { const q = parseMessage(d.subarray(2)); tcpBehaviour?.(q, c); });
+    c.on('error', () => {});
+  });
+  await new Promise<void>((r) => tcpServer.listen(PORT, ADDR, r));
+});
+
+afterAll(async () => {
+  server.close(); spoof.close();
+  await new Promise<void>((r) => tcpServer.close(() => r()));
+});
+
+const A = (ip: string) => ({ name: 'www.example', type: TYPE.A, class: 1, ttl: 60, rdata: Buffer.from(ip.split('.').map(Number)) });
+const question = { address: ADDR, port: PORT, name: 'www.example', type: TYPE.A, class: 1, timeoutMs: 400, tcpTimeoutMs: 400, edns: true };
+
+describe('upstream transport', () => {
+  it('classifies local addresses', () => {
+    for (const a of ['127.0.0.1', '127.53.1.2', '0.0.0.0', '0.1.2.3', '::1', '::', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLocalAddress(a), a).toBe(true);
+    for (const a of ['192.0.2.1', '128.0.0.1', '::2', '2001:db8::1', '::ffff:192.0.2.1']) expect(isLocalAddress(a), a).toBe(false);
+  });
+
+  it('random IDs are spread over the 16-bit space', () => {
+    const ids = new Set(Array.from({ length: 2000 }, randomId));
+    expect(ids.size).toBeGreaterThan(1900);
+  });
+
+  it('matchReply checks ID, QR and the question (case-insensitive)', () => {
+    const q = { name: 'WwW.Example', type: TYPE.A, class: 1 };
+    const msg = parseMessage(buildQuery({ id: 7, name: 'www.example', type: TYPE.A }));
+    const reply = encodeMessage({ ...msg, flags: FLAG.QR });
+    expect(matchReply(reply, 7, q)).not.toBe('mismatch');
+    expect(matchReply(reply, 8, q)).toBe('mismatch');
+    expect(matchReply(encodeMessage({ ...msg, flags: 0 }), 7, q)).toBe('mismatch');
+    expect(matchReply(reply, 7, { ...q, type: TYPE.AAAA })).toBe('mismatch');
+    expect(matchReply(reply, 7, { ...q, name: 'www.example.org' })).toBe('mismatch');
+  });
+
+  it('refuses loopback destinations unless queryLocalhost is set, without sending', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: false, stats });
+    const out = await t.query(question);
+    expect(out).toMatchObject({ kind: 'error', code: 'LOCAL_REFUSED' });
+    expect(stats.upstreamQueries).toBe(0);
+    await t.close();
+  });
+
+  it('ignores replies with a wrong ID, wrong question or from the wrong address, and takes the real one', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    let sawEdns = 0;
+    behaviour = (q, reply) => {
+      if (q.edns?.udpSize === 1232) sawEdns++;
+      reply({ answers: [A('6.6.6.1')] }, { id: (q.id + 1) & 0xffff });
+      reply({ answers: [A('6.6.6.2')], questions: [{ name: 'www.evil', type: TYPE.A, class: 1 }] });
+      reply({ answers: [A('6.6.6.3')] }, { from: spoof });
+      setTimeout(() => reply({ answers: [A('192.0.2.1')] }), 20);
+    };
+    const out = await t.query(question);
+    expect(out.kind).toBe('answer');
+    if (out.kind !== 'answer') return;
+    expect([...out.msg.answers[0].rdata]).toEqual([192, 0, 2, 1]);
+    expect(sawEdns).toBe(1);
+    expect(stats.upstreamQueries).toBe(1);
+    expect(stats.upstreamErrors).toBe(3);
+    await t.close();
+  });
+
+  it('times out when nothing answers and counts it', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = () => {};
+    expect(await t.query({ ...question, timeoutMs: 50 })).toEqual({ kind: 'timeout', tcp: false });
+    expect(stats.upstreamTimeouts).toBe(1);
+    await t.close();
+  });
+
+  it('falls back to TCP on TC=1 and reads a length-prefixed answer', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = (_q, reply) => reply({ flags: FLAG.QR | FLAG.AA | FLAG.TC });
+    tcpBehaviour = (q, c) => {
+      const big = Array.from({ length: 100 }, (_, i) => A(`192.0.2.${i}`));
+      const out = answer(q, { answers: big });
+      const frame = Buffer.alloc(2 + out.length);
+      frame.writeUInt16BE(out.length);
+      out.copy(frame, 2);
+      // Split the frame to check reassembly.
+      c.write(frame.subarray(0, 1));
+      setTimeout(() => c.write(frame.subarray(1, 300)), 5);
+      setTimeout(() => c.write(frame.subarray(300)), 10);
+    };
+    const out = await t.query(question);
+    expect(out.kind).toBe('answer');
+    if (out.kind === 'answer') {
+      expect(out.tcp).toBe(true);
+      expect(out.msg.answers).toHaveLength(100);
+    }
+    expect(stats.upstreamQueries).toBe(2);
+    await t.close();
+  });
+
+  it('a TCP answer that does not match the question is an error, and a silent TCP server times out', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = (_q, reply) => reply({ flags: FLAG.QR | FLAG.TC });
+    tcpBehaviour = (q, c) => {
+      const out = answer(q, {}, (q.id + 1) & 0xffff);
+      const frame = Buffer.alloc(2 + out.length); frame.writeUInt16BE(out.length); out.copy(frame, 2);
+      c.write(frame);
+    };
+    expect(await t.query(question)).toMatchObject({ kind: 'error', code: 'TCP_FAILED' });
+    tcpBehaviour = () => {};
+    expect(await t.query({ ...question, tcpTimeoutMs: 50 })).toEqual({ kind: 'timeout', tcp: true });
+    await t.close();
+  });
+
+  it('a garbage reply carrying our ID is a MALFORMED error', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = (q) => {};
+    server.removeAllListeners('message');
+    server.on('message', (buf, rinfo) => {
+      const bad = Buffer.alloc(30, 0xc0);
+      buf.copy(bad, 0, 0, 2);
+      bad[2] = 0x84; bad[3] = 0; bad.writeUInt16BE(1, 4); bad.writeUInt16BE(5, 6);
+      server.send(bad, rinfo.port, rinfo.address);
+    });
+    expect(await t.query(question)).toMatchObject({ kind: 'error', code: 'MALFORMED' });
+    await t.close();
+  });
+});
