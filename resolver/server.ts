@@ -8,6 +8,7 @@ import type { ProbeAnswerMode, ResolverHandle } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
 import type { Resolution } from './iterator/types.js';
+import { createIterator } from './iterator/index.js';
 import { bindUdp } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
@@ -31,17 +32,9 @@ export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => voi
   return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
 }
 
-/** Loads the back (iterator). Kept behind a dynamic import so the front builds and tests without it. */
-async function loadIterator(cfg: ResolverConfig, stats: ResolverStats): Promise<ClosableResolution> {
-  const spec = './iterator/index.js';
-  let mod: { createIterator?: (cfg: ResolverConfig, stats: ResolverStats) => ClosableResolution };
-  try {
-    mod = (await import(spec)) as typeof mod;
-  } catch (err) {
-    throw new Error(`the iterator is not available (${(err as Error).message})`);
-  }
-  if (typeof mod.createIterator !== 'function') throw new Error('resolver/iterator/index.js does not export createIterator');
-  return mod.createIterator(cfg, stats);
+/** The back: iterative resolution from the root (resolver/iterator/). */
+function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolution {
+  return createIterator(cfg, stats);
 }
 
 interface Bound {
@@ -83,7 +76,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   const log = o.log ?? stderrLog();
   if (cfg.listen.length === 0) throw new Error('no listen address configured');
   const backStats = emptyStats();
-  const resolution = o.resolution ?? (await loadIterator(cfg, backStats));
+  const resolution = o.resolution ?? loadIterator(cfg, backStats);
   const front = new Front({ cfg, resolution, backStats, now: o.now, log });
   const bound: Bound[] = [];
   try {
