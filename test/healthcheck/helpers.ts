@@ -1,0 +1,63 @@
+// Shared helpers for the healthcheck interop and end-to-end tests: running the real
+// Debian clients (curl, snmpwalk, dig), building node configs, waiting for conditions.
+
+import { execFile, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { defaultResolverConfig } from '../../resolver/config.js';
+import { resolveSections, type NodeConfig, type NodeSectionsInput } from '../../healthcheck/config.js';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const MIB_DIR = resolve(REPO, 'healthcheck/snmp');
+
+/** Fails the test clearly when a Debian tool is missing (CI installs them). */
+export function requireTool(tool: string, pkg: string): void {
+  const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
+  if (r.status !== 0) throw new Error(`${tool} is not installed: apt-get install ${pkg} (.ci/run installs it)`);
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with a hard time limit; never rejects. */
+export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return new Promise((resolvePromise) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : null) : 0;
+      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+export async function curl(url: string, extra: string[] = []): Promise<{ status: number; version: string; body: string; raw: RunResult }> {
+  const r = await run('curl', ['-sS', '-i', '--max-time', '5', ...extra, url]);
+  const m = /^HTTP\/(\d(?:\.\d)?) (\d{3})/.exec(r.stdout);
+  const split = r.stdout.indexOf('\r\n\r\n');
+  return { status: m ? Number(m[2]) : 0, version: m ? m[1] : '', body: split >= 0 ? r.stdout.slice(split + 4) : '', raw: r };
+}
+
+export function nodeConfig(opts: { dnsListen: string; healthListen: string; sections?: NodeSectionsInput }): NodeConfig {
+  const resolver = defaultResolverConfig();
+  const [host, port] = opts.dnsListen.split(':');
+  resolver.listen = [{ host, port: Number(port) }];
+  resolver.identity = 'hc-test-node';
+  const sec = opts.sections ?? {};
+  const [hh, hp] = opts.healthListen.split(':');
+  const c = resolveSections({ ...sec, health: { listen: { host: hh, port: Number(hp) }, ...sec.health } });
+  return { resolver, ...c };
+}
+
+/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 50): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
