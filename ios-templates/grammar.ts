@@ -4,11 +4,11 @@
 // caught by the tests and at run time instead of by a production switch.
 //
 // Patterns are space-separated tokens: a literal word, or a typed slot:
-//   <int:MIN-MAX>  <ipv4>  <prefix32>  <host>  <url>  <name>  <rmname>  <asn>  <asn...>
+//   <int:MIN-MAX>  <ipv4>  <prefix32>  <host>  <url>  <name>  <slatag>  <rmname>  <asn>  <asn...>
 // `no` + any leaf command of a mode is accepted in that mode (change plans negate lines),
 // except features and load-sharing, which this generator never negates.
 
-import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN } from './patterns.js';
+import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN, SLA_TAG_PATTERN } from './patterns.js';
 import { parseIpv4 } from './net.js';
 import type { Platform } from './inventory.js';
 
@@ -32,7 +32,7 @@ const OP_PARAMS: Rule[] = [
   { pattern: 'threshold <int:0-2147483647>' },
   { pattern: 'timeout <int:0-604800000>' },
   { pattern: 'frequency <int:1-604800>' },
-  { pattern: 'tag <name>' },
+  { pattern: 'tag <slatag>' },
 ];
 const SLA_MODE: Rule[] = [
   { pattern: 'dns <host> name-server <ipv4>', enters: 'ip-sla-dns' },
@@ -117,6 +117,7 @@ export function grammarFor(p: Platform): Grammar {
 }
 
 const NAME_RE = new RegExp(`^${NAME_PATTERN}$`);
+const SLA_TAG_RE = new RegExp(`^${SLA_TAG_PATTERN}$`);
 const HOST_RE = new RegExp(`^${HOST_PATTERN}$`);
 const RMNAME_RE = new RegExp(`^${RMNAME_PATTERN}$`);
 const URL_RE = new RegExp(`^http://([0-9.]+):(\\d{1,5})(${PATH_PATTERN})$`);
@@ -143,6 +144,8 @@ function matchSlot(slot: string, tok: string): boolean {
       return HOST_RE.test(tok);
     case 'name':
       return NAME_RE.test(tok);
+    case 'slatag':
+      return SLA_TAG_RE.test(tok);
     case 'rmname':
       return RMNAME_RE.test(tok);
     case 'url': {

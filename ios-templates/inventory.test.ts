@@ -323,6 +323,13 @@ const CASES: Case[] = [
     message: /not a usable name/,
   },
   {
+    rule: 'node names fit the 16-character IP SLA tag',
+    edits: [['{ name: dc1-dns02,', '{ name: dc1-resolver-node-02,']],
+    field: 'sites[0].switches[0].nodes[1].name',
+    at: 'dc1-resolver-node-02',
+    message: /20 characters; a node name is also its IP SLA tag, which holds at most 16/,
+  },
+  {
     rule: 'switch names unique',
     edits: [['- name: dc2-sw1', '- name: dc1-sw1']],
     field: 'sites[1].switches[0].name',

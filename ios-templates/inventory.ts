@@ -4,7 +4,7 @@
 
 import { ConfigError, YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { looksLikeIpv6, parseCidr4, parseIpv4, unusableUnicast } from './net.js';
-import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN } from './patterns.js';
+import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN, SLA_TAG_MAX } from './patterns.js';
 
 export type Platform = 'ios' | 'ios-xe' | 'nx-os';
 export type ProbeType = 'dns' | 'http' | 'tcp';
@@ -449,7 +449,11 @@ class InventoryReader {
       const np: FieldPath = [...p, 'nodes', ni];
       const n = this.map(np, nv, ['name', 'address', 'slaId'], 'node');
       if (!n) return;
-      const nodeName = this.name([...np, 'name'], n.name);
+      let nodeName = this.name([...np, 'name'], n.name);
+      if (nodeName !== undefined && nodeName.length > SLA_TAG_MAX) {
+        this.err([...np, 'name'], `"${nodeName}" has ${nodeName.length} characters; a node name is also its IP SLA tag, which holds at most ${SLA_TAG_MAX}`);
+        nodeName = undefined;
+      }
       const ipv6Why =
         platform === 'nx-os' && this.probeType === 'dns'
           ? "NX-OS's IP SLA DNS operation is IPv4 only; give the node an IPv4 address or use an http or tcp probe"

@@ -42,6 +42,8 @@ export interface Block {
 
 export interface SwitchConfig {
   sw: Switch;
+  /** Track down delay: how long a re-created SLA operation may be missing unnoticed. */
+  delayDownS: number;
   dialect: Dialect;
   blocks: Block[];
 }
@@ -91,5 +93,5 @@ export function buildSwitch(inv: Inventory, sw: Switch): SwitchConfig {
   blocks.push({ key: 'route-map', section: 'route-map', owned: true, cmds: [rm], remove: [`no ${rm.text}`], comment: [] });
   const router = d.router(inv, sw);
   blocks.push({ key: 'router', section: 'router', owned: false, cmds: [router], remove: [], comment: [] });
-  return { sw, dialect: d, blocks };
+  return { sw, delayDownS: service.track.delayDownS, dialect: d, blocks };
 }

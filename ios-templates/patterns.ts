@@ -3,6 +3,12 @@
 
 /** Node, switch and site names: they appear in switch commands and in file names. */
 export const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]{0,49}';
+/**
+ * Node names are also the IP SLA `tag`, which holds at most 16 characters
+ * (CISCO-RTTMON-MIB rttMonCtrlAdminTag is DisplayString (SIZE (0..16))).
+ */
+export const SLA_TAG_MAX = 16;
+export const SLA_TAG_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]{0,15}';
 /** A DNS hostname without trailing dot (IOS takes the name exactly as typed). */
 export const HOST_PATTERN =
   '(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*';

@@ -6,10 +6,9 @@ import { checkGrammar } from './grammar.js';
 import { allSwitches, type Inventory } from './inventory.js';
 import { planChanges } from './plan.js';
 import { renderSwitchLines } from './render.js';
-import { BASE, inv } from './testdata/fixture.js';
+import { BASE, EXAMPLE, exampleNext, inv } from './testdata/fixture.js';
 import { isLeftover, SimSwitch } from './testdata/simulator.js';
 
-const EXAMPLE = readFileSync(new URL('./examples/inventory.yaml', import.meta.url), 'utf8');
 
 function edit(text: string, ...edits: Array<[string, string]>): string {
   for (const [from, to] of edits) {
@@ -178,16 +177,6 @@ describe('change plans', () => {
     );
   });
 });
-
-/** The second version of the README example: one node retired, one added, slower probes. */
-export function exampleNext(): string {
-  return edit(
-    EXAMPLE,
-    ['          - { name: dc1-dns02, address: 10.1.0.12 }\n', ''],
-    ['          - { name: dc2-dns03, address: 10.2.0.13 }\n', '          - { name: dc2-dns03, address: 10.2.0.13 }\n          - { name: dc2-dns04, address: 10.2.0.14 }\n'],
-    ['    timeout: 2000 ', '    timeout: 1500 '],
-  );
-}
 
 /** Random but valid inventories over a fixed pool of nodes (so identities carry across). */
 function arbInventory(): fc.Arbitrary<string> {

@@ -133,7 +133,7 @@ function diffSwitch(from: SwitchConfig | undefined, to: SwitchConfig | undefined
     steps.push({
       comment: [
         `Re-create the SLA operation of ${nodeLabel(b)}: a scheduled operation cannot be edited.`,
-        `Paste these lines together: track ${idOf(b.key)} keeps its state through its down delay.`,
+        `Paste these lines at once: track ${idOf(b.key)} holds its state for its ${to!.delayDownS} s down delay.`,
       ],
       cmds: [...b.remove.map((text) => ({ text })), ...b.cmds],
     });

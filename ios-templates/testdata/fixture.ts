@@ -1,5 +1,6 @@
 // Inventory texts for the tests: one hand-laid-out base (so error tests can point at exact
 // lines) and a generator for the platform × protocol × probe golden matrix.
+import { readFileSync } from 'node:fs';
 import { YamlSource } from '../../common/yaml-source.js';
 import { parseInventory, type Inventory } from '../inventory.js';
 
@@ -83,4 +84,21 @@ sites:
 
 export function inv(text: string, file = 'inventory.yaml'): Inventory {
   return parseInventory(YamlSource.fromText(file, text));
+}
+
+/** The README example, and its second version: dc1-dns02 retired, dc2-dns04 added, timeout 1500 ms. */
+export const EXAMPLE = readFileSync(new URL('../examples/inventory.yaml', import.meta.url), 'utf8');
+
+export function exampleNext(): string {
+  const edits: Array<[string, string]> = [
+    ['          - { name: dc1-dns02, address: 10.1.0.12 }\n', ''],
+    ['          - { name: dc2-dns03, address: 10.2.0.13 }\n', '          - { name: dc2-dns03, address: 10.2.0.13 }\n          - { name: dc2-dns04, address: 10.2.0.14 }\n'],
+    ['    timeout: 2000 ', '    timeout: 1500 '],
+  ];
+  let t = EXAMPLE;
+  for (const [from, to] of edits) {
+    if (!t.includes(from)) throw new Error(`example inventory changed: "${from}" not found`);
+    t = t.replace(from, to);
+  }
+  return t;
 }
