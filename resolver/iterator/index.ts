@@ -29,6 +29,8 @@ export interface IteratorOptions {
   infra?: Partial<Omit<InfraOptions, 'now'>>;
   /** Random source for server choice. */
   random?: () => number;
+  /** Nesting of glueless NS lookups before giving up (default 4). */
+  maxDependencyDepth?: number;
 }
 
 export interface IteratorHandle extends Resolution {
@@ -54,7 +56,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, stats });
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth });
   return {
     resolve: (req) => it.resolve(req),
     cache,

@@ -56,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await it2.close();
   await net.stop();
+  expect(net.errors).toEqual([]);
 });
 
 describe('iterator: simple referral chain', () => {

@@ -108,6 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await it2.close();
   await net.stop();
+  expect(net.errors).toEqual([]);
 });
 
 const A = (name: string) => it2.resolve({ name, type: TYPE.A, class: 1 });

@@ -85,6 +85,8 @@ export function rr(line: string): ResourceRecord {
 
 export class ScriptedNet {
   readonly seen: SeenQuery[] = [];
+  /** Script errors (a bad canned record): tests should expect this to stay empty. */
+  readonly errors: string[] = [];
   private readonly udp = new Map<string, dgram.Socket>();
   private readonly tcp: net.Server[] = [];
   private readonly conns = new Set<net.Socket>();
@@ -179,7 +181,8 @@ export class ScriptedNet {
     this.seen.push({ server: address, name: q.name, type: q.type, tcp: false, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: rinfo.port, id: query.id });
     const r = this.pick(address, q, false, !!query.edns);
     if (r.drop) return;
-    const send = () => {
+    const send = () => { try { sendNow(); } catch (e) { this.errors.push(`${address} ${q.name}: ${(e as Error).message}`); } };
+    const sendNow = () => {
       const bad = r.idDelta || r.questionName || r.fromAddress;
       const from = r.fromAddress ? this.udp.get(r.fromAddress)! : this.udp.get(address)!;
       from.send(this.build(query, r, true), rinfo.port, rinfo.address);
@@ -212,7 +215,8 @@ export class ScriptedNet {
         this.seen.push({ server: address, name: q.name, type: q.type, tcp: true, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: c.remotePort ?? 0, id: query.id });
         const r = this.pick(address, q, true, !!query.edns);
         if (r.drop) continue;
-        const out = this.build(query, r, false);
+        let out: Buffer;
+        try { out = this.build(query, r, false); } catch (e) { this.errors.push(`${address} ${q.name}: ${(e as Error).message}`); continue; }
         const frame = Buffer.alloc(2 + out.length);
         frame.writeUInt16BE(out.length, 0);
         out.copy(frame, 2);
