@@ -1,0 +1,44 @@
+// Entry of one --workers process (forked by resolver/workers.ts).
+import type { ResolverHandle } from './api.js';
+import { startSingle } from './server.js';
+import type { FromWorker, ToWorker } from './workers.js';
+
+let handle: ResolverHandle | undefined;
+let closing = false;
+
+// The primary decides when to stop (after its lameduck); signals to the process group are ignored.
+process.on('SIGTERM', () => {});
+process.on('SIGINT', () => {});
+
+const send = (m: FromWorker) => { try { process.send?.(m); } catch { /* primary gone */ } };
+
+async function shutdown(code: number): Promise<void> {
+  if (closing) return;
+  closing = true;
+  try { await handle?.close(); } finally { process.exit(code); }
+}
+
+process.on('disconnect', () => { void shutdown(0); });
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'start') {
+    const log = (msg: string) => process.stderr.write(`anycast-kit resolver[worker ${m.index}]: ${msg}\n`);
+    startSingle(m.cfg, { reusePort: true, log }).then(
+      (h) => {
+        handle = h;
+        h.setProbeMode(m.probeMode);
+        send({ type: 'ready', listening: h.listening });
+      },
+      (err: Error) => {
+        send({ type: 'failed', message: err.message });
+        process.exit(1);
+      },
+    );
+  } else if (m.type === 'stats') {
+    handle?.stats().then((stats) => send({ type: 'stats', id: m.id, stats }));
+  } else if (m.type === 'probe') {
+    handle?.setProbeMode(m.mode);
+  } else if (m.type === 'close') {
+    void shutdown(0);
+  }
+});
