@@ -141,6 +141,13 @@ const CASES: Case[] = [
     message: /between 1 and 60000 ms/,
   },
   {
+    rule: 'threshold ≤ 5000 ms (paste order against the default timeout)',
+    edits: [['frequency: 5', 'frequency: 10'], ['timeout: 2000', 'timeout: 9000'], ['threshold: 1000', 'threshold: 6000']],
+    field: 'service.probe.threshold',
+    at: 'threshold: 6000',
+    message: /between 1 and 5000 ms/,
+  },
+  {
     rule: 'delay down within 1-180',
     edits: [['delayDown: 10', 'delayDown: 0']],
     field: 'service.track.delayDown',

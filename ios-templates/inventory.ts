@@ -347,10 +347,11 @@ class InventoryReader {
       port = this.int([...p, 'port'], o.port, { min: 1, max: 65535 });
     }
     const frequencyS = this.int([...p, 'frequency'], o.frequency, { min: 1, max: 604800, unit: 'seconds' });
-    // 60000 ms: the operation is pasted as threshold, timeout, frequency, and timeout is checked
-    // against the operation's default frequency (60 s) at the moment it is entered.
+    // The operation is pasted as threshold, timeout, frequency, and each value is checked against
+    // the ones in place, starting from the defaults (timeout 5000 ms, frequency 60 s): so the
+    // threshold may not exceed 5000 ms and the timeout may not exceed 60000 ms.
     const timeoutMs = this.int([...p, 'timeout'], o.timeout, { min: 1, max: 60000, unit: 'ms' });
-    const thresholdMs = this.int([...p, 'threshold'], o.threshold, { min: 1, max: 60000, unit: 'ms' });
+    const thresholdMs = this.int([...p, 'threshold'], o.threshold, { min: 1, max: 5000, unit: 'ms' });
     if (thresholdMs !== undefined && timeoutMs !== undefined && thresholdMs > timeoutMs) {
       this.err([...p, 'threshold'], `threshold ${thresholdMs} ms must not exceed timeout ${timeoutMs} ms (threshold ≤ timeout ≤ frequency)`);
       ok = false;

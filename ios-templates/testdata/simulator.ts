@@ -1,11 +1,14 @@
 // A tiny model of a switch's running config, just rich enough to check change plans:
 // pasting plan(OLD -> NEW) onto OLD must give NEW, and the rollback must give OLD back.
 // It enforces the rules the plans exist for: a scheduled IP SLA operation cannot be edited
-// or rescheduled, and negating a line that is not there is an error.
+// or rescheduled, negating a line that is not there is an error, and each pasted threshold,
+// timeout or frequency must keep threshold ≤ timeout ≤ frequency from the defaults on.
 
 interface Node {
   text: string;
   children: Map<string, Node>;
+  /** SLA operation values, from the defaults; each pasted value is checked against the others. */
+  op?: { threshold: number; timeout: number; frequency: number };
 }
 
 const ENTERS = /^(ip sla \d+$|track \d+ |route-map |router |address-family |dns |http get |tcp-connect )/;
@@ -70,6 +73,14 @@ export class SimSwitch {
   }
 
   private inMode(here: Node, text: string): Node | undefined {
+    const m = /^(threshold|timeout|frequency) (\d+)$/.exec(text);
+    if (here.op && m) {
+      const v = { ...here.op, [m[1]]: Number(m[2]) };
+      if (!(v.threshold <= v.timeout && v.timeout <= v.frequency * 1000)) {
+        throw new Error(`${here.text} / ${text}: refused, threshold ${v.threshold} ms, timeout ${v.timeout} ms, frequency ${v.frequency} s`);
+      }
+      here.op = v;
+    }
     if (text.startsWith('no ')) {
       if (!here.children.delete(text.slice(3))) throw new Error(`${here.text} / ${text}: line not present`);
       return undefined;
@@ -83,6 +94,7 @@ export class SimSwitch {
     let node = parent.children.get(text);
     if (!node) {
       node = { text, children: new Map() };
+      if (/^(dns|http get|tcp-connect) /.test(text)) node.op = { threshold: 5000, timeout: 5000, frequency: 60 };
       parent.children.set(text, node);
     }
     return ENTERS.test(text) ? node : undefined;
