@@ -8,6 +8,7 @@ import { parseHostPort, UsageError, type Options } from '../cli/args.js';
 import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
+import { DEFAULT_LOCAL_ZONES } from './local.js';
 
 export interface ListenAddress {
   host: string;
@@ -423,8 +424,11 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     if (nd) {
       cfg.localZonesNodefault = [];
       for (const z of nd) {
-        try { cfg.localZonesNodefault.push(normalizeName(z.value).toLowerCase()); }
-        catch (err) { src.error(z.path, `not a domain name: ${(err as Error).message}`); }
+        let zone: string;
+        try { zone = normalizeName(z.value).toLowerCase(); }
+        catch (err) { src.error(z.path, `not a domain name: ${(err as Error).message}`); continue; }
+        if (!DEFAULT_LOCAL_ZONES.includes(zone)) src.error(z.path, `"${z.value}" is not one of the built-in local zones (see resolver/README.md)`);
+        else cfg.localZonesNodefault.push(zone);
       }
     }
   }

@@ -241,3 +241,57 @@ describe('ACL', () => {
     }
   });
 });
+
+describe('TCP listener', () => {
+  it('reassembles queries split across segments, closes idle connections and caps connections', async () => {
+    const net = await import('node:net');
+    const fake = new FakeResolution((req) => answer([rec(req.name, 300, 'A', '192.0.2.1')]));
+    const h = await startSingle(cfgWith({ listen: [{ host: '127.10.2.2', port: 0 }], tcp: { idleTimeoutMs: 300, maxConnections: 2, maxPipelined: 4 } }), { resolution: fake, log: () => {} });
+    const port = h.listening[0].port;
+    try {
+      // Byte-by-byte framing.
+      const q = buildQuery({ id: 77, name: 'split.example', type: TYPE.A, rd: true });
+      const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q]);
+      const sock = net.connect({ host: '127.10.2.2', port });
+      const got = new Promise<Buffer>((resolve) => {
+        let buf = Buffer.alloc(0);
+        sock.on('data', (d) => { buf = Buffer.concat([buf, d]); if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) resolve(buf.subarray(2)); });
+      });
+      const closed = new Promise<number>((resolve) => sock.on('close', () => resolve(performance.now())));
+      await new Promise<void>((r) => sock.once('connect', () => r()));
+      for (const b of framed) { sock.write(Buffer.from([b])); await new Promise((r) => setTimeout(r, 1)); }
+      const m = parseMessage(await got);
+      expect(m.id).toBe(77);
+      expect(m.answers.length).toBe(1);
+      // Then it sends nothing: the server closes it after the idle timeout.
+      const t0 = performance.now();
+      const t1 = await closed;
+      expect(t1 - t0).toBeGreaterThan(200);
+      expect(t1 - t0).toBeLessThan(2000);
+
+      // Connection cap: the third concurrent connection is closed by the server.
+      const open = () => new Promise<import('node:net').Socket>((resolve) => { const s = net.connect({ host: '127.10.2.2', port }); s.once('connect', () => resolve(s)); s.on('error', () => {}); });
+      const a = await open();
+      const b = await open();
+      await new Promise((r) => setTimeout(r, 50));
+      const c = await open();
+      const cClosed = await new Promise<boolean>((resolve) => { c.once('close', () => resolve(true)); setTimeout(() => resolve(false), 1000); });
+      expect(cClosed).toBe(true);
+      a.destroy(); b.destroy();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('close() answers resolutions in flight before the sockets go', async () => {
+    const fake = new FakeResolution(async (req) => { await new Promise((r) => setTimeout(r, 200)); return answer([rec(req.name, 300, 'A', '192.0.2.1')]); });
+    const h = await startSingle(cfgWith({ listen: [{ host: '127.10.2.3', port: 0 }] }), { resolution: fake, log: () => {} });
+    const port = h.listening[0].port;
+    const pending = udpQuery('127.10.2.3', port, { name: 'late.example', type: TYPE.A });
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = h.close();
+    expect((await pending).rcode).toBe(0);
+    await closing;
+    expect(fake.closed).toBe(true);
+  });
+});

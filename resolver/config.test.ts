@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, YamlSource } from '../common/yaml-source.js';
+import { UsageError } from '../cli/args.js';
+import { parseFlags } from '../cli/args.js';
+import { applyResolverFlags, checkResolverConfig, defaultResolverConfig, parseSize, readResolverSection, resolverFlagOptions, type ResolverFlagValues } from './config.js';
+
+const fromYaml = (text: string) => {
+  const src = YamlSource.fromText('node.yaml', text);
+  const cfg = readResolverSection(src);
+  return { cfg, src, issues: src.issues.slice().sort((a, b) => a.line - b.line).map((i) => `${i.file}:${i.line}: ${i.field}: ${i.message}`) };
+};
+const flags = (argv: string[]) => parseFlags<ResolverFlagValues>(argv, resolverFlagOptions).values;
+
+describe('resolver config', () => {
+  it('has sane defaults', () => {
+    const d = defaultResolverConfig();
+    expect(d.allow).toEqual(['127.0.0.0/8', '::1']);
+    expect(d.workers).toBe(1);
+    expect(d.upstream.queryLocalhost).toBe(false);
+    expect(d.upstream.ednsUdpSize).toBe(1232);
+    expect(d.identity.length).toBeGreaterThan(0);
+    expect(() => checkResolverConfig(d)).toThrow(/--listen is required/);
+  });
+
+  it('reads every key of the resolver: section', () => {
+    const { cfg, issues } = fromYaml(`
+resolver:
+  listen: ["127.0.0.1:5353", "[::1]:5353"]
+  root_hints: hints/named.root
+  allow: [10.0.0.0/8, "2001:db8::/32"]
+  workers: 2
+  identity: dns1.site-a
+  max_inflight: 5000
+  cache: { max_bytes: 32m, min_ttl: 5, max_ttl: 3600, max_negative_ttl: 900, servfail_ttl: 3 }
+  upstream: { port: 5300, edns_udp_size: 1400, timeout_ms: 800, resolution_timeout_ms: 3000, max_queries_per_resolution: 50, max_cname_chain: 8, max_referrals: 20, query_localhost: true }
+  probe: { name: Probe.Example. }
+  tcp: { idle_timeout_ms: 5000, max_connections: 100, max_pipelined: 32 }
+  local_zones: { nodefault: [test, 10.in-addr.arpa.] }
+`);
+    expect(issues).toEqual([]);
+    expect(cfg.listen).toEqual([{ host: '127.0.0.1', port: 5353 }, { host: '::1', port: 5353 }]);
+    expect(cfg.rootHintsFile).toMatch(/\/hints\/named\.root$/);
+    expect(cfg.allow).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+    expect(cfg.workers).toBe(2);
+    expect(cfg.identity).toBe('dns1.site-a');
+    expect(cfg.maxInflight).toBe(5000);
+    expect(cfg.cache).toEqual({ maxBytes: 32 * 1024 * 1024, minTtl: 5, maxTtl: 3600, maxNegativeTtl: 900, servfailTtl: 3 });
+    expect(cfg.upstream).toEqual({ port: 5300, ednsUdpSize: 1400, timeoutMs: 800, resolutionTimeoutMs: 3000, maxQueriesPerResolution: 50, maxCnameChain: 8, maxReferrals: 20, queryLocalhost: true });
+    expect(cfg.probe.name).toBe('Probe.Example');
+    expect(cfg.tcp).toEqual({ idleTimeoutMs: 5000, maxConnections: 100, maxPipelined: 32 });
+    expect(cfg.localZonesNodefault).toEqual(['test', '10.in-addr.arpa']);
+  });
+
+  it('reports every problem as FILE:LINE: FIELD: MESSAGE', () => {
+    const { issues, src } = fromYaml(`resolver:
+  listen: ["localhost:53", "127.0.0.1"]
+  allow: [10.0.0.1/8]
+  workers: 0
+  cache:
+    max_bytes: lots
+    min_ttl: 100
+    max_ttl: 10
+  upstream:
+    query_localhost: "yes"
+  probe: { name: "bad..name" }
+  local_zones: { nodefault: [example.com] }
+  colour: blue
+`);
+    expect(issues).toEqual([
+      expect.stringMatching(/^node\.yaml:2: resolver\.listen\[0\]: .*must be an IP address/),
+      expect.stringMatching(/^node\.yaml:2: resolver\.listen\[1\]: .*needs a port/),
+      expect.stringMatching(/^node\.yaml:3: resolver\.allow\[0\]: .*host bits set/),
+      expect.stringMatching(/^node\.yaml:4: resolver\.workers: must be a whole number from 1/),
+      expect.stringMatching(/^node\.yaml:6: resolver\.cache\.max_bytes: must be a size/),
+      expect.stringMatching(/^node\.yaml:7: resolver\.cache\.min_ttl: min_ttl 100 is above max_ttl 10/),
+      expect.stringMatching(/^node\.yaml:10: resolver\.upstream\.query_localhost: must be true or false/),
+      expect.stringMatching(/^node\.yaml:11: resolver\.probe\.name: not a domain name/),
+      expect.stringMatching(/^node\.yaml:12: resolver\.local_zones\.nodefault\[0\]: .*not one of the built-in local zones/),
+      expect.stringMatching(/^node\.yaml:13: resolver\.colour: unknown key/),
+    ]);
+    expect(() => src.throwIfIssues()).toThrow(ConfigError);
+  });
+
+  it('lets flags override the file', () => {
+    const { cfg } = fromYaml('resolver:\n  listen: ["127.0.0.1:53"]\n  identity: file\n  workers: 4\n  allow: [10.0.0.0/8]\n');
+    const out = applyResolverFlags(cfg, flags(['--listen', '127.10.0.1:5353', '--listen', '[::1]:5353', '--identity', 'flag', '--workers', '2', '--allow', '192.0.2.0/24', '--query-localhost', '--root-hints', 'x.hints']));
+    expect(out.listen).toEqual([{ host: '127.10.0.1', port: 5353 }, { host: '::1', port: 5353 }]);
+    expect(out.identity).toBe('flag');
+    expect(out.workers).toBe(2);
+    expect(out.allow).toEqual(['192.0.2.0/24']);
+    expect(out.upstream.queryLocalhost).toBe(true);
+    expect(out.rootHintsFile).toMatch(/\/x\.hints$/);
+    // Unset flags keep the file's values.
+    expect(applyResolverFlags(cfg, {}).identity).toBe('file');
+  });
+
+  it('rejects bad flags with a UsageError naming the flag', () => {
+    const base = defaultResolverConfig();
+    expect(() => applyResolverFlags(base, { workers: 'two' })).toThrow(/--workers must be a whole number/);
+    expect(() => applyResolverFlags(base, { workers: '0' })).toThrow(UsageError);
+    expect(() => applyResolverFlags(base, { allow: ['10.0.0.0/40'] })).toThrow(/--allow/);
+    expect(() => applyResolverFlags(base, { listen: ['127.0.0.1'] })).toThrow(/--listen .*needs a port/);
+    expect(() => applyResolverFlags(base, { listen: ['dns.example:53'] })).toThrow(/must be an IP address/);
+    expect(() => applyResolverFlags(base, { identity: 'has space' })).toThrow(/--identity/);
+  });
+
+  it('parses sizes', () => {
+    expect(parseSize(1024)).toBe(1024);
+    expect(parseSize('64m')).toBe(64 * 1024 * 1024);
+    expect(parseSize('512KiB')).toBe(512 * 1024);
+    expect(parseSize('1G')).toBe(1024 ** 3);
+    expect(parseSize('-1')).toBeUndefined();
+    expect(parseSize('12 parsecs')).toBeUndefined();
+  });
+});
