@@ -157,10 +157,11 @@ export class HealthMonitor {
       if (!targets.length) {
         outcome = { at: this.now(), ok: false, error: 'the resolver has no listening socket' };
       } else {
+        const servingAtSend = this.machine.serving;
         const results = await Promise.all(targets.map((target) => this.probeFn({
           target, name: this.settings.probeName, timeoutMs: this.settings.probeTimeoutMs, rd: true,
         })));
-        outcome = this.judgeProbe(targets, results);
+        outcome = this.judgeProbe(targets, results, servingAtSend);
       }
       if (this.stopped) return;
       if (outcome.rttMs !== undefined) this.lastProbeRttMs = outcome.rttMs;
@@ -176,12 +177,15 @@ export class HealthMonitor {
    * A probe succeeds when every listener answered our question within the timeout with
    * NOERROR (probe mode healthy) or REFUSED (probe mode refused: the node is alive and
    * says so deliberately). Any other answer means the probe name is not being answered
-   * locally, which is a fault.
+   * locally, which is a fault. REFUSED while serving still proves the node answers,
+   * but usually means the prober's source address is outside --allow (the front checks
+   * the ACL before local answers), so it is reported as a warning.
    */
-  private judgeProbe(targets: ProbeTarget[], results: DnsProbeResult[]): ProbeOutcome {
+  private judgeProbe(targets: ProbeTarget[], results: DnsProbeResult[], serving: boolean): ProbeOutcome {
     const at = this.now();
     let rtt = 0;
     let rcode: string | undefined;
+    let warning: string | undefined;
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       const where = targets.length > 1 ? ` (${targets[i].address}:${targets[i].port})` : '';
@@ -191,8 +195,11 @@ export class HealthMonitor {
       }
       rtt = Math.max(rtt, r.rttMs ?? 0);
       rcode = r.rcodeName;
+      if (serving && r.rcode === RCODE.REFUSED) {
+        warning = `probe name answered REFUSED while serving${where}: is the probe's source address outside --allow? A switch's ip sla dns probe from outside --allow fails the same way`;
+      }
     }
-    return { at, ok: true, rttMs: Math.round(rtt * 1000) / 1000, rcode };
+    return { at, ok: true, rttMs: Math.round(rtt * 1000) / 1000, rcode, warning };
   }
 
   async canaryRound(): Promise<void> {

@@ -99,13 +99,14 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
   const detail = (): Record<string, unknown> => {
     const snap = machine.snapshot();
     const load = monitor.load.figures();
+    const lastWarning = monitor.recentProbes.at(-1)?.warning;
     const lameduckLeftMs = snap.lameduckSinceMs === undefined ? undefined : Math.max(0, snap.lameduckSinceMs + health.lameduckMs - now());
     return {
       state: snap.state,
       serving: snap.serving,
       httpStatus: snap.serving ? 200 : 503,
       since: new Date(snap.sinceMs).toISOString(),
-      reasons: [snap.reason, ...snap.degradedReasons.filter((r) => !snap.reason.includes(r))],
+      reasons: [snap.reason, ...snap.degradedReasons.filter((r) => !snap.reason.includes(r)), ...(lastWarning ? [`warning: ${lastWarning}`] : [])],
       degraded: snap.degraded,
       drain: { ...snap.drain, file: snap.drain.file, drainFile: health.drainFile ?? null },
       lameduck: { active: snap.lameduckSinceMs !== undefined, durationS: health.lameduckMs / 1000, source: health.lameduckSource, remainingS: lameduckLeftMs === undefined ? null : Math.round(lameduckLeftMs / 100) / 10 },
@@ -117,7 +118,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
         rise: snap.rise, fall: snap.fall,
         okStreak: snap.okStreak, failStreak: snap.failStreak,
         answerMode: snap.serving ? 'healthy' : 'refused',
-        recent: monitor.recentProbes.map((p) => ({ at: new Date(p.at).toISOString(), ok: p.ok, rttMs: p.rttMs, rcode: p.rcode, error: p.error })),
+        recent: monitor.recentProbes.map((p) => ({ at: new Date(p.at).toISOString(), ok: p.ok, rttMs: p.rttMs, rcode: p.rcode, error: p.error, warning: p.warning })),
       },
       canaries: monitor.canaries.map((c) => ({
         name: c.name, ok: c.ok, failed: c.failed,

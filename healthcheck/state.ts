@@ -34,6 +34,8 @@ export interface ProbeOutcome {
   rcode?: string;
   /** Why it failed ("timeout", "answered SERVFAIL", ...). */
   error?: string;
+  /** Answered, but something an operator should look at (does not count as a failure). */
+  warning?: string;
 }
 
 export interface CanaryOutcome extends ProbeOutcome {

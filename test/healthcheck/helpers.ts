@@ -61,3 +61,53 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- spawning the real CLI --------------------------------------------------
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export const CLI = resolve(REPO, 'dist/cli/main.js');
+
+export interface SpawnedNode {
+  proc: ChildProcess;
+  info: { pid: number; dns: Array<{ address: string; port: number }>; health: { address: string; port: number }; snmp: { address: string; port: number } | null; lameduckS: number; workers: number };
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+  kill(): void;
+}
+
+/** Starts `anycast-kit node ... --json` from dist/ and waits for its listening line. */
+export async function spawnNode(args: string[], timeoutMs = 15_000): Promise<SpawnedNode> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
+  const proc = spawn(process.execPath, [CLI, 'node', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  proc.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((r) => proc.on('exit', (code, signal) => r({ code, signal, atMs: Date.now() })));
+  const info = await new Promise<SpawnedNode['info']>((resolveInfo, reject) => {
+    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`node did not start within ${timeoutMs} ms:\n${err}`)); }, timeoutMs);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) { clearTimeout(t); resolveInfo(JSON.parse(line)); }
+    });
+    void exited.then((e) => { clearTimeout(t); reject(new Error(`node exited (${e.code ?? e.signal}) before listening:\n${err}`)); });
+  });
+  return { proc, info, stderr: () => err, exited, kill: () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); } };
+}
+
+/** One HTTP/1.0 GET with a short timeout; status 0 when there was no answer. */
+export function httpStatus(host: string, port: number, path = '/health', timeoutMs = 1000): Promise<number> {
+  return new Promise((res) => {
+    const s = connectTcp(port, host);
+    let buf = '';
+    const t = setTimeout(() => { s.destroy(); res(0); }, timeoutMs);
+    s.on('data', (d) => { buf += d; });
+    s.on('error', () => { clearTimeout(t); res(0); });
+    s.on('close', () => { clearTimeout(t); const m = /^HTTP\/1\.\d (\d{3})/.exec(buf); res(m ? Number(m[1]) : 0); });
+    s.write(`GET ${path} HTTP/1.0\r\n\r\n`);
+  });
+}
+
+import { connect as connectTcp } from 'node:net';
