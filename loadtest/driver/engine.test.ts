@@ -36,9 +36,10 @@ describe('LoadEngine over UDP', () => {
   it('keeps the open-loop schedule: the count sent is rate × duration', async () => {
     const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, qps: 2000, durationS: 1 });
     expect(r.mode).toBe('open-loop');
-    expect(r.sent).toBe(2000);
-    expect(r.completed).toBe(2000);
-    expect(r.durationS).toBeCloseTo(1, 5);
+    // A stall longer than 250 ms (a busy shared box) makes a timed run skip ahead, counted.
+    expect(r.sent + r.unsent.behindSchedule).toBe(2000);
+    expect(r.completed).toBe(r.sent);
+    expect(r.durationS).toBeCloseTo(1, 2);
     expect(r.sentQps).toBeCloseTo(2000, 0);
     expect(r.achievedQps).toBeGreaterThan(1900);
     expect(r.achievedQps).toBeLessThanOrEqual(2000);
@@ -136,8 +137,8 @@ describe('LoadEngine over TCP', () => {
       server: { host: tcp.address, port: tcp.port }, queries: mixed, qps: 1000, durationS: 0.5, tcp: true,
       sources: ['127.41.2.11', '127.41.2.12'],
     });
-    expect(r.sent).toBe(500);
-    expect(r.completed).toBe(500);
+    expect(r.sent + r.unsent.behindSchedule).toBe(500);
+    expect(r.completed).toBe(r.sent);
     for (const s of r.sources!) expect((tcp.bySource.get(s.address) ?? 0) - (before.get(s.address) ?? 0)).toBe(s.sent);
   });
   it('says when the server refuses connections', async () => {

@@ -82,7 +82,9 @@ export const DEFAULT_DURATION_S = 10;
 export const DEFAULT_MAX_TIME_S = 600;
 const TICK_MS = 1;
 /** Open loop: how far behind schedule the generator may fall before it skips ahead. */
-const MAX_BACKLOG_MS = 100;
+const MAX_BACKLOG_MS = 250;
+/** Open loop: at most this much of the schedule goes out in one tick. */
+const MAX_BURST_MS = 20;
 /** TCP: stop queueing to a connection whose unwritten data exceeds this. */
 const TCP_MAX_BUFFERED = 1 << 20;
 
@@ -188,6 +190,8 @@ export class LoadEngine {
   private stoppedBy: StopReason = 'duration';
   private deadlineReason: StopReason = 'duration';
   private scheduleCap = Infinity;
+  /** Open loop: most queries sent in one tick (MAX_BURST_MS worth), so a backlog cannot flood the sockets. */
+  private burstCap = Infinity;
   private maxSends = Infinity;
   private sendDeadline = Infinity;
   private nextProgressAt = Infinity;
@@ -356,6 +360,7 @@ export class LoadEngine {
     if (this.openLoop) {
       this.scheduleCap = this.maxSends;
       if (durationS !== undefined) this.scheduleCap = Math.min(this.scheduleCap, Math.floor(durationS * this.qps));
+      this.burstCap = Math.max(1, Math.ceil((MAX_BURST_MS * this.qps) / 1000));
     }
     this.sending = this.maxSends > 0;
     if (!this.sending) this.stopSending(this.t0, 'count');
@@ -641,19 +646,28 @@ export class LoadEngine {
         const elapsed = Math.min(now, this.sendDeadline) - this.t0;
         let due = Math.floor((elapsed * this.qps) / 1000) + 1;
         if (due > this.scheduleCap) due = this.scheduleCap;
-        const backlogLimit = Math.max(1, Math.floor((MAX_BACKLOG_MS * this.qps) / 1000));
-        if (due - this.scheduled > backlogLimit) {
-          const skip = due - this.scheduled - backlogLimit;
-          this.unsentBehind += skip;
-          this.scheduled += skip;
+        if (this.opts.count === undefined) {
+          // A timed run keeps to the clock: after a stall (the generator was not scheduled),
+          // catch up at most MAX_BACKLOG_MS of queries and skip the rest, counted.
+          const backlogLimit = Math.max(1, Math.floor((MAX_BACKLOG_MS * this.qps) / 1000));
+          if (due - this.scheduled > backlogLimit) {
+            const skip = due - this.scheduled - backlogLimit;
+            this.unsentBehind += skip;
+            this.scheduled += skip;
+          }
         }
-        while (this.scheduled < due) {
+        // A counted run sends every query; a backlog goes out over the next ticks.
+        let n = Math.min(due - this.scheduled, this.burstCap);
+        while (n-- > 0) {
           this.scheduled++;
           this.sendOne(now);
         }
         if (this.scheduled >= this.scheduleCap) {
-          // The schedule itself is over: its length is cap / rate, whatever the tick jitter.
-          this.stopSending(this.t0 + (this.scheduleCap * 1000) / this.qps, this.scheduleCap === this.maxSends ? 'count' : 'duration');
+          // The schedule's own length is cap / rate; a generator that slipped took longer.
+          const nominalEnd = this.t0 + (this.scheduleCap * 1000) / this.qps;
+          this.stopSending(Math.max(nominalEnd, now), this.scheduleCap === this.maxSends ? 'count' : 'duration');
+        } else if (now >= this.sendDeadline) {
+          this.unsentBehind += this.scheduleCap - this.scheduled;
         }
       } else if (this.inFlight < this.clients) {
         // Closed loop: refill windows that could not send earlier (no TCP connection).

@@ -19,7 +19,7 @@ export interface UnsentCounts {
   noFreeId: number;
   /** TCP only: no open connection (refused, closed, or the server stopped reading). */
   noConnection: number;
-  /** Open loop only: the generator fell more than 100 ms behind its schedule and skipped ahead. */
+  /** Open loop only: the generator fell more than 250 ms behind its schedule and skipped ahead. */
   behindSchedule: number;
 }
 

@@ -38,16 +38,36 @@ export function answersFor(q: Buffer): Buffer[] {
   return [a];
 }
 
-export async function startUdpResponder(address: string): Promise<Responder> {
+export interface ResponderBehaviour {
+  /** Answer at most this many queries per second (token bucket, 5 ms burst); drop the rest. */
+  limitQps?: number;
+  /** Hold every answer this long. */
+  delayMs?: number;
+}
+
+export async function startUdpResponder(address: string, behaviour: ResponderBehaviour = {}): Promise<Responder> {
   const sock = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
   const r: Responder = {
     address, port: 0, bySource: new Map(), received: 0,
     close: () => new Promise<void>((res) => sock.close(() => res())),
   };
+  const limit = behaviour.limitQps;
+  const burst = limit ? Math.max(1, limit * 0.005) : 0;
+  let tokens = burst;
+  let last = performance.now();
   sock.on('message', (msg, rinfo) => {
     r.received++;
     r.bySource.set(rinfo.address, (r.bySource.get(rinfo.address) ?? 0) + 1);
-    for (const a of answersFor(msg)) sock.send(a, rinfo.port, rinfo.address);
+    if (limit) {
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - last) * limit) / 1000);
+      last = now;
+      if (tokens < 1) return;
+      tokens -= 1;
+    }
+    const answers = answersFor(msg);
+    if (behaviour.delayMs) setTimeout(() => { for (const a of answers) sock.send(a, rinfo.port, rinfo.address); }, behaviour.delayMs);
+    else for (const a of answers) sock.send(a, rinfo.port, rinfo.address);
   });
   await new Promise<void>((res) => sock.bind(0, address, () => res()));
   r.port = sock.address().port;
