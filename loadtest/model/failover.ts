@@ -105,6 +105,7 @@ export class FailoverModel {
   private readonly failoverIdx: number[][];
   private readonly byName = new Map<string, { kind: 'site' | 'node'; index: number }>();
   private readonly limit: Float64Array;
+  private loadScale = 1;
 
   constructor(topology: Topology) {
     this.topology = topology;
@@ -123,6 +124,15 @@ export class FailoverModel {
     this.limit = Float64Array.from(this.nodes, (n) => n.capacityQps * topology.overload);
     this.hists = topology.sites.map((s) => histogramFor(s.clients, { vip: topology.vip, algorithm: topology.algorithm, id: topology.id }));
     this.failoverIdx = topology.sites.map((s) => s.failover.map((f) => siteIdx.get(f)!));
+  }
+
+  /**
+   * Multiplies every client's qps by `k` (for "how much can load grow"). Splits depend only
+   * on which nodes are up, so scaling the load is the same as dividing every limit by k.
+   */
+  setLoadScale(k: number): void {
+    if (!(k > 0) || !Number.isFinite(k)) throw new RangeError(`load scale must be a positive number, got ${k}`);
+    this.loadScale = k;
   }
 
   /** Names --fail accepts. */
@@ -150,7 +160,8 @@ export class FailoverModel {
     const steps: Step[] = [];
     const withdrawnOrder: string[] = [];
     const buf = new Float64Array(Math.max(1, nNodes));
-    const totals = this.hists.map((h) => h.totalQps);
+    const k = this.loadScale;
+    const totals = this.hists.map((h) => h.totalQps * k);
 
     for (let step = 0; ; step++) {
       upCount.fill(0);
@@ -177,7 +188,7 @@ export class FailoverModel {
           let p = 0;
           for (let i = this.siteStart[t]; i < this.siteEnd[t]; i++) {
             if (!up[i]) continue;
-            const q = paths[p++];
+            const q = paths[p++] * k;
             load[i] = q;
             s.limitQps += this.limit[i];
             const u = q / this.limit[i];
@@ -209,7 +220,7 @@ export class FailoverModel {
   ): ScenarioResult {
     const last = steps[steps.length - 1];
     let offered = 0;
-    for (const h of this.hists) offered += h.totalQps;
+    for (const h of this.hists) offered += h.totalQps * this.loadScale;
     const dropped = last.droppedQps;
     const nodes: NodeOutcome[] = this.nodes.map((n, i) => ({
       node: n.name,
@@ -257,11 +268,19 @@ export class FailoverModel {
     };
   }
 
-  /** Every single-site and every single-node failure. */
-  allSingle(): SurvivalMatrix {
+  /**
+   * Every single-site and every single-node failure. With `base` (sites or nodes already
+   * out, e.g. for maintenance), each scenario is base + one more failure.
+   */
+  allSingle(base: readonly string[] = []): SurvivalMatrix {
+    const out = new Set<string>(base);
+    for (const name of base) {
+      const hit = this.byName.get(name);
+      if (hit?.kind === 'site') for (let i = this.siteStart[hit.index]; i < this.siteEnd[hit.index]; i++) out.add(this.nodes[i].name);
+    }
     const scenarios: ScenarioSummary[] = [];
-    for (const s of this.topology.sites) scenarios.push(summary(this.simulate([s.name], 'site')));
-    for (const n of this.nodes) scenarios.push(summary(this.simulate([n.name], 'node')));
+    for (const s of this.topology.sites) if (!out.has(s.name)) scenarios.push(summary(this.simulate([...base, s.name], 'site')));
+    for (const n of this.nodes) if (!out.has(n.name)) scenarios.push(summary(this.simulate([...base, n.name], 'node')));
     return {
       sites: this.topology.sites.map((s) => s.name),
       scenarios,

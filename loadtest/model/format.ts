@@ -18,7 +18,7 @@ export function fmtRatio(r: number): string {
 /** Left-aligned text table with a header row; numbers are right-aligned. */
 export function textTable(header: string[], rows: Array<Array<string | number>>): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
-  const numeric = header.map((_, c) => rows.every((r) => typeof r[c] === 'number' || /^(-?[\d,]*\.?\d*[%x]?|n\/a)$/.test(String(r[c]))));
+  const numeric = header.map((_, c) => rows.every((r) => typeof r[c] === 'number' || /^([-+]?[\d,]*\.?\d*[%x]?|n\/a)$/.test(String(r[c]))));
   const width = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   return cells
     .map((r) => r.map((v, c) => (numeric[c] ? v.padStart(width[c]) : v.padEnd(width[c]))).join('  ').trimEnd())

@@ -10,3 +10,4 @@ export * from './topology.js';
 export * from './failover.js';
 export * from './plan.js';
 export { fmtQps, fmtPct, fmtRatio, textTable } from './format.js';
+export * from './synthetic.js';

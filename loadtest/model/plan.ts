@@ -112,7 +112,8 @@ export interface CapacityPlan {
 const MAX_PLANNED_NODES = 4096;
 
 /**
- * Per site, the smallest n such that, with n nodes of the site's smallest capacity:
+ * Per site, the smallest n >= 2 (a one-node site does not survive losing its node) such
+ * that, with n nodes of the site's smallest capacity:
  *  - no failure, and every single-site failure whose clients fail over here first, leave
  *    the hottest node within capacity x overload; and
  *  - with n-1 nodes (a single node lost here) the site's own load fits.
@@ -147,7 +148,8 @@ export function planCapacity(topo: Topology): CapacityPlan {
       return { ok: worstUtil <= 1 + LOAD_EPSILON, worst, worstQps, worstUtil };
     };
     const peak = Math.max(...mixes.map((m) => m.total));
-    const lower = Math.max(1, Math.ceil(peak / lim - LOAD_EPSILON));
+    // At least 2: a site with one node does not survive losing it (its clients move away).
+    const lower = Math.max(2, Math.ceil(peak / lim - LOAD_EPSILON));
     let found: number | null = null;
     let result = evaluate(lower);
     for (let n = lower; n <= Math.min(MAX_PLANNED_NODES, lower + 64); n++) {
@@ -212,6 +214,54 @@ export function plannedTopology(topo: Topology, plans: readonly SitePlan[]): Top
   };
 }
 
+// ---- growth headroom ----------------------------------------------------------------
+
+export interface GrowthHeadroom {
+  /**
+   * Largest factor every client's qps can be multiplied by while no single failure (and
+   * nothing at all) causes a cascade; below 1 means today's load already cascades.
+   */
+  factor: number;
+  /** The single failure that cascades first just above `factor`. */
+  firstToCascade: string;
+}
+
+/**
+ * Binary search on a uniform load multiplier. More load never withdraws fewer nodes
+ * (splits depend only on which nodes are up), so "no single failure cascades" is
+ * monotone in the multiplier.
+ */
+export function growthHeadroom(model: FailoverModel, precision = 0.001): GrowthHeadroom {
+  const survives = (k: number): string | undefined => {
+    model.setLoadScale(k);
+    if (model.simulate([]).cascaded) return 'no failure';
+    const m = model.allSingle();
+    return m.scenarios.find((s) => s.cascaded)?.name;
+  };
+  try {
+    let lo = 0;
+    let hi = 1;
+    let first = survives(hi);
+    while (!first && hi < 1e6) {
+      lo = hi;
+      hi *= 2;
+      first = survives(hi);
+    }
+    if (!first) return { factor: Infinity, firstToCascade: '' };
+    while ((hi - lo) / hi > precision) {
+      const mid = (lo + hi) / 2;
+      const f = survives(mid);
+      if (f) {
+        hi = mid;
+        first = f;
+      } else lo = mid;
+    }
+    return { factor: lo, firstToCascade: first };
+  } finally {
+    model.setLoadScale(1);
+  }
+}
+
 // ---- report data --------------------------------------------------------------------
 
 export interface SiteReport {
@@ -253,6 +303,7 @@ export interface PlanReport {
   /** The single failure with the worst outcome, with its full step-by-step timeline. */
   worst?: ScenarioResult;
   plan: CapacityPlan;
+  headroom: GrowthHeadroom;
   capacitySources: string[];
   assumptions: string[];
   warnings: string[];
@@ -267,6 +318,7 @@ export function buildPlanReport(topo: Topology, opts: { capacitySources?: string
   const w = worstScenario(matrix);
   const worst = w ? model.simulate(w.failed, w.kind) : undefined;
   const plan = planCapacity(topo);
+  const headroom = growthHeadroom(model);
   const modelMs = performance.now() - t0;
 
   const sites: SiteReport[] = topo.sites.map((s, si) => {
@@ -341,6 +393,7 @@ export function buildPlanReport(topo: Topology, opts: { capacitySources?: string
     matrix,
     worst,
     plan,
+    headroom,
     capacitySources: opts.capacitySources ?? [],
     assumptions,
     warnings: [...topo.warnings],
