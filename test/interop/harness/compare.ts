@@ -85,7 +85,7 @@ export class Scoreboard {
     const lines = [`== ${this.title}: ${agree}/${this.outcomes.length} cases agree with unbound`];
     for (const o of this.outcomes) {
       lines.push(`${o.agree ? 'AGREE   ' : 'DISAGREE'} ${o.case}${o.note ? ` (${o.note})` : ''}`);
-      if (!o.agree) lines.push(`    unbound: ${o.unbound}\n    ours:    ${o.ours}`);
+      if (!o.agree || process.env.INTEROP_VERBOSE) lines.push(`    unbound: ${o.unbound}\n    ours:    ${o.ours}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
   }
