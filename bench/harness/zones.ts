@@ -16,12 +16,14 @@
 //   .9  scripted authoritative server for dyn.interop (test-owned)
 //   .10 elsewhere. NSD
 //   .11 spoofer: sends forged answers from the wrong address (test-owned)
+//   .13 trap: where forged glue points; any query reaching it means the resolver was poisoned
+//   .14 honest server for sub.hostile.interop (test-owned)
 //   .20 unbound   .21 ours   .22 ours with 2 workers (bench)
 //   .100 a client outside --allow   .200-.250 clients inside
 
 export const HOST = {
   root: 1, tldInterop: 2, authA: 3, authB: 4, lame: 5, dead: 6, blackhole: 7, hostile: 8, dyn: 9,
-  tldElsewhere: 10, spoofer: 11, dead2: 12, unbound: 20, ours: 21, ours2: 22, clientDenied: 100, client: 200,
+  tldElsewhere: 10, spoofer: 11, dead2: 12, trap: 13, hostileSub: 14, unbound: 20, ours: 21, ours2: 22, clientDenied: 100, client: 200,
 } as const;
 
 export interface ZoneFile {
