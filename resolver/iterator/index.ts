@@ -56,7 +56,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, stats });
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
   return {
     resolve: (req) => it.resolve(req),
     cache,

@@ -52,6 +52,8 @@ export interface IteratorDeps {
   infra: InfraCache;
   maxDependencyDepth?: number;
   random?: () => number;
+  /** The infra cache's clock (ms), to date queries for it. */
+  now: () => number;
 }
 
 interface Budget {
@@ -311,6 +313,7 @@ export class Iterator {
       dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
       const rtoMs = infra.rtoMs(address);
       const timeoutMs = Math.max(1, Math.min(rtoMs, leftMs));
+      const sentAtMs = this.d.now();
       const out = await upstream.query({
         address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
         timeoutMs, tcpTimeoutMs: Math.max(1, Math.min(cfg.upstream.timeoutMs, t.budget.deadlineMs - performance.now())), edns,
@@ -322,14 +325,14 @@ export class Iterator {
       }
       if (out.kind === 'timeout') {
         // A timeout cut short by the budget says nothing about the server.
-        if (timeoutMs >= rtoMs || out.tcp) infra.onTimeout(address);
+        if (timeoutMs >= rtoMs || out.tcp) infra.onTimeout(address, rtoMs, sentAtMs);
         else infra.releaseProbe(address);
         continue;
       }
       switch (out.code) {
         case 'CLOSED': return this.fail(t, 'resolver shutting down', EDE.OTHER);
         case 'LOCAL_REFUSED': dp.tries.set(address, Infinity); break;
-        case 'NETWORK': infra.onTimeout(address); dp.tries.set(address, Infinity); break;
+        case 'NETWORK': infra.onTimeout(address, rtoMs, sentAtMs); dp.tries.set(address, Infinity); break;
         default: infra.markLame(address, dp.zone); break; // malformed or broken TCP: avoid for this zone
       }
     }

@@ -87,4 +87,27 @@ describe('InfraCache', () => {
     advance(5000);
     expect(infra.state('192.0.2.1', 'example')).toBe('up');
   });
+
+  it('a burst of timeouts from queries in flight together counts once', () => {
+    const { infra } = make({ deadAfterTimeouts: 2 });
+    const s = '192.0.2.20';
+    const used = infra.rtoMs(s);
+    for (let i = 0; i < 50; i++) infra.onTimeout(s, used, 10_000);
+    expect(infra.rtoMs(s)).toBe(used * 2);
+    expect(infra.state(s, 'z')).toBe('up');
+  });
+
+  it('timeouts of queries sent before the latest answer do not make a server dead (load shedding is not an outage)', () => {
+    const { infra, advance } = make({ deadAfterTimeouts: 1 });
+    const s = '192.0.2.21';
+    const sentAt = 10_000;
+    advance(50);
+    infra.onAnswer(s, 2);
+    infra.onTimeout(s, infra.rtoMs(s), sentAt);
+    expect(infra.state(s, 'z')).toBe('up');
+    // A query sent after the last answer that times out does count.
+    advance(50);
+    infra.onTimeout(s, infra.rtoMs(s), 10_100);
+    expect(infra.state(s, 'z')).toBe('dead');
+  });
 });

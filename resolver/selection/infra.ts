@@ -49,6 +49,8 @@ interface HostInfo {
   probing: boolean;
   /** The server answered FORMERR/NOTIMP to EDNS. */
   noEdns: boolean;
+  /** When the last answer arrived (infra clock). */
+  lastAnswerAtMs: number;
 }
 
 export type ServerState = 'up' | 'lame' | 'probe' | 'dead';
@@ -85,7 +87,7 @@ export class InfraCache {
     let h = this.hosts.get(address);
     if (!h) {
       const rto = this.clampRto(this.o.initialRtoMs);
-      h = { srttMs: 0, rttvarMs: 0, rtoMs: rto, known: false, consecutiveTimeouts: 0, deadUntilMs: 0, deadBackoffMs: 0, probing: false, noEdns: false };
+      h = { srttMs: 0, rttvarMs: 0, rtoMs: rto, known: false, consecutiveTimeouts: 0, deadUntilMs: 0, deadBackoffMs: 0, probing: false, noEdns: false, lastAnswerAtMs: -Infinity };
       this.hosts.set(address, h);
     }
     return h;
@@ -123,12 +125,23 @@ export class InfraCache {
     h.deadUntilMs = 0;
     h.deadBackoffMs = 0;
     h.probing = false;
+    h.lastAnswerAtMs = this.o.now();
   }
 
-  /** No answer within the timeout: back off, and after enough in a row mark dead. */
-  onTimeout(address: string): void {
+  /**
+   * No answer within the timeout: back off, and after enough in a row mark dead.
+   * Timeouts of queries that were in flight together count once (the RTO they
+   * used has already been doubled by the first of them), and a timeout of a query
+   * sent before the server's latest answer does not count towards "dead": a burst
+   * the server shed (e.g. response rate limiting) is load, not an outage.
+   * `usedRtoMs` and `sentAtMs` describe the query that timed out; omit them for a
+   * standalone timeout.
+   */
+  onTimeout(address: string, usedRtoMs?: number, sentAtMs?: number): void {
     const h = this.host(address);
-    h.rtoMs = this.clampRto(h.rtoMs * 2);
+    if (sentAtMs !== undefined && h.lastAnswerAtMs > sentAtMs) { h.probing = false; return; }
+    if (usedRtoMs !== undefined && usedRtoMs < h.rtoMs && h.rtoMs < this.o.maxRtoMs && !h.probing) return;
+    h.rtoMs = this.clampRto(Math.max(h.rtoMs, usedRtoMs ?? 0) * 2);
     h.consecutiveTimeouts++;
     const wasProbe = h.probing;
     h.probing = false;

@@ -99,6 +99,26 @@ describe('upstream transport', () => {
     await t.close();
   });
 
+  it('changes source ports: a socket is replaced after socketMaxUses queries, and the pool spreads queries', async () => {
+    const ports: number[] = [];
+    behaviour = (q, reply) => reply({ answers: [A('192.0.2.1')] });
+    server.on('message', (_b, rinfo) => ports.push(rinfo.port));
+    const single = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats(), udpSockets: 1, socketMaxUses: 1 });
+    for (let i = 0; i < 20; i++) expect((await single.query(question)).kind).toBe('answer');
+    await single.close();
+    expect(new Set(ports).size).toBeGreaterThanOrEqual(18);
+    ports.length = 0;
+    const pooled = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats() });
+    await Promise.all(Array.from({ length: 300 }, () => pooled.query(question)));
+    await pooled.close();
+    expect(new Set(ports).size).toBeGreaterThanOrEqual(40);
+    server.removeAllListeners('message');
+    server.on('message', (buf, rinfo) => {
+      const q = parseMessage(buf);
+      behaviour(q, (m, o = {}) => (o.from ?? server).send(answer(q, m, o.id), rinfo.port, rinfo.address));
+    });
+  });
+
   it('times out when nothing answers and counts it', async () => {
     const stats = emptyStats();
     const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });

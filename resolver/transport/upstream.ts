@@ -1,6 +1,7 @@
 // Upstream transport: one question to one authoritative server.
-//  - UDP: a fresh socket per query, bound to port 0, so the kernel picks a random
-//    source port; a fresh random 16-bit ID from a CSPRNG. A reply counts only if it
+//  - UDP: a pool of sockets bound to port 0 (random ephemeral ports), each replaced
+//    after a few queries, so source ports keep changing; each query goes out on a
+//    random socket with a fresh random 16-bit ID from a CSPRNG. A reply counts only if it
 //    comes from the queried address and port, carries our ID with QR=1, and repeats
 //    our question (name compared case-insensitively, type and class exactly).
 //    Anything else is ignored (and counted), and we keep waiting for the real one.
@@ -59,6 +60,10 @@ export interface TransportOptions {
   stats: ResolverStats;
   /** Records parsed per reply at most (bounded work on hostile input). */
   maxRecords?: number;
+  /** UDP sockets kept per address family (default 64). */
+  udpSockets?: number;
+  /** Queries sent on one socket before it is replaced by a fresh one on a new random port (default 128). */
+  socketMaxUses?: number;
 }
 
 const MAX_TCP_MESSAGE = 65535;
@@ -89,13 +94,126 @@ export function isLocalAddress(address: string): boolean {
   return false;
 }
 
+interface Pending {
+  q: UpstreamQuestion;
+  id: number;
+  finish(out: UpstreamOutcome): void;
+  onReply(buf: Buffer): void;
+}
+
+/**
+ * One UDP socket of the pool: bound to port 0 (a random ephemeral port chosen by
+ * the kernel), carrying several queries at once, told apart by ID. A reply is
+ * handed to the query with its ID only if it comes from that query's server
+ * address and port; everything else is counted and ignored.
+ */
+class PooledSocket {
+  readonly sock: dgram.Socket;
+  private readonly pending = new Map<number, Pending>();
+  uses = 0;
+  retired = false;
+
+  constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void) {
+    this.sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+    this.sock.bind(0);
+    this.sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
+    this.sock.on('error', (e) => {
+      // A socket-level error ends every query on it; the pool replaces the socket.
+      for (const p of [...this.pending.values()]) p.finish({ kind: 'error', code: 'NETWORK', detail: e.message });
+      this.retired = true;
+      this.onIdleRetired(this);
+    });
+  }
+
+  /** A random ID not in use on this socket. */
+  freeId(): number {
+    for (;;) {
+      const id = randomId();
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  add(p: Pending): void {
+    this.pending.set(p.id, p);
+    this.uses++;
+  }
+
+  release(id: number): void {
+    this.pending.delete(id);
+    if (this.retired && this.pending.size === 0) this.onIdleRetired(this);
+  }
+
+  get idle(): boolean { return this.pending.size === 0; }
+
+  private onMessage(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (buf.length < HEADER_LEN) { this.stats.upstreamErrors++; return; }
+    const p = this.pending.get((buf[0] << 8) | buf[1]);
+    // Unknown ID, or the right ID from the wrong place: not the answer. Keep waiting.
+    if (!p || rinfo.port !== p.q.port || !sameAddress(rinfo.address, p.q.address)) { this.stats.upstreamErrors++; return; }
+    p.onReply(buf);
+  }
+
+  close(): void {
+    try { this.sock.close(); } catch { /* already closed */ }
+  }
+}
+
+/**
+ * A small pool of UDP sockets per address family. Each query goes out on a
+ * randomly chosen socket; a socket is replaced after `maxUses` queries, so source
+ * ports keep changing (creating a socket per query costs more than the whole
+ * resolution on a cache-cold path in Node).
+ */
+class UdpPool {
+  private readonly slots: Record<4 | 6, PooledSocket[]> = { 4: [], 6: [] };
+  private readonly retiring = new Set<PooledSocket>();
+
+  constructor(private readonly size: number, private readonly maxUses: number, private readonly stats: ResolverStats) {}
+
+  pick(family: 4 | 6): PooledSocket {
+    const slots = this.slots[family];
+    const i = randomId() % this.size;
+    let ps = slots[i];
+    if (!ps || ps.retired || ps.uses >= this.maxUses) {
+      if (ps && !ps.retired) this.retire(ps);
+      ps = new PooledSocket(family, this.stats, (p) => this.idleRetired(p));
+      slots[i] = ps;
+    }
+    return ps;
+  }
+
+  private retire(ps: PooledSocket): void {
+    ps.retired = true;
+    if (ps.idle) ps.close();
+    else this.retiring.add(ps);
+  }
+
+  private idleRetired(ps: PooledSocket): void {
+    for (const fam of [4, 6] as const) {
+      const at = this.slots[fam].indexOf(ps);
+      if (at >= 0) delete this.slots[fam][at];
+    }
+    this.retiring.delete(ps);
+    ps.close();
+  }
+
+  close(): void {
+    for (const fam of [4, 6] as const) for (const ps of this.slots[fam]) ps?.close();
+    for (const ps of this.retiring) ps.close();
+    this.slots[4] = []; this.slots[6] = [];
+    this.retiring.clear();
+  }
+}
+
 export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
+  private readonly pool: UdpPool;
   private closed = false;
 
   constructor(opts: TransportOptions) {
     this.o = opts;
+    this.pool = new UdpPool(opts.udpSockets ?? 64, opts.socketMaxUses ?? 128, opts.stats);
   }
 
   async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
@@ -114,7 +232,8 @@ export class UdpTcpTransport implements Upstream {
   private udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
     const stats = this.o.stats;
     return new Promise((resolve) => {
-      const id = randomId();
+      const ps = this.pool.pick(family);
+      const id = ps.freeId();
       let packet: Buffer;
       try {
         packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
@@ -122,37 +241,43 @@ export class UdpTcpTransport implements Upstream {
         resolve({ kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` });
         return;
       }
-      const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
-      const handle = { abort: () => finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
-      const finish = (out: UpstreamOutcome) => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        this.open.delete(handle);
-        try { sock.close(); } catch { /* already closed */ }
-        resolve(out);
-      };
-      this.open.add(handle);
       const sentAt = performance.now();
-      sock.on('error', (e) => { stats.upstreamErrors++; finish({ kind: 'error', code: 'NETWORK', detail: e.message }); });
-      sock.on('message', (buf, rinfo) => {
-        // Wrong source: not ours to judge, just not the answer.
-        if (rinfo.port !== q.port || !sameAddress(rinfo.address, q.address)) { stats.upstreamErrors++; return; }
-        const verdict = matchReply(buf, id, q, this.o.maxRecords);
-        if (verdict === 'mismatch') { stats.upstreamErrors++; return; }
-        if (verdict instanceof WireError) {
-          stats.upstreamErrors++;
-          finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
-          return;
-        }
-        finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
-      });
-      timer = setTimeout(() => { stats.upstreamTimeouts++; finish({ kind: 'timeout', tcp: false }); }, Math.max(1, q.timeoutMs));
+      const pending: Pending = {
+        q, id,
+        finish: (out) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          this.open.delete(handle);
+          ps.release(id);
+          resolve(out);
+        },
+        onReply: (buf) => {
+          const verdict = matchReply(buf, id, q, this.o.maxRecords);
+          if (verdict === 'mismatch') { stats.upstreamErrors++; return; }
+          if (verdict instanceof WireError) {
+            stats.upstreamErrors++;
+            pending.finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
+            return;
+          }
+          pending.finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
+        },
+      };
+      const handle = { abort: () => pending.finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
+      this.open.add(handle);
+      ps.add(pending);
+      // The timer fires in the timers phase; replies already queued in the kernel are only read in
+      // the poll phase after it. Deciding in setImmediate (after poll) keeps event-loop lag from
+      // turning an answer that did arrive into a timeout.
+      const timer = setTimeout(() => setImmediate(() => {
+        if (done) return;
+        stats.upstreamTimeouts++;
+        pending.finish({ kind: 'timeout', tcp: false });
+      }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
-      sock.send(packet, q.port, q.address, (err) => {
-        if (err) { stats.upstreamErrors++; finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
+      ps.sock.send(packet, q.port, q.address, (err) => {
+        if (err) { stats.upstreamErrors++; pending.finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
       });
     });
   }
@@ -220,6 +345,7 @@ export class UdpTcpTransport implements Upstream {
   async close(): Promise<void> {
     this.closed = true;
     for (const h of [...this.open]) h.abort();
+    this.pool.close();
   }
 }
 
