@@ -80,7 +80,9 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_CLIENTS = 100;
 export const DEFAULT_DURATION_S = 10;
 export const DEFAULT_MAX_TIME_S = 600;
+/** Open loop: the pacing tick. Closed loop only sweeps timeouts, so it wakes less often. */
 const TICK_MS = 1;
+const CLOSED_LOOP_TICK_MS = 10;
 /** Open loop: how far behind schedule the generator may fall before it skips ahead. */
 const MAX_BACKLOG_MS = 250;
 /** Open loop: at most this much of the schedule goes out in one tick. */
@@ -374,7 +376,7 @@ export class LoadEngine {
       for (let i = 0; i < this.clients && this.sending; i++) this.sendOne(now);
       this.flushTcp();
     }
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer = setInterval(() => this.tick(), this.openLoop ? TICK_MS : CLOSED_LOOP_TICK_MS);
     this.tick();
     await done;
     o.signal?.removeEventListener('abort', onAbort);
