@@ -19,12 +19,16 @@ export interface MeasuredCapacity {
   /** Which field it came from: capacityQps (a `loadtest capacity` result) or achievedQps (a `loadtest run` result). */
   field: 'capacityQps' | 'achievedQps';
   file: string;
+  /** What the result says about itself (server, lower bound, loss), for the report. */
+  detail?: string;
 }
 
 /**
- * Reads a `loadtest capacity` or `loadtest run` JSON result. Accepted shapes: a top-level
- * number `capacityQps` (capacity result; preferred) or `achievedQps` (run result: only a
- * capacity if the run drove the node to saturation).
+ * Reads a `loadtest capacity --json` or `loadtest run --json` result (kind
+ * "anycast-kit.loadtest.capacity" / "anycast-kit.loadtest.run"). Without a kind, a
+ * top-level number `capacityQps` or else `achievedQps` is accepted. A run result is a
+ * capacity only if the run drove the node to saturation; a capacity search that stopped
+ * before a limit (lowerBoundOnly) gives a lower bound, which keeps the plan conservative.
  */
 export function readCapacityResult(file: string, text?: string): MeasuredCapacity {
   const fail = (message: string): never => {
@@ -46,12 +50,25 @@ export function readCapacityResult(file: string, text?: string): MeasuredCapacit
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('expected a JSON object from `loadtest capacity --json` or `loadtest run --json`');
   const obj = data as Record<string, unknown>;
-  for (const field of ['capacityQps', 'achievedQps'] as const) {
+  const positive = (field: string): number => {
     const v = obj[field];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return fail(`${field}: must be a number above 0, got ${JSON.stringify(v)}`);
-    return { capacityQps: v, field, file };
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      return fail(`${field}: must be a number above 0, got ${JSON.stringify(v)}${obj.kind === 'anycast-kit.loadtest.capacity' && v === null ? ' (the capacity search found no step inside its limits)' : ''}`);
+    }
+    return v;
+  };
+  const server = typeof obj.server === 'string' ? ` against ${obj.server}` : '';
+  if (obj.kind === 'anycast-kit.loadtest.capacity' || (obj.kind === undefined && obj.capacityQps !== undefined)) {
+    const q = positive('capacityQps');
+    const lower = obj.lowerBoundOnly === true ? `; a lower bound only (search stopped by ${String(obj.limitedBy ?? 'its limits')})` : '';
+    return { capacityQps: q, field: 'capacityQps', file, detail: `capacity search${server}${lower}` };
   }
+  if (obj.kind === 'anycast-kit.loadtest.run' || (obj.kind === undefined && obj.achievedQps !== undefined)) {
+    const q = positive('achievedQps');
+    const loss = typeof obj.lossPct === 'number' && obj.lossPct > 0 ? `, ${obj.lossPct.toFixed(2)}% lost` : '';
+    return { capacityQps: q, field: 'achievedQps', file, detail: `run${server}${loss}; a capacity only if the run saturated the node` };
+  }
+  if (obj.kind !== undefined) return fail(`kind "${String(obj.kind)}" is not a loadtest run or capacity result`);
   return fail('no top-level "capacityQps" (from loadtest capacity) or "achievedQps" (from loadtest run)');
 }
 
@@ -72,7 +89,7 @@ export function applyCapacities(topo: Topology, assignments: readonly CapacityAs
   }
   const pick = (n: TopologyNode): CapacityAssignment | undefined =>
     assignments.find((a) => a.target === n.name) ?? assignments.find((a) => a.target === n.site) ?? assignments.find((a) => a.target === undefined);
-  const notes = assignments.map((a) => `${a.target ?? 'every node'}: ${Math.round(a.measured.capacityQps)} qps measured (${a.measured.field} in ${a.measured.file})${a.measured.field === 'achievedQps' ? '; a run result is a capacity only if the run saturated the node' : ''}`);
+  const notes = assignments.map((a) => `${a.target ?? 'every node'}: ${Math.round(a.measured.capacityQps)} qps, ${a.measured.field} in ${a.measured.file}${a.measured.detail ? ` (${a.measured.detail})` : ''}`);
   const topology: Topology = {
     ...topo,
     sites: topo.sites.map((s) => ({ ...s, nodes: s.nodes.map((n) => ({ ...n, capacityQps: pick(n)?.measured.capacityQps ?? n.capacityQps })) })),
