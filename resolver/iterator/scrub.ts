@@ -115,6 +115,8 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string): Scr
       if (synth === undefined) { stop = 'dname-overflow'; break; }
       answers.push({ name: cur, type: TYPE.CNAME, class: dname.class, ttl: dname.ttl, rdata: nameToWire(synth) });
       for (const r of pool) if (r.type === TYPE.CNAME && sameName(r.name, cur)) used.add(r);
+      // A CNAME question is answered by the synthesised CNAME itself.
+      if (q.type === TYPE.CNAME) { answered = true; break; }
       next = synth;
     } else if (q.type !== TYPE.CNAME) {
       const cname = pool.find((r) => !used.has(r) && r.type === TYPE.CNAME && sameName(r.name, cur));
