@@ -123,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         ['algorithm', 'compared', 'agree', 'agreement', 'best path order'],
         c.algorithms.map((a) => [a.algorithm, a.compared, a.agree, a.compared ? fmtPct(a.agreement) : 'n/a', a.compared ? fmtPct(a.bestOrderAgreement) : 'n/a']),
       ),
-      c.best ? `best match: ${c.best}` : 'no algorithm matches this switch clearly better than chance: treat the model\'s per-path split as approximate',
+      c.best ? `best match: ${c.best}` : 'no algorithm agrees on 90% of flows: this switch\'s hash is not modelled; treat per-flow answers as unknown and the split as "a well-mixed hash"',
       ...c.algorithms.filter((a) => a.note).map((a) => `note: ${a.algorithm}: ${a.note}`),
       ...c.warnings.map((w) => `warning: ${w}`),
     );

@@ -65,3 +65,23 @@ describe('calibrate', () => {
     expect(sx.bestOrderAgree).toBe(6);
   });
 });
+
+describe('calibrate picks universal for a switch that hashes like it', () => {
+  it('recognises the id-dependent model and rejects seed-xor', async () => {
+    const { exactRoute } = await import('./cef.js');
+    const endpoints = ['10.1.0.11', '10.1.0.12', '10.1.0.13', '10.1.0.14', '10.1.0.15'].map((s) => ({ address: ip(s), label: s }));
+    const lines: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      const src = `10.${20 + (i % 7)}.${(i * 37) % 256}.${(i * 101) % 256}`;
+      const r = exactRoute({ vip: ip('192.0.2.53'), endpoints, algorithm: 'universal', id: 0x9e3b1a95 }, ip(src));
+      lines.push(`${src} -> 192.0.2.53 => IP adj out of Vlan100, addr ${r.endpoint}`);
+    }
+    const obs = parseExactRouteCapture('cap.txt', lines.join('\n'));
+    const right = calibrate(obs, { endpoints, id: 0x9e3b1a95 });
+    expect(right.best).toBe('universal');
+    expect(right.algorithms.find((a) => a.algorithm === 'universal')!.agreement).toBe(1);
+    expect(right.algorithms.find((a) => a.algorithm === 'seed-xor')!.agreement).toBeLessThan(0.5);
+    // The wrong id makes universal a different hash: no match.
+    expect(calibrate(obs, { endpoints, id: 1 }).best).toBeUndefined();
+  });
+});

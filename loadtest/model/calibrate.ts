@@ -116,7 +116,7 @@ export interface CalibrationResult {
   /** What a coin with N sides would score: 1/N. */
   chance: number;
   algorithms: AlgorithmAgreement[];
-  /** Highest exact agreement, if any algorithm beats chance clearly. */
+  /** The algorithm with the highest exact agreement, if it agrees on at least 90% of flows. */
   best?: CefAlgorithm;
   warnings: string[];
 }
@@ -178,7 +178,8 @@ export function calibrate(obs: readonly ExactRouteObservation[], opts: { endpoin
     id,
     chance,
     algorithms,
-    best: top && top.compared > 0 && top.agreement > Math.min(0.99, chance * 2) ? top.algorithm : undefined,
+    // A right model reproduces the switch flow for flow; partial agreement is a wrong model.
+    best: top && top.compared > 0 && top.agreement >= 0.9 ? top.algorithm : undefined,
     warnings,
   };
 }

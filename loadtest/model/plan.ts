@@ -141,6 +141,7 @@ const MAX_PLANNED_NODES = 4096;
 export function planCapacity(topo: Topology): CapacityPlan {
   const hists = topo.sites.map((s) => histogramFor(s.clients, { vip: topo.vip, algorithm: topo.algorithm, id: topo.id }));
   const sitePlans = topo.sites.map((site, t) => {
+    if (!site.nodes.length) throw new RangeError(`site ${site.name} has no nodes: the planner takes a site's node capacity from its nodes`);
     const nodeCap = Math.min(...site.nodes.map((n) => n.capacityQps));
     const lim = nodeCap * topo.overload;
     const mixes: Array<{ name: string; hists: KeyHistogram[]; total: number }> = [{ name: 'no failure', hists: [hists[t]], total: hists[t].totalQps }];
