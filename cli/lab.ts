@@ -2,7 +2,7 @@
 // and a full node recursing through it. No Internet access and no root needed.
 
 import { parseFlags, parseHostPort, intFlag, UsageError } from './args.js';
-import { startLabNode, DEFAULT_HEALTH, DEFAULT_IDENTITY, DEFAULT_LISTEN } from '../lab/node.js';
+import { startLabNode, DEFAULT_HEALTH, DEFAULT_IDENTITY, DEFAULT_LISTEN, DEFAULT_SNMP } from '../lab/node.js';
 import { LAB_PORT } from '../lab/index.js';
 
 const HELP = `usage: anycast-kit lab [--listen ADDR:PORT] [--health-listen ADDR:PORT] [--snmp-listen ADDR:PORT]
@@ -15,7 +15,7 @@ them. Prints dig commands to try and runs until Ctrl-C (SIGINT) or SIGTERM.
 
   --listen ADDR:PORT          resolver address; repeat for more (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
   --health-listen ADDR:PORT   health endpoint and /metrics (default ${DEFAULT_HEALTH.host}:${DEFAULT_HEALTH.port})
-  --snmp-listen ADDR:PORT     also run the SNMP agent here, v2c community "lab" (default: off)
+  --snmp-listen ADDR:PORT     SNMP agent, v2c community "lab" (default ${DEFAULT_SNMP.host}:${DEFAULT_SNMP.port}; "off" for none)
   --lab-port PORT             port of the lab's authoritative servers (default ${LAB_PORT}; 0 = any free port)
   --identity NAME             the node's name for id.server and NSID (default ${DEFAULT_IDENTITY})
   --json                      print one JSON line describing the lab once it is up, instead of the banner
@@ -47,17 +47,29 @@ export async function run(argv: string[]): Promise<number> {
   }
   const listen = (values.listen ?? []).map((l) => parseHostPort(l, 'listen'));
   const health = values['health-listen'] === undefined ? undefined : parseHostPort(values['health-listen'], 'health-listen');
-  const snmp = values['snmp-listen'] === undefined ? undefined : { listen: parseHostPort(values['snmp-listen'], 'snmp-listen'), community: 'lab' };
+  const snmpText = values['snmp-listen'];
+  const snmp = snmpText === 'off' ? undefined
+    : { listen: snmpText === undefined ? DEFAULT_SNMP : parseHostPort(snmpText, 'snmp-listen'), community: 'lab' };
   const labPort = intFlag('lab-port', values['lab-port'], 0, 65535);
   if (values.identity !== undefined && !/^[\x21-\x7e]{1,255}$/.test(values.identity)) {
     throw new UsageError(`--identity "${values.identity}" must be 1-255 printable ASCII characters without spaces`);
   }
 
-  const ln = await startLabNode({
-    listen, health, snmp, identity: values.identity,
-    lab: { port: labPort },
-    log: (l) => process.stderr.write(`lab: ${l}\n`),
-  });
+  let ln: Awaited<ReturnType<typeof startLabNode>>;
+  try {
+    ln = await startLabNode({
+      listen, health, snmp, identity: values.identity,
+      lab: { port: labPort },
+      log: (l) => process.stderr.write(`lab: ${l}\n`),
+    });
+  } catch (err) {
+    const msg = (err as Error).message;
+    // Port 5353 is also mDNS's; a desktop's avahi may hold it.
+    if (/EADDRINUSE/.test(msg) && !/the lab cannot listen/.test(msg)) {
+      throw new Error(`${msg} (another lab or an mDNS responder may hold it: pick free ports with --listen, --health-listen, --snmp-listen)`);
+    }
+    throw err;
+  }
 
   const commands = ln.tryCommands();
   if (values.json) {

@@ -93,7 +93,7 @@ describe('startLab', () => {
   });
 
   it('refuses a second lab on the same port with a clear message', async () => {
-    await expect(startLab({ port: lab.upstreamPort })).rejects.toThrow(/cannot listen on 127\.53\.0\.1:\d+: EADDRINUSE/);
+    await expect(startLab({ port: lab.upstreamPort })).rejects.toThrow(/lab cannot listen on 127\.53\.0\.1:\d+: EADDRINUSE/);
   });
 
   it('rejects a host outside 127/8', async () => {

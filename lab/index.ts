@@ -184,10 +184,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const code = (err as NodeJS.ErrnoException).code;
       if (wanted === 0 && code === 'EADDRINUSE' && attempt < 5) continue;
       const where = (err as { address?: string }).address ?? prefix + '.*';
-      const hint = code === 'EADDRINUSE' ? ' (is another lab running? pick another port)'
+      const hint = code === 'EADDRINUSE' ? ' (is another lab running? choose another port, e.g. anycast-kit lab --lab-port 5301)'
         : code === 'EADDRNOTAVAIL' ? ` (this system has no ${prefix}.0.0/16 on loopback; on macOS add aliases with "ifconfig lo0 alias")`
           : code === 'EACCES' ? ' (ports below 1024 need root; the lab defaults to 5300)' : '';
-      throw new Error(`lab: cannot listen on ${where}:${wanted}: ${code ?? (err as Error).message}${hint}`);
+      throw new Error(`the lab cannot listen on ${where}:${wanted}: ${code ?? (err as Error).message}${hint}`);
     }
   }
   const { servers, port } = started;

@@ -35,6 +35,8 @@ export interface LabNode {
 export const DEFAULT_LISTEN: HostPort = { host: '127.0.0.1', port: 5353 };
 export const DEFAULT_HEALTH: HostPort = { host: '127.0.0.1', port: 8053 };
 export const DEFAULT_IDENTITY = 'lab-node';
+/** Where `anycast-kit lab` runs the SNMP agent unless told otherwise. */
+export const DEFAULT_SNMP: HostPort = { host: '127.0.0.1', port: 8161 };
 
 const hostText = (h: string) => (h.includes(':') ? `[${h}]` : h);
 

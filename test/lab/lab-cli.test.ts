@@ -40,7 +40,7 @@ beforeAll(async () => {
   requireTool(DIG, 'dnsutils');
   requireTool(CURL, 'curl');
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
-  child = spawn(process.execPath, [MAIN, 'lab', '--json', '--listen', '127.53.200.1:0', '--health-listen', '127.53.200.1:0', '--lab-port', '0', '--identity', 'e2e-lab'], {
+  child = spawn(process.execPath, [MAIN, 'lab', '--json', '--listen', '127.53.200.1:0', '--health-listen', '127.53.200.1:0', '--snmp-listen', '127.53.200.1:0', '--lab-port', '0', '--identity', 'e2e-lab'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (d) => { stderr += d; });
