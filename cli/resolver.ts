@@ -26,15 +26,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = resolverConfigFromFlags(values);
   const log = (msg: string) => process.stderr.write(`anycast-kit resolver: ${msg}\n`);
+  // Handlers go in before anything is announced: whoever reads "listening" may signal at once.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const handle = await startResolver(cfg, { log });
   const where = handle.listening.map((l) => (l.family === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)).join(', ');
   log(`listening on ${where} (udp+tcp), ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''}, identity ${cfg.identity}, allow ${cfg.allow.join(' ')}`);
   if (values.json) process.stdout.write(JSON.stringify({ event: 'listening', pid: process.pid, listening: handle.listening, workers: cfg.workers }) + '\n');
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   log(`${signal}: shutting down`);
   const force = (s: NodeJS.Signals) => { log(`${s} again: exiting now`); process.exit(1); };
   process.once('SIGTERM', force);

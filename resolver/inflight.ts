@@ -7,6 +7,8 @@ export class Pending<W> {
   readonly waiters: W[] = [];
   /** Set once the waiters have been answered (by the result or by the deadline sweep). */
   settled = false;
+  /** The question's cache key hash, for storing the result (set by the front). */
+  hash = 0;
   constructor(readonly key: string, readonly startedMs: number) {}
 }
 

@@ -1,48 +1,72 @@
-// The answer cache: key -> AnswerEntry, bounded in bytes by lru-cache.
-// Expiry is checked here against the entry's own deadline rather than with
-// lru-cache's TTL machinery: a hit then costs one Map lookup and one comparison,
-// and a DNS TTL of 0 can never turn into lru-cache's "ttl 0 = forever".
-// Expired entries that nobody asks for again are pushed out by the LRU order
-// as new answers arrive, so memory stays within maxBytes either way.
+// The answer cache, keyed by the 30-bit hash of the question (lower-cased wire
+// name, qtype, qclass) and verified byte for byte against the stored question,
+// so a hash collision costs a cache slot, never a wrong answer.
+//
+// Two structures: a plain Map<hash, entry> that hits read (one Map lookup on a
+// small integer, no string built), and lru-cache holding the same entries, which
+// owns the byte bound and the eviction order. A hit tells lru-cache about its use
+// at most once a second per entry, so recency is kept to about a second at a
+// fraction of the cost. Expiry is checked against the entry's own deadline rather
+// than with lru-cache's TTL machinery, so a DNS TTL of 0 can never turn into
+// lru-cache's "ttl 0 = forever"; entries nobody asks for again are pushed out by
+// the LRU order as new answers arrive, so memory stays within maxBytes either way.
 
 import { LRUCache } from 'lru-cache';
 import type { AnswerEntry } from './entry.js';
 
+/** How often (ms) a hit refreshes the entry's place in the LRU order. */
+const TOUCH_INTERVAL_MS = 1000;
+const GET_OPTIONS = {};
+
 export class AnswerCache {
-  private readonly lru: LRUCache<string, AnswerEntry>;
+  private readonly index = new Map<number, AnswerEntry>();
+  private readonly lru: LRUCache<number, AnswerEntry>;
 
   constructor(maxBytes: number) {
-    this.lru = new LRUCache<string, AnswerEntry>({
+    this.lru = new LRUCache<number, AnswerEntry>({
       maxSize: maxBytes,
       // One huge answer must not flush the whole cache.
       maxEntrySize: Math.max(1024, Math.floor(maxBytes / 8)),
-      sizeCalculation: (e, key) => e.size + key.length,
+      sizeCalculation: (e) => e.size,
+      dispose: (e, hash) => {
+        if (this.index.get(hash) === e) this.index.delete(hash);
+      },
     });
   }
 
-  /** The entry for `key` if it may still be served at `nowMs`. */
-  get(key: string, nowMs: number): AnswerEntry | undefined {
-    const e = this.lru.get(key);
+  /**
+   * The entry whose question is key[0..keyLen) (hash `hash`), if it may still be
+   * served at `nowMs`.
+   */
+  lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
+    const e = this.index.get(hash);
     if (e === undefined) return undefined;
+    const w = e.wire;
+    if (e.qEnd - 12 !== keyLen) return undefined;
+    for (let i = 0; i < keyLen; i++) if (w[12 + i] !== key[i]) return undefined;
     if (nowMs >= e.expiresMs) {
-      this.lru.delete(key);
+      this.lru.delete(hash);
       return undefined;
+    }
+    if (nowMs - e.touchedMs >= TOUCH_INTERVAL_MS) {
+      e.touchedMs = nowMs;
+      this.lru.get(hash, GET_OPTIONS);
     }
     return e;
   }
 
-  /** Stores an entry; ignored when it has no lifetime left. */
-  set(key: string, e: AnswerEntry, nowMs: number): void {
+  /** Stores an entry under the hash of its question; ignored when it has no lifetime left. */
+  store(hash: number, e: AnswerEntry, nowMs: number): void {
     if (e.expiresMs <= nowMs) return;
-    this.lru.set(key, e);
-  }
-
-  delete(key: string): void {
-    this.lru.delete(key);
+    e.touchedMs = nowMs;
+    this.lru.set(hash, e);
+    // lru-cache refuses entries above maxEntrySize.
+    if (this.lru.has(hash)) this.index.set(hash, e);
   }
 
   clear(): void {
     this.lru.clear();
+    this.index.clear();
   }
 
   get entries(): number {

@@ -32,6 +32,9 @@ export class AnswerEntry {
     readonly ede: Buffer | null,
   ) {}
 
+  /** Last time (ms) a hit refreshed this entry's place in the LRU order (cache.ts). */
+  touchedMs = 0;
+
   /** Bytes this entry holds, for the cache's byte bound (plus object overhead). */
   get size(): number {
     return this.wire.length + this.ttlOffsets.byteLength + (this.ede ? this.ede.length : 0) + ENTRY_OVERHEAD;

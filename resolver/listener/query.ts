@@ -24,7 +24,16 @@ export const MAX_KEY_LEN = 259;
 const MAX_ADDITIONAL = 4;
 export const NSID_OPTION = 3;
 
+/**
+ * Seed for the cache key hash, random per process, so nobody can choose names that
+ * collide with a popular one (a collision only costs a cache slot: entries are
+ * verified byte for byte).
+ */
+const HASH_SEED = (Math.random() * 0x7fffffff) | 0;
+
 export class QueryInfo {
+  /** 30-bit FNV-1a hash of the key bytes (a small integer: a cheap Map key). */
+  keyHash = 0;
   /** Offset just after the question's name. */
   nameEnd = 0;
   /** Offset just after qtype/qclass; 0 when the question could not be read. */
@@ -67,17 +76,21 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
   // Question name: plain labels only (a compression pointer in the only name is nonsense).
   let p = 12;
   let k = 0;
+  let h = HASH_SEED ^ 0x811c9dc5;
   for (;;) {
     if (p >= len) return QS.FORMERR;
     const l = msg[p];
     key[k++] = l;
+    h = Math.imul(h ^ l, 0x01000193);
     if (l === 0) { p++; break; }
     if (l > 63) return QS.FORMERR;
     if (p + 1 + l > len || k + l > 254) return QS.FORMERR; // 255 bytes with the root label
     const end = p + 1 + l;
     for (let i = p + 1; i < end; i++) {
-      const c = msg[i];
-      key[k++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      let c = msg[i];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      key[k++] = c;
+      h = Math.imul(h ^ c, 0x01000193);
     }
     p = end;
   }
@@ -85,11 +98,13 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
   q.nameEnd = p;
   q.qtype = (msg[p] << 8) | msg[p + 1];
   q.qclass = (msg[p + 2] << 8) | msg[p + 3];
-  key[k++] = msg[p];
-  key[k++] = msg[p + 1];
-  key[k++] = msg[p + 2];
-  key[k++] = msg[p + 3];
+  for (let i = 0; i < 4; i++) {
+    const c = msg[p + i];
+    key[k++] = c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
   q.keyLen = k;
+  q.keyHash = (h ^ (h >>> 15)) & 0x3fffffff;
   p += 4;
   q.qEnd = p;
   if (opcode !== 0) return QS.NOTIMP;
