@@ -12,10 +12,13 @@ import { isSubdomain, lowerName, nameToWire, parentName, splitLabels } from '../
 import { decodeSoa, rdataName } from '../../dns/rdata.js';
 import { ZoneFileError, parseZoneFile, type ZoneFileIssue, type ZoneRecord } from './zonefile.js';
 
-/** CNAME hops followed inside the server before we stop (the resolver goes on if it wants). */
-export const MAX_CHAIN = 8;
+/**
+ * CNAME/DNAME hops followed inside the server. Loops are caught separately; this
+ * only bounds the work (NSD follows chains of 150 links and more).
+ */
+export const MAX_CHAIN = 1000;
 
-interface Node {
+export interface ZoneNode {
   /** Owner name as written in the zone file. */
   name: string;
   /** RRsets by type; an empty map is an empty non-terminal. */
@@ -26,7 +29,7 @@ export class Zone {
   /** Zone name, presentation form without trailing dot ("" = root). */
   readonly origin: string;
   readonly originKey: string;
-  private readonly nodes = new Map<string, Node>();
+  private readonly nodes = new Map<string, ZoneNode>();
   /** SOA as served in negative answers: TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3). */
   readonly negativeSoa: ResourceRecord;
   readonly soa: ResourceRecord;
@@ -107,7 +110,7 @@ export class Zone {
     return Zone.fromRecords(o, records, file);
   }
 
-  node(name: string): Node | undefined {
+  node(name: string): ZoneNode | undefined {
     return this.nodes.get(lowerName(name));
   }
 
@@ -138,6 +141,26 @@ export class ZoneSet {
       if (this.zones.has(z.originKey)) throw new Error(`zone ${z.origin || '.'} is loaded twice`);
       this.zones.set(z.originKey, z);
     }
+    // Like NSD's single name tree: a child zone's apex (and the names above it) exist
+    // in every parent zone we also serve, even without a delegation there. Kept here,
+    // not in the Zone, because one Zone may be shared by several servers.
+    for (const child of zones) {
+      for (const parent of zones) {
+        if (child.originKey === parent.originKey || !isSubdomain(child.origin, parent.origin)) continue;
+        let extra = this.implied.get(parent);
+        if (!extra) { extra = new Set(); this.implied.set(parent, extra); }
+        for (let p: string | null = child.originKey; p !== null && p !== parent.originKey; p = parentName(p)) extra.add(p);
+      }
+    }
+  }
+
+  private readonly implied = new Map<Zone, Set<string>>();
+
+  /** A node of `zone`, including names implied by child zones we serve. */
+  nodeIn(zone: Zone, name: string): ZoneNode | undefined {
+    const n = zone.node(name);
+    if (n) return n;
+    return this.implied.get(zone)?.has(lowerName(name)) ? { name, rrsets: new Map() } : undefined;
   }
 
   list(): Zone[] {
@@ -173,7 +196,7 @@ export class ZoneSet {
  * RFC 8482 4.1: ANY gets one RRset. Like NSD: the first of A, AAAA, SOA, MX, PTR
  * in zone-file order, else the last of the other types.
  */
-function pickAny(node: Node): ResourceRecord[] | undefined {
+function pickAny(node: ZoneNode): ResourceRecord[] | undefined {
   let other: ResourceRecord[] | undefined;
   let unwanted: ResourceRecord[] | undefined;
   for (const [type, set] of node.rrsets) {
@@ -221,7 +244,7 @@ function lookupInZone(zones: ZoneSet, zone: Zone, qname: string, qtype: number, 
   let exact = rel.length === 0;
   for (let i = rel.length; i >= 0; i--) {
     const name = i === rel.length ? zone.origin : [rel.slice(i).join('.'), zone.origin].filter((x) => x !== '').join('.');
-    const node = zone.node(name);
+    const node = zones.nodeIn(zone, name);
     if (!node) break;
     encloser = name;
     const isQname = i === 0;
@@ -257,12 +280,12 @@ function lookupInZone(zones: ZoneSet, zone: Zone, qname: string, qtype: number, 
     if (isQname) exact = true;
   }
 
-  let node: Node | undefined;
+  let node: ZoneNode | undefined;
   if (exact) {
-    node = zone.node(qname);
+    node = zones.nodeIn(zone, qname);
   } else {
     // RFC 4592: only the wildcard directly below the closest encloser can match.
-    const wild = zone.node(encloser === '' ? '*' : `*.${encloser}`);
+    const wild = zones.nodeIn(zone, encloser === '' ? '*' : `*.${encloser}`);
     if (!wild) {
       res.rcode = RCODE.NXDOMAIN;
       res.authority.push(zone.negativeSoa);

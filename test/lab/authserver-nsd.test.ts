@@ -90,6 +90,8 @@ const NAMES: Array<[string, number[]]> = [
   ['edge.example', [T.NS, T.MX, T.SOA, T.ANY, T.A]],
   ['c1.edge.example', [T.A, T.TXT, T.CNAME, T.AAAA]],
   ['loop1.edge.example', [T.A]],
+  ['l0.edge.example', [T.A]],
+  ['l5.edge.example', [T.A]],
   ['self.edge.example', [T.A]],
   ['dangling.edge.example', [T.A]],
   ['out.edge.example', [T.A]],
@@ -172,6 +174,25 @@ describe('authserver answers like NSD', () => {
       const r = await compare(c.name, c.type, { tcp: true, edns: 1232 });
       expect(r.ours, `${c.name} type ${c.type}`).toEqual(r.nsd);
     }
+  });
+
+  it('agrees on a seeded random mix of names built from the zones\' labels', async () => {
+    const labels = ['www', 'example', 'lab', 'wild', 'w', 'ent', 'b', 'c', 'child', 'ns1', 'sub', 'x', '*', 'deep', 'dn', 'dn2',
+      'edge', 'glueless', 'hosting', 'cdn', 'alias', 'exists', 'deleg', 'z', 'y', 'a', 'cn', 'l3', 'MixedCase', 'nothing'];
+    const suffixes = ['', 'lab', 'example', 'example.lab', 'edge.example', 'wild.example', 'wild.example.lab', 'child.edge.example', 'w.edge.example', 'ent.edge.example', 'hosting.example', 'glueless.lab'];
+    const types = [T.A, T.AAAA, T.TXT, T.MX, T.NS, T.SOA, T.CNAME, T.ANY, T.DS, T.SRV, T.DNAME, 65280, 99];
+    let seed = 20250101;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const diffs: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const parts = Array.from({ length: rnd(3) }, () => labels[rnd(labels.length)]);
+      const name = [...parts, suffixes[rnd(suffixes.length)]].filter((p) => p !== '').join('.');
+      const type = types[rnd(types.length)];
+      const o = [{ edns: 1232 }, {}, { tcp: true }][rnd(3)];
+      const r = await compare(name, type, o);
+      if (JSON.stringify(r.ours) !== JSON.stringify(r.nsd)) diffs.push(`${name} type ${type} ${JSON.stringify(o)}\n  nsd  ${JSON.stringify(r.nsd)}\n  ours ${JSON.stringify(r.ours)}`);
+    }
+    expect(diffs.join('\n')).toBe('');
   });
 
   it('truncates the big TXT set on UDP and serves it whole on TCP', async () => {
