@@ -122,6 +122,13 @@ describe('zone lookup (RFC 1034 4.3.2)', () => {
   });
 });
 
+describe('Zone.parse', () => {
+  it('builds a zone from text, and names the line of a problem', () => {
+    expect(Zone.parse('t.lab.', '$TTL 5\n@ SOA a b 1 2 3 4 5\n@ NS a\nx A 192.0.2.1').node('X.t.lab')?.rrsets.get(TYPE.A)).toHaveLength(1);
+    expect(() => Zone.parse('t.lab', '$TTL 5\n@ SOA a b 1 2 3 4 5\n@ NS a\nx A nope', 'mem.zone')).toThrow(/^mem\.zone:4: A rdata "nope"/);
+  });
+});
+
 describe('zone checks', () => {
   const bad = (text: string) => {
     try { zone('z.lab', text); } catch (e) { return (e as ZoneFileError).issues.map((i) => `${i.line}: ${i.message}`); }

@@ -10,7 +10,7 @@ import { CLASS, RCODE, TYPE, typeName } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameToWire, parentName, splitLabels } from '../../dns/name.js';
 import { decodeSoa, rdataName } from '../../dns/rdata.js';
-import { ZoneFileError, parseZoneFile, type ZoneFileIssue, type ZoneRecord } from './zonefile.js';
+import { ZoneFileError, parseZoneFile, parseZoneText, type ZoneFileIssue, type ZoneRecord } from './zonefile.js';
 
 /**
  * CNAME/DNAME hops followed inside the server. Loops are caught separately; this
@@ -101,6 +101,14 @@ export class Zone {
     }
     if (issues.length) throw new ZoneFileError(issues);
     return new Zone(origin, kept);
+  }
+
+  /** Builds a zone from zone-file text (tests: `Zone.parse('example.lab', '$TTL 60\n@ SOA ...')`). */
+  static parse(origin: string, text: string, file = 'zone'): Zone {
+    const o = origin === '.' ? '' : origin.replace(/\.$/, '');
+    const r = parseZoneText(text, { file, origin: o === '' ? '.' : o + '.' });
+    if (r.issues.length) throw new ZoneFileError(r.issues);
+    return Zone.fromRecords(o, r.records, file);
   }
 
   /** Loads a zone file; throws ZoneFileError with FILE:LINE: message for every problem. */
