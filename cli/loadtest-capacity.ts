@@ -10,7 +10,7 @@ import { interruptible, numberFlag, progressLine, sourcesFlag, writeJsonOut } fr
 const D = CAPACITY_DEFAULTS;
 const HELP = `usage: anycast-kit loadtest capacity --server ADDR:PORT --queries FILE [--max-loss PCT] [--max-p99 MS]
                                   [--start QPS] [--max-qps QPS] [--step S] [--max-time S] [--precision PCT]
-                                  [--sources ADDR,...|CIDR] [--timeout MS] [--tcp] [--json] [--out FILE]
+                                  [--sources ADDR,...|CIDR] [--timeout MS] [--tcp] [--threads N] [--json] [--out FILE]
 
 Finds a node's capacity: runs open-loop steps at a fixed offered rate, doubling from
 --start until loss or p99 crosses its limit, then bisects between the last good and the
@@ -29,6 +29,7 @@ first bad rate. Reports the highest answered rate inside both limits, and the cu
   --sources LIST|CIDR  send from these local addresses
   --timeout MS         an unanswered query counts as lost after MS (default ${DEFAULT_TIMEOUT_MS})
   --tcp                DNS over TCP
+  --threads N          generator threads (default 1; add threads when a step reports "generator")
   --json               print the results as JSON (capacityQps, curve: see loadtest/README.md)
   --out FILE           also write the JSON results to FILE
 
@@ -38,14 +39,14 @@ Each step is printed on stderr as it finishes. Exit status: 0 when a capacity wa
 
 interface Flags {
   server?: string; queries?: string; 'max-loss'?: string; 'max-p99'?: string; start?: string; 'max-qps'?: string;
-  step?: string; 'max-time'?: string; precision?: string; sources?: string; timeout?: string; tcp?: boolean; json?: boolean; out?: string;
+  step?: string; 'max-time'?: string; precision?: string; sources?: string; timeout?: string; tcp?: boolean; threads?: string; json?: boolean; out?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values: f, help } = parseFlags<Flags>(argv, {
     server: { type: 'string' }, queries: { type: 'string' }, 'max-loss': { type: 'string' }, 'max-p99': { type: 'string' },
     start: { type: 'string' }, 'max-qps': { type: 'string' }, step: { type: 'string' }, 'max-time': { type: 'string' },
-    precision: { type: 'string' }, sources: { type: 'string' }, timeout: { type: 'string' }, tcp: { type: 'boolean' },
+    precision: { type: 'string' }, sources: { type: 'string' }, timeout: { type: 'string' }, tcp: { type: 'boolean' }, threads: { type: 'string' },
     json: { type: 'boolean' }, out: { type: 'string' },
   });
   if (help) {
@@ -63,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxTimeS = numberFlag('max-time', f['max-time'], 1, 86_400);
   const precisionPct = numberFlag('precision', f.precision, 0.1, 100);
   const timeoutMs = intFlag('timeout', f.timeout, 1, 600_000);
+  const threads = intFlag('threads', f.threads, 1, 64);
   if (startQps !== undefined && maxQps !== undefined && startQps > maxQps) throw new UsageError('--start must not be above --max-qps');
   const sources = sourcesFlag(f.sources);
   const queries = loadQueryFile(f.queries);
@@ -71,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   let result;
   try {
     result = await findCapacity({
-      server, queries, sources, tcp: !!f.tcp, timeoutMs, maxLossPct, maxP99Ms, startQps, maxQps, stepS, maxTimeS, precisionPct,
+      server, queries, sources, tcp: !!f.tcp, threads, timeoutMs, maxLossPct, maxP99Ms, startQps, maxQps, stepS, maxTimeS, precisionPct,
       signal: intr.signal,
       onProgress: tty ? (p, offered) => process.stderr.write('\r\x1b[2K' + progressLine(p, `offering ${Math.round(offered).toLocaleString('en-US')} q/s: `)) : undefined,
       onStep: (s) => {

@@ -14,6 +14,7 @@ export interface CapacityOptions {
   queries: QuerySet;
   sources?: string[];
   tcp?: boolean;
+  threads?: number;
   timeoutMs?: number;
   /** Loss above this (percent of queries sent) fails a step (default 1). */
   maxLossPct?: number;
@@ -85,7 +86,7 @@ export async function findCapacity(opts: CapacityOptions): Promise<CapacityResul
   const runStep = async (offered: number): Promise<CapacityStep> => {
     if (steps.length > 0 && o.pauseMs > 0) await sleep(o.pauseMs);
     const r = await runLoad({
-      server: o.server, queries: o.queries, sources: opts.sources, tcp: opts.tcp, timeoutMs,
+      server: o.server, queries: o.queries, sources: opts.sources, tcp: opts.tcp, threads: opts.threads, timeoutMs,
       qps: offered, durationS: o.stepS, signal: opts.signal,
       onProgress: opts.onProgress ? (p) => opts.onProgress!(p, offered) : undefined,
     });

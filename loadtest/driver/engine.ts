@@ -21,9 +21,10 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { LatencyHistogram, summarize } from './histogram.js';
+import { LatencyHistogram } from './histogram.js';
+import { buildRunResult, histState, type HistState, type RawRun, type RunMeta } from './merge.js';
 import type { QuerySet } from './queryfile.js';
-import { rcodeCounts, type RunResult, type SourceResult, type StopReason } from './results.js';
+import type { RunResult, StopReason } from './results.js';
 import { familyOf } from './sources.js';
 
 /** A run that could not start or could not do anything useful; the message is for operators. */
@@ -48,6 +49,9 @@ export interface Progress {
   lossPct: number;
   /** p99 latency over the last interval, ms (null when nothing completed). */
   p99Ms: number | null;
+  /** Answers and timeouts in the last interval. */
+  intervalCompleted: number;
+  intervalLost: number;
 }
 
 export interface RunOptions {
@@ -71,7 +75,13 @@ export interface RunOptions {
   /** Sockets or connections per source (default: UDP 4 without sources, else 1). */
   channelsPerSource?: number;
   onProgress?: (p: Progress) => void;
+  /** Like onProgress, with the interval's latency histogram (for merging threads). */
+  onProgressHist?: (p: Progress, hist: HistState) => void;
   progressIntervalMs?: number;
+  /** Generator threads (default 1); each drives its own sockets with a share of the load. */
+  threads?: number;
+  /** Position in the replay order of the first query (default 0, the file's first line). */
+  startAt?: number;
   /** Stops sending early; the run still waits for answers in flight and returns results. */
   signal?: AbortSignal;
 }
@@ -211,6 +221,7 @@ export class LoadEngine {
     this.clients = opts.clients ?? DEFAULT_CLIENTS;
     this.tcp = !!opts.tcp;
     this.sourceNames = opts.sources && opts.sources.length ? opts.sources : [];
+    this.qpos = Math.max(0, Math.floor(opts.startAt ?? 0)) % this.q.order.length;
     if (this.openLoop && !(this.qps > 0)) throw new DriverError('BAD_OPTION', 'qps must be above 0');
     if (!this.openLoop && !(this.clients >= 1)) throw new DriverError('BAD_OPTION', 'clients must be at least 1');
     if (!(this.timeoutMs > 0)) throw new DriverError('BAD_OPTION', 'timeout must be above 0');
@@ -367,7 +378,7 @@ export class LoadEngine {
     this.sending = this.maxSends > 0;
     if (!this.sending) this.stopSending(this.t0, 'count');
     const interval = o.progressIntervalMs ?? 1000;
-    this.nextProgressAt = o.onProgress ? this.t0 + interval : Infinity;
+    this.nextProgressAt = o.onProgress || o.onProgressHist ? this.t0 + interval : Infinity;
     const onAbort = () => { if (this.sending) this.stopSending(performance.now(), 'interrupted'); };
     o.signal?.addEventListener('abort', onAbort);
     const done = new Promise<void>((resolve) => { this.finish = resolve; });
@@ -380,7 +391,9 @@ export class LoadEngine {
     this.tick();
     await done;
     o.signal?.removeEventListener('abort', onAbort);
-    return this.results();
+    const rcvAfter = this.rcvbufBefore === null ? null : readRcvbufErrors();
+    const rcvbuf = this.rcvbufBefore === null || rcvAfter === null ? null : rcvAfter - this.rcvbufBefore;
+    return buildRunResult([this.raw()], runMeta(o, rcvbuf));
   }
 
   private stopSending(at: number, why: StopReason): void {
@@ -689,7 +702,7 @@ export class LoadEngine {
     const spanS = (now - (this.nextProgressAt - interval)) / 1000;
     const answered = this.intervalCompleted + this.intervalLost;
     const p99 = this.intervalHist.quantileUs(0.99);
-    this.opts.onProgress?.({
+    const p: Progress = {
       elapsedS: (now - this.t0) / 1000,
       sent: this.sent,
       completed: this.completed,
@@ -698,7 +711,11 @@ export class LoadEngine {
       rateQps: this.intervalCompleted / spanS,
       lossPct: answered ? (100 * this.intervalLost) / answered : 0,
       p99Ms: Number.isNaN(p99) ? null : p99 / 1000,
-    });
+      intervalCompleted: this.intervalCompleted,
+      intervalLost: this.intervalLost,
+    };
+    this.opts.onProgress?.(p);
+    this.opts.onProgressHist?.(p, histState(this.intervalHist));
     this.intervalHist.reset();
     this.intervalCompleted = 0;
     this.intervalLost = 0;
@@ -715,72 +732,62 @@ export class LoadEngine {
 
   private endedAt = 0;
 
-  private results(): RunResult {
+  /** What this engine measured, for buildRunResult (possibly merged with other threads). */
+  raw(): RawRun {
     const durationS = Math.max(1e-6, (this.sendEndAt - this.t0) / 1000);
-    const activeS = Math.max(durationS, (this.lastAnswerAt - this.t0) / 1000);
-    const total = new LatencyHistogram();
-    for (const h of this.srcHist) total.merge(h);
-    const warnings: string[] = [];
-    const rcvAfter = this.rcvbufBefore === null ? null : readRcvbufErrors();
-    const rcvbuf = this.rcvbufBefore === null || rcvAfter === null ? null : rcvAfter - this.rcvbufBefore;
-    if (this.unsentNoId > 0) warnings.push(`${this.unsentNoId} queries not sent: every query ID was in flight (server too slow for the rate × timeout)`);
-    if (this.unsentNoConn > 0) warnings.push(`${this.unsentNoConn} queries not sent: no usable TCP connection`);
-    if (this.unsentBehind > 0) warnings.push(`${this.unsentBehind} queries not sent: the generator fell behind its schedule (it is the bottleneck at this rate)`);
-    if (rcvbuf) warnings.push(`the kernel dropped ${rcvbuf} UDP datagrams for full receive buffers during the run (system-wide count; may be the server's socket or ours)`);
-    let sources: SourceResult[] | undefined;
-    if (this.sourceNames.length) {
-      sources = this.sourceNames.map((address, i) => ({
-        address,
-        sent: this.srcSent[i],
-        completed: this.srcCompleted[i],
-        lost: this.srcLost[i],
-        lossPct: this.srcSent[i] ? (100 * this.srcLost[i]) / this.srcSent[i] : 0,
-        achievedQps: this.srcCompleted[i] / activeS,
-        latencyMs: summarize(this.srcHist[i]),
-      }));
-    }
-    const { host, port } = this.opts.server;
+    const names = this.sourceNames.length ? this.sourceNames : [''];
     return {
-      kind: 'anycast-kit.loadtest.run',
-      version: 1,
-      server: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
-      transport: this.tcp ? 'tcp' : 'udp',
-      mode: this.openLoop ? 'open-loop' : 'closed-loop',
-      targetQps: this.openLoop ? this.qps : null,
-      clients: this.openLoop ? null : this.clients,
-      timeoutMs: this.timeoutMs,
-      queriesFile: this.q.source,
-      queryLines: this.q.order.length,
-      distinctQueries: this.q.text.length,
-      channels: this.nChan,
-      startedAt: this.startedAt.toISOString(),
+      startedAtMs: this.startedAt.getTime(),
       durationS,
+      activeS: Math.max(0, (this.lastAnswerAt - this.t0) / 1000),
       elapsedS: (this.endedAt - this.t0) / 1000,
       stoppedBy: this.stoppedBy,
       sent: this.sent,
       completed: this.completed,
       lost: this.lost,
-      lossPct: this.sent ? (100 * this.lost) / this.sent : 0,
-      unsent: { noFreeId: this.unsentNoId, noConnection: this.unsentNoConn, behindSchedule: this.unsentBehind },
-      sentQps: this.sent / durationS,
-      achievedQps: this.completed / activeS,
-      rcodes: rcodeCounts(this.rcodes),
       truncated: this.truncated,
       unmatched: this.unmatched,
       malformed: this.malformed,
+      unsentNoId: this.unsentNoId,
+      unsentNoConn: this.unsentNoConn,
+      unsentBehind: this.unsentBehind,
+      rcodes: Array.from(this.rcodes),
       errors: Object.fromEntries(this.errors),
-      latencyMs: summarize(total),
-      ...(sources ? { sources } : {}),
-      udpRcvbufErrors: rcvbuf,
-      warnings,
+      channels: this.nChan,
+      sources: names.map((address, i) => ({
+        address, sent: this.srcSent[i], completed: this.srcCompleted[i], lost: this.srcLost[i], hist: histState(this.srcHist[i]),
+      })),
     };
   }
 }
 
-/** Runs a load test and returns its results. */
-export function runLoad(opts: RunOptions): Promise<RunResult> {
+/** The fixed facts of a run, for buildRunResult. */
+export function runMeta(opts: RunOptions, udpRcvbufErrors: number | null, threads = 1): RunMeta {
+  return {
+    server: opts.server,
+    tcp: !!opts.tcp,
+    qps: opts.qps,
+    clients: opts.clients ?? DEFAULT_CLIENTS,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    queriesFile: opts.queries.source,
+    queryLines: opts.queries.order.length,
+    distinctQueries: opts.queries.text.length,
+    sourceOrder: opts.sources ?? [],
+    udpRcvbufErrors,
+    threads,
+  };
+}
+
+/** Runs a load test and returns its results (in worker threads when opts.threads > 1). */
+export async function runLoad(opts: RunOptions): Promise<RunResult> {
+  if ((opts.threads ?? 1) > 1) {
+    const { runParallel } = await import('./parallel.js');
+    return runParallel(opts);
+  }
   return new LoadEngine(opts).run();
 }
+
+export { readRcvbufErrors };
 
 /** One line explaining why a run got no answers at all, or null when it got some. */
 export function diagnoseNoAnswers(r: RunResult): string | null {

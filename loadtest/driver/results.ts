@@ -39,7 +39,9 @@ export interface RunResult {
   queriesFile: string;
   queryLines: number;
   distinctQueries: number;
-  /** Sockets (UDP) or connections (TCP) used. */
+  /** Generator threads (--threads). */
+  threads: number;
+  /** Sockets (UDP) or connections (TCP) used, over all threads. */
   channels: number;
   startedAt: string;
   /** Sending period: first send to the end of sending, in seconds. */
@@ -132,7 +134,8 @@ const msText = (n: number | null): string => (n === null ? '-' : n < 10 ? n.toFi
 export function formatRun(r: RunResult): string {
   const lines: string[] = [];
   const mode = r.mode === 'open-loop' ? `open loop at ${int(r.targetQps ?? 0)} q/s` : `closed loop, ${r.clients} in flight`;
-  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'sockets' : 'connections'}`);
+  const threads = r.threads > 1 ? ` in ${r.threads} threads` : '';
+  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'sockets' : 'connections'}${threads}`);
   lines.push(`  queries file     ${r.queriesFile} (${int(r.queryLines)} lines, ${int(r.distinctQueries)} distinct)`);
   lines.push(`  run time         ${r.durationS.toFixed(3)} s sending, ${r.elapsedS.toFixed(3)} s total (stopped by ${r.stoppedBy})`);
   lines.push(`  queries sent     ${int(r.sent)}  (${int(r.sentQps)} q/s)`);

@@ -39,7 +39,7 @@ export function answersFor(q: Buffer): Buffer[] {
 }
 
 export interface ResponderBehaviour {
-  /** Answer at most this many queries per second (token bucket, 5 ms burst); drop the rest. */
+  /** Answer at most this many queries per second (token bucket, 50 ms burst); drop the rest. */
   limitQps?: number;
   /** Hold every answer this long. */
   delayMs?: number;
@@ -52,7 +52,7 @@ export async function startUdpResponder(address: string, behaviour: ResponderBeh
     close: () => new Promise<void>((res) => sock.close(() => res())),
   };
   const limit = behaviour.limitQps;
-  const burst = limit ? Math.max(1, limit * 0.005) : 0;
+  const burst = limit ? Math.max(1, limit * 0.05) : 0;
   let tokens = burst;
   let last = performance.now();
   sock.on('message', (msg, rinfo) => {
