@@ -100,4 +100,36 @@ describe('RRsetCache', () => {
     expect(cache.getRRset('n4999.flood.example', TYPE.TXT, 1)).toBeDefined();
     expect(cache.getRRset('n0.flood.example', TYPE.TXT, 1)).toBeUndefined();
   });
+
+  it('lookupName gives the RRset, else a CNAME, else a negative entry, in one lookup', () => {
+    const { cache } = make();
+    cache.putRRset([rec('alias.example', TYPE.CNAME, 300, 'www.example.')], TRUST.ANSWER_AA);
+    expect(cache.lookupName('alias.example', TYPE.A, 1, TRUST.ANSWER).cname?.records).toHaveLength(1);
+    expect(cache.lookupName('alias.example', TYPE.CNAME, 1, TRUST.ANSWER).rrset?.records).toHaveLength(1);
+    cache.putRRset([rec('www.example', TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER_AA);
+    cache.putNegative('www.example', TYPE.AAAA, 1, 0, undefined, 60);
+    expect(cache.lookupName('www.example', TYPE.A, 1, TRUST.ANSWER).rrset).toBeDefined();
+    expect(cache.lookupName('www.example', TYPE.AAAA, 1, TRUST.ANSWER).negative).toMatchObject({ rcode: 0, ttl: 60 });
+    expect(cache.lookupName('www.example', TYPE.MX, 1, TRUST.ANSWER)).toEqual({});
+    // Glue is not an answer.
+    cache.putRRset([rec('ns.example', TYPE.A, 300, '192.0.2.53')], TRUST.GLUE);
+    expect(cache.lookupName('ns.example', TYPE.A, 1, TRUST.ANSWER)).toEqual({});
+  });
+
+  it('keeps its byte count steady when the same names are stored over and over', () => {
+    const { cache, advance } = make();
+    for (let i = 0; i < 20; i++) cache.putRRset([rec(`n${i}.example`, TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER);
+    const bytes = cache.bytes;
+    for (let round = 0; round < 50; round++) {
+      advance(1000);
+      for (let i = 0; i < 20; i++) {
+        cache.putRRset([rec(`n${i}.example`, TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER);
+        cache.putNegative(`n${i}.example`, TYPE.AAAA, 1, 0, undefined, 60);
+        cache.putRRset([rec(`n${i}.example`, TYPE.AAAA, 300, '2001:db8::1')], TRUST.ANSWER);
+      }
+    }
+    expect(cache.size).toBe(20);
+    expect(cache.bytes).toBeLessThan(bytes * 3);
+    expect(cache.getNegative('n3.example', TYPE.AAAA, 1)).toBeUndefined();
+  });
 });

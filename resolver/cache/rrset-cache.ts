@@ -62,7 +62,6 @@ interface RRsetEntry {
   records: ResourceRecord[];
   trust: Trust;
   expiresAtMs: number;
-  storedAtMs: number;
   bytes: number;
 }
 
@@ -70,11 +69,19 @@ interface NegEntry {
   rcode: number;
   soa: ResourceRecord | undefined;
   expiresAtMs: number;
-  storedAtMs: number;
   bytes: number;
 }
 
-type Entry = RRsetEntry | NegEntry;
+/**
+ * Everything cached for one owner name: one LRU entry per name, so a lookup for a
+ * name (positive type, CNAME, NXDOMAIN, NODATA) costs one LRU operation.
+ */
+interface NameNode {
+  rrsets: Map<number, RRsetEntry>;
+  nx: NegEntry | undefined;
+  nodata: Map<number, NegEntry> | undefined;
+  bytes: number;
+}
 
 export interface RRsetCacheOptions {
   maxBytes: number;
@@ -86,43 +93,64 @@ export interface RRsetCacheOptions {
   now: () => number;
 }
 
-const ENTRY_OVERHEAD_BYTES = 96;
+const NODE_OVERHEAD_BYTES = 160;
+const ENTRY_OVERHEAD_BYTES = 64;
 const RECORD_OVERHEAD_BYTES = 48;
 
-function rrsetKey(name: string, type: number, cls: number): string {
-  return `${lowerName(name)}\u0000${type}\u0000${cls}`;
+/** ASCII lower-casing that returns the same string when there is nothing to change. */
+function lc(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return lowerName(name);
+  }
+  return name;
 }
 
-function nxKey(name: string, cls: number): string {
-  return `${lowerName(name)}\u0000nx\u0000${cls}`;
+function nodeKey(name: string, cls: number): string {
+  return cls === 1 ? lc(name) : `${lc(name)}\u0000${cls}`;
 }
 
-function nodataKey(name: string, type: number, cls: number): string {
-  return `${lowerName(name)}\u0000nd${type}\u0000${cls}`;
-}
-
-function isNeg(e: Entry): e is NegEntry {
-  return (e as NegEntry).rcode !== undefined;
+export interface NameLookup {
+  /** RRset of the asked type, at the asked trust or above. */
+  rrset?: CachedRRset;
+  /** CNAME at the name (answer trust), when the type itself is not cached. */
+  cname?: CachedRRset;
+  negative?: NegativeEntry;
 }
 
 export class RRsetCache {
-  private readonly lru: LRUCache<string, Entry>;
+  private readonly lru: LRUCache<string, NameNode>;
   private readonly opts: RRsetCacheOptions;
 
   constructor(opts: RRsetCacheOptions) {
     this.opts = opts;
-    this.lru = new LRUCache<string, Entry>({
+    this.lru = new LRUCache<string, NameNode>({
       maxSize: Math.max(4096, opts.maxBytes),
-      sizeCalculation: (e) => e.bytes,
+      sizeCalculation: (n) => n.bytes,
     });
   }
 
+  /** Owner names held. */
   get size(): number { return this.lru.size; }
   get bytes(): number { return this.lru.calculatedSize ?? 0; }
 
   /** Clamps a positive TTL to [minTtl, maxTtl]. */
   clampTtl(ttl: number): number {
     return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, ttl));
+  }
+
+  private node(key: string, create: true): NameNode;
+  private node(key: string, create: false): NameNode | undefined;
+  private node(key: string, create: boolean): NameNode | undefined {
+    const n = this.lru.get(key);
+    if (n || !create) return n;
+    return { rrsets: new Map(), nx: undefined, nodata: undefined, bytes: NODE_OVERHEAD_BYTES + key.length };
+  }
+
+  /** Re-inserts a changed node so lru-cache recounts its size; drops it when empty. */
+  private commit(key: string, n: NameNode): void {
+    if (n.rrsets.size === 0 && !n.nx && (!n.nodata || n.nodata.size === 0)) { this.lru.delete(key); return; }
+    this.lru.set(key, n);
   }
 
   /**
@@ -133,37 +161,45 @@ export class RRsetCache {
   putRRset(records: ResourceRecord[], trust: Trust): boolean {
     if (records.length === 0) return false;
     const { name, type, class: cls } = records[0];
-    const key = rrsetKey(name, type, cls);
+    const key = nodeKey(name, cls);
     const now = this.opts.now();
-    const old = this.lru.peek(key);
-    if (old && !isNeg(old) && old.expiresAtMs > now && old.trust > trust) return false;
+    const existing = this.lru.peek(key);
+    const old = existing?.rrsets.get(type);
+    if (old && old.expiresAtMs > now && old.trust > trust) return false;
     let ttl = Infinity;
-    let bytes = ENTRY_OVERHEAD_BYTES + key.length;
+    let bytes = ENTRY_OVERHEAD_BYTES;
     for (const r of records) {
       ttl = Math.min(ttl, r.ttl);
       bytes += RECORD_OVERHEAD_BYTES + r.name.length + r.rdata.length;
     }
     ttl = this.clampTtl(ttl);
-    if (ttl <= 0) {
-      // A TTL of 0 may be used for this resolution only (RFC 1035 section 3.2.1).
-      if (old) this.lru.delete(key);
-      return true;
+    const n = existing ?? this.node(key, true);
+    if (old) { n.rrsets.delete(type); n.bytes -= old.bytes; }
+    if (ttl > 0) {
+      // A TTL of 0 may be used for this resolution only (RFC 1035 section 3.2.1): not stored.
+      const stored = records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl, rdata: r.rdata }));
+      n.rrsets.set(type, { records: stored, trust, expiresAtMs: now + ttl * 1000, bytes });
+      n.bytes += bytes;
+      // A positive answer supersedes a cached negative one for the same name.
+      if (n.nx) { n.bytes -= n.nx.bytes; n.nx = undefined; }
+      const nd = n.nodata?.get(type);
+      if (nd) { n.bytes -= nd.bytes; n.nodata!.delete(type); }
     }
-    const stored = records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl, rdata: r.rdata }));
-    this.lru.set(key, { records: stored, trust, expiresAtMs: now + ttl * 1000, storedAtMs: now, bytes });
-    // A positive answer supersedes a cached negative one for the same name.
-    this.lru.delete(nxKey(name, cls));
-    this.lru.delete(nodataKey(name, type, cls));
+    if (existing || ttl > 0) this.commit(key, n);
     return true;
   }
 
   /** An unexpired RRset of at least `minTrust`, with TTLs counted down. */
   getRRset(name: string, type: number, cls: number, minTrust: Trust = TRUST.GLUE): CachedRRset | undefined {
-    const key = rrsetKey(name, type, cls);
-    const e = this.lru.get(key);
-    if (!e || isNeg(e)) return undefined;
+    const n = this.lru.get(nodeKey(name, cls));
+    return n ? this.readRRset(n, type, minTrust) : undefined;
+  }
+
+  private readRRset(n: NameNode, type: number, minTrust: Trust): CachedRRset | undefined {
+    const e = n.rrsets.get(type);
+    if (!e) return undefined;
     const left = this.remaining(e.expiresAtMs);
-    if (left <= 0) { this.lru.delete(key); return undefined; }
+    if (left <= 0) { n.rrsets.delete(type); n.bytes -= e.bytes; return undefined; }
     if (e.trust < minTrust) return undefined;
     return {
       trust: e.trust,
@@ -172,29 +208,66 @@ export class RRsetCache {
     };
   }
 
+  private readNegative(n: NameNode, type: number): NegativeEntry | undefined {
+    for (const e of [n.nx, n.nodata?.get(type)]) {
+      if (!e) continue;
+      const left = this.remaining(e.expiresAtMs);
+      if (left <= 0) {
+        n.bytes -= e.bytes;
+        if (e === n.nx) n.nx = undefined; else n.nodata!.delete(type);
+        continue;
+      }
+      return { rcode: e.rcode, ttl: left, soa: e.soa ? { ...e.soa, ttl: left } : undefined };
+    }
+    return undefined;
+  }
+
+  /**
+   * Everything the iterator's INIT state needs about a name in one lookup: the
+   * RRset of the type (answer trust or as given), else a CNAME, else a negative entry.
+   */
+  lookupName(name: string, type: number, cls: number, minTrust: Trust): NameLookup {
+    const n = this.lru.get(nodeKey(name, cls));
+    if (!n) return {};
+    const rrset = this.readRRset(n, type, minTrust);
+    if (rrset) return { rrset };
+    if (type !== TYPE.CNAME) {
+      const cname = this.readRRset(n, TYPE.CNAME, minTrust);
+      if (cname) return { cname };
+    }
+    const negative = this.readNegative(n, type);
+    return negative ? { negative } : {};
+  }
+
   /**
    * Remembers NXDOMAIN for a name or NODATA for a name and type. `ttl` is the
    * negative TTL already computed (min of SOA TTL and MINIMUM) and is clamped here.
    */
   putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number): void {
     const t = Math.min(ttl, this.opts.maxNegativeTtl);
-    const key = rcode === 3 ? nxKey(name, cls) : nodataKey(name, type, cls);
-    if (t <= 0) { this.lru.delete(key); return; }
-    const now = this.opts.now();
-    const bytes = ENTRY_OVERHEAD_BYTES + key.length + (soa ? RECORD_OVERHEAD_BYTES + soa.name.length + soa.rdata.length : 0);
-    this.lru.set(key, { rcode, soa: soa ? { ...soa, ttl: t } : undefined, expiresAtMs: now + t * 1000, storedAtMs: now, bytes });
+    const key = nodeKey(name, cls);
+    const existing = this.lru.peek(key);
+    if (t <= 0 && !existing) return;
+    const n = existing ?? this.node(key, true);
+    const old = rcode === 3 ? n.nx : n.nodata?.get(type);
+    if (old) {
+      n.bytes -= old.bytes;
+      if (rcode === 3) n.nx = undefined; else n.nodata!.delete(type);
+    }
+    if (t > 0) {
+      const bytes = ENTRY_OVERHEAD_BYTES + (soa ? RECORD_OVERHEAD_BYTES + soa.name.length + soa.rdata.length : 0);
+      const e: NegEntry = { rcode, soa: soa ? { ...soa, ttl: t } : undefined, expiresAtMs: this.opts.now() + t * 1000, bytes };
+      if (rcode === 3) n.nx = e;
+      else (n.nodata ??= new Map()).set(type, e);
+      n.bytes += bytes;
+    }
+    this.commit(key, n);
   }
 
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */
   getNegative(name: string, type: number, cls: number): NegativeEntry | undefined {
-    for (const key of [nxKey(name, cls), nodataKey(name, type, cls)]) {
-      const e = this.lru.get(key);
-      if (!e || !isNeg(e)) continue;
-      const left = this.remaining(e.expiresAtMs);
-      if (left <= 0) { this.lru.delete(key); continue; }
-      return { rcode: e.rcode, ttl: left, soa: e.soa ? { ...e.soa, ttl: left } : undefined };
-    }
-    return undefined;
+    const n = this.lru.get(nodeKey(name, cls));
+    return n ? this.readNegative(n, type) : undefined;
   }
 
   /**
@@ -231,9 +304,11 @@ export class RRsetCache {
   /** Cached A then AAAA addresses of a name, any trust. */
   addressesOf(name: string, cls: number): string[] {
     const out: string[] = [];
-    const a = this.getRRset(name, TYPE.A, cls);
+    const n = this.lru.get(nodeKey(name, cls));
+    if (!n) return out;
+    const a = this.readRRset(n, TYPE.A, TRUST.GLUE);
     if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
-    const aaaa = this.getRRset(name, TYPE.AAAA, cls);
+    const aaaa = this.readRRset(n, TYPE.AAAA, TRUST.GLUE);
     if (aaaa) for (const r of aaaa.records) if (r.rdata.length === 16) out.push(bytesToIpv6(r.rdata));
     return out;
   }

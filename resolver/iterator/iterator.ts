@@ -232,25 +232,21 @@ export class Iterator {
     const cache = this.d.cache;
     if (t.cnames > this.d.cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${this.d.cfg.upstream.maxCnameChain}`, EDE.OTHER);
     if (t.priming) return 'findZoneCut';
-    if (t.qtype !== TYPE.ANY) {
-      const hit = cache.getRRset(t.qname, t.qtype, t.qclass, TRUST.ANSWER);
-      if (hit) {
-        t.chain.push(...hit.records);
-        return this.finish(t, RCODE.NOERROR);
-      }
+    // One cache lookup for the name: the RRset, else a CNAME to follow, else NXDOMAIN/NODATA.
+    // ANY is never answered from here (the cache cannot know it holds every type).
+    const found = cache.lookupName(t.qname, t.qtype === TYPE.ANY ? -1 : t.qtype, t.qclass, TRUST.ANSWER);
+    if (found.rrset) {
+      t.chain.push(...found.rrset.records);
+      return this.finish(t, RCODE.NOERROR);
     }
-    if (t.qtype !== TYPE.CNAME) {
-      const cn = cache.getRRset(t.qname, TYPE.CNAME, t.qclass, TRUST.ANSWER);
-      if (cn && cn.records.length) {
-        t.chain.push(cn.records[0]);
-        t.cnames++;
-        let target: string;
-        try { target = rdataName(cn.records[0].rdata); } catch { return this.fail(t, 'unreadable cached CNAME', EDE.OTHER); }
-        return this.followChain(t, target);
-      }
+    if (found.cname && found.cname.records.length) {
+      t.chain.push(found.cname.records[0]);
+      t.cnames++;
+      let target: string;
+      try { target = rdataName(found.cname.records[0].rdata); } catch { return this.fail(t, 'unreadable cached CNAME', EDE.OTHER); }
+      return this.followChain(t, target);
     }
-    const neg = cache.getNegative(t.qname, t.qtype, t.qclass);
-    if (neg) return this.finish(t, neg.rcode, { soa: neg.soa, ttl: neg.ttl });
+    if (found.negative) return this.finish(t, found.negative.rcode, { soa: found.negative.soa, ttl: found.negative.ttl });
     return 'findZoneCut';
   }
 

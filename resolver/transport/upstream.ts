@@ -114,11 +114,14 @@ class PooledSocket {
   retired = false;
 
   constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void) {
-    this.sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+    // Destinations are IP literals checked in query(): skip dns.lookup (a regex and a nextTick per send).
+    const lookup = (address: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family);
+    this.sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
     this.sock.bind(0);
     this.sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
     this.sock.on('error', (e) => {
       // A socket-level error ends every query on it; the pool replaces the socket.
+      this.stats.upstreamErrors++;
       for (const p of [...this.pending.values()]) p.finish({ kind: 'error', code: 'NETWORK', detail: e.message });
       this.retired = true;
       this.onIdleRetired(this);
@@ -276,9 +279,10 @@ export class UdpTcpTransport implements Upstream {
         pending.finish({ kind: 'timeout', tcp: false });
       }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
-      ps.sock.send(packet, q.port, q.address, (err) => {
-        if (err) { stats.upstreamErrors++; pending.finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
-      });
+      // No send callback: Node then tries the send synchronously (uv_udp_try_send) instead of
+      // queueing a request per packet. A send error surfaces as the socket's 'error' event,
+      // which ends the queries on that socket and replaces it.
+      ps.sock.send(packet, q.port, q.address);
     });
   }
 
