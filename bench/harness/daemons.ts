@@ -53,6 +53,9 @@ export async function startNsd(spec: NsdInstanceSpec, baseDir: string): Promise<
   logfile: "${dir}/nsd.log"
   verbosity: 1
   hide-version: yes
+  # Debian's NSD has response rate limiting on (200 qps per /24): it would throttle
+  # the resolvers under test and turn the bench into a measure of RRL slip.
+  rrl-ratelimit: 0
 remote-control:
   control-enable: no
 ${zoneLines.join('')}`;
