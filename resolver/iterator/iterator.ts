@@ -327,7 +327,7 @@ export class Iterator {
       }
       switch (out.code) {
         case 'CLOSED': return this.fail(t, 'resolver shutting down', EDE.OTHER);
-        case 'LOCAL_REFUSED': dp.tries.set(address, Infinity); break;
+        case 'LOCAL_REFUSED': case 'BAD_DESTINATION': dp.tries.set(address, Infinity); break;
         case 'NETWORK': infra.onTimeout(address, rtoMs, sentAtMs); dp.tries.set(address, Infinity); break;
         default: infra.markLame(address, dp.zone); break; // malformed or broken TCP: avoid for this zone
       }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { UdpTcpTransport, isLocalAddress, matchReply, randomId } from './upstream.js';
+import { UdpTcpTransport, isForbiddenDestination, isLocalAddress, matchReply, randomId } from './upstream.js';
 import { buildQuery, encodeMessage, parseMessage, type Message } from '../../dns/message.js';
 import { FLAG, TYPE } from '../../dns/constants.js';
 import { emptyStats } from '../stats.js';
@@ -51,6 +51,17 @@ describe('upstream transport', () => {
   it('classifies local addresses', () => {
     for (const a of ['127.0.0.1', '127.53.1.2', '0.0.0.0', '0.1.2.3', '::1', '::', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLocalAddress(a), a).toBe(true);
     for (const a of ['192.0.2.1', '128.0.0.1', '::2', '2001:db8::1', '::ffff:192.0.2.1']) expect(isLocalAddress(a), a).toBe(false);
+  });
+
+  it('never sends to multicast, broadcast or reserved addresses', async () => {
+    for (const a of ['224.0.0.251', '239.255.255.250', '255.255.255.255', '240.0.0.1', 'ff02::fb', '::ffff:224.0.0.1']) expect(isForbiddenDestination(a), a).toBe(true);
+    for (const a of ['223.255.255.255', '192.0.2.1', '2001:db8::1', '127.0.0.1']) expect(isForbiddenDestination(a), a).toBe(false);
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    expect(await t.query({ ...question, address: '255.255.255.255' })).toMatchObject({ kind: 'error', code: 'BAD_DESTINATION' });
+    expect(await t.query({ ...question, address: '224.0.0.251' })).toMatchObject({ kind: 'error', code: 'BAD_DESTINATION' });
+    expect(stats.upstreamQueries).toBe(0);
+    await t.close();
   });
 
   it('random IDs are spread over the 16-bit space', () => {

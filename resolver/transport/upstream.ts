@@ -38,6 +38,7 @@ export interface UpstreamQuestion {
 
 export type UpstreamErrorCode =
   | 'LOCAL_REFUSED'  // destination is loopback/unspecified and queryLocalhost is off
+  | 'BAD_DESTINATION'// multicast, broadcast or reserved: never queried, whatever a delegation says
   | 'MALFORMED'      // reply with our ID that dns/ could not parse
   | 'NETWORK'        // socket error (unreachable, reset, bad address)
   | 'TCP_FAILED'     // TCP fallback could not complete
@@ -208,6 +209,19 @@ class UdpPool {
   }
 }
 
+/**
+ * True for destinations no resolver should ever send to, whatever glue says:
+ * IPv4 multicast 224/4 and reserved 240/4 (which holds 255.255.255.255), IPv6
+ * multicast ff00::/8. A hostile delegation could otherwise aim queries at a LAN.
+ */
+export function isForbiddenDestination(address: string): boolean {
+  let a = address.toLowerCase();
+  if (a.startsWith('::ffff:') && net.isIPv4(a.slice(7))) a = a.slice(7);
+  if (net.isIPv4(a)) return Number(a.split('.')[0]) >= 224;
+  if (net.isIPv6(a)) return ipv6ToBytes(a)[0] === 0xff;
+  return false;
+}
+
 export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
@@ -223,6 +237,9 @@ export class UdpTcpTransport implements Upstream {
     if (this.closed) return { kind: 'error', code: 'CLOSED', detail: 'transport closed' };
     const family = net.isIP(q.address);
     if (family === 0) return { kind: 'error', code: 'NETWORK', detail: `"${q.address}" is not an IP address` };
+    if (isForbiddenDestination(q.address)) {
+      return { kind: 'error', code: 'BAD_DESTINATION', detail: `${q.address} is a multicast, broadcast or reserved address` };
+    }
     if (!this.o.queryLocalhost && isLocalAddress(q.address)) {
       return { kind: 'error', code: 'LOCAL_REFUSED', detail: `${q.address} is a local address and queryLocalhost is off` };
     }
@@ -279,10 +296,11 @@ export class UdpTcpTransport implements Upstream {
         pending.finish({ kind: 'timeout', tcp: false });
       }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
-      // No send callback: Node then tries the send synchronously (uv_udp_try_send) instead of
-      // queueing a request per packet. A send error surfaces as the socket's 'error' event,
-      // which ends the queries on that socket and replaces it.
-      ps.sock.send(packet, q.port, q.address);
+      // With a callback a failed send (no route, e.g. IPv6 on an IPv4-only host) fails this
+      // query at once; without one Node drops the error and the query would wait out its timeout.
+      ps.sock.send(packet, q.port, q.address, (err) => {
+        if (err) { stats.upstreamErrors++; pending.finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
+      });
     });
   }
 

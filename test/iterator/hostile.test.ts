@@ -28,6 +28,8 @@ const zones: Record<string, Array<[string, string]>> = {
   'wrongaddr.test': [['ns1.wrongaddr.test.', ip(60)]],
   'garbage.test': [['ns1.garbage.test.', ip(70)], ['ns2.garbage.test.', ip(71)]],
   'edns.test': [['ns1.edns.test.', ip(80)]],
+  'mcast.test': [['ns1.mcast.test.', '224.0.0.251'], ['ns2.mcast.test.', '255.255.255.255'], ['ns3.mcast.test.', ip(90)]],
+  'allmcast.test': [['ns1.allmcast.test.', '239.255.255.250']],
 };
 
 function good(zone: string, address: string, extra: ServerScript['entries'] = []): ServerScript {
@@ -96,6 +98,7 @@ const scripts: ServerScript[] = [
   { address: ip(60), entries: [], fallback: { fromAddress: ip(61), answer: ['www.wrongaddr.test. 300 IN A 6.6.6.6'] } },
   { address: ip(70), entries: [], fallback: { malformed: true } },
   good('garbage.test', ip(71)),
+  good('mcast.test', ip(90)),
   good('edns.test', ip(80), [
     { name: 'www.edns.test', type: 'A', reply: (q) => (q.edns ? { rcode: RCODE.FORMERR } : { answer: ['www.edns.test. 300 IN A 192.0.2.80'] }) },
   ]),
@@ -261,6 +264,17 @@ describe('iterator: dead servers', () => {
     // And it is used straight away afterwards.
     const again = await A('y.dead.test');
     expect(again.rcode).toBe(RCODE.NXDOMAIN);
+  });
+});
+
+describe('iterator: glue pointing at multicast or broadcast', () => {
+  it('is never queried; a unicast server of the zone answers', async () => {
+    const errors = stats.upstreamErrors;
+    const r = await A('www.mcast.test');
+    expect(rdatas(r.answers)).toEqual(['www.mcast.test A 192.0.2.90']);
+    const none = await A('www.allmcast.test');
+    expect(none.rcode).toBe(RCODE.SERVFAIL);
+    expect(stats.upstreamErrors).toBe(errors);
   });
 });
 
