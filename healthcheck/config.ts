@@ -36,6 +36,8 @@ export interface HealthSettings {
   probeName: string;
   intervalMs: number;
   probeTimeoutMs: number;
+  /** Datagrams per probe, spaced evenly within the timeout; any answer counts. */
+  probeAttempts: number;
   rise: number;
   fall: number;
   /** Resolved lameduck duration; see lameduckSource for where it came from. */
@@ -132,6 +134,7 @@ export function resolveSections(input: NodeSectionsInput, resolverProbeName?: st
     probeName: h.probeName ?? (resolverProbeName || DEFAULT_PROBE_NAME),
     intervalMs,
     probeTimeoutMs: h.probeTimeoutMs ?? Math.min(1000, intervalMs),
+    probeAttempts: h.probeAttempts ?? 3,
     rise: h.rise ?? 2,
     fall: h.fall ?? 3,
     lameduckMs: lame.ms,
@@ -324,7 +327,7 @@ class SectionReader {
   }
 }
 
-const HEALTH_KEYS = ['listen', 'probeName', 'interval', 'probeTimeout', 'rise', 'fall', 'lameduck', 'sla', 'drainFile',
+const HEALTH_KEYS = ['listen', 'probeName', 'interval', 'probeTimeout', 'probeAttempts', 'rise', 'fall', 'lameduck', 'sla', 'drainFile',
   'canaries', 'canaryInterval', 'canaryTimeout', 'withdrawOnDegraded', 'loadWindow'] as const;
 const SLA_KEYS = ['frequency', 'timeout', 'delayDown'] as const;
 const CANARY_KEYS = ['name', 'type', 'nonce'] as const;
@@ -356,6 +359,7 @@ export function readNodeSections(src: YamlSource): NodeSectionsInput {
     if (pn) hi.probeName = r.nameAt(pn.p, pn.v);
     hi.intervalMs = r.duration(h, 'interval', 100, 60_000);
     hi.probeTimeoutMs = r.duration(h, 'probeTimeout', 10, 60_000);
+    hi.probeAttempts = r.int(h, 'probeAttempts', 1, 10);
     hi.rise = r.int(h, 'rise', 1, 100);
     hi.fall = r.int(h, 'fall', 1, 100);
     hi.lameduckMs = r.duration(h, 'lameduck', 0, 3_600_000);

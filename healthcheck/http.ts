@@ -135,9 +135,10 @@ export function startHttpServer(listen: HostPort, handler: HttpHandler, opts: Ht
   server.maxConnections = opts.maxConnections ?? 256;
 
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) => reject(new Error(`cannot listen for HTTP on ${listen.host}:${listen.port}: ${err.code ?? err.message}`));
+    server.once('error', onError);
     server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       server.on('error', () => { /* accept errors (EMFILE) must not end the process */ });
       const a = server.address();
       const port = typeof a === 'object' && a ? a.port : listen.port;

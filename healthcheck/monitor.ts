@@ -159,7 +159,7 @@ export class HealthMonitor {
       } else {
         const servingAtSend = this.machine.serving;
         const results = await Promise.all(targets.map((target) => this.probeFn({
-          target, name: this.settings.probeName, timeoutMs: this.settings.probeTimeoutMs, rd: true,
+          target, name: this.settings.probeName, timeoutMs: this.settings.probeTimeoutMs, rd: true, attempts: this.settings.probeAttempts,
         })));
         outcome = this.judgeProbe(targets, results, servingAtSend);
       }
@@ -210,7 +210,7 @@ export class HealthMonitor {
     try {
       const outcomes = await Promise.all(this.settings.canaries.map(async (c): Promise<CanaryOutcome> => {
         const asked = c.nonce ? `${nonceLabel()}.${c.name}` : c.name;
-        const r = await this.probeFn({ target, name: asked, type: c.type, rd: true, timeoutMs: this.settings.canaryTimeoutMs });
+        const r = await this.probeFn({ target, name: asked, type: c.type, rd: true, timeoutMs: this.settings.canaryTimeoutMs, attempts: 2 });
         const at = this.now();
         if (!r.answered) return { name: c.name, asked, at, ok: false, error: r.error ?? 'no answer' };
         // NOERROR or NXDOMAIN: an authoritative verdict reached us, so recursion works.

@@ -77,11 +77,13 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
   const machine = monitor.machine;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
+  // p99 over the load window, refreshed every interval (the histogram restarts each window).
   let loopDelayP99Ms: number | undefined;
+  let loopWindowStart = now();
   const loopTimer = setInterval(() => {
-    loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
-    loopDelay.reset();
-  }, Math.min(health.loadWindowMs, 10_000));
+    if (loopDelay.count > 0) loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+    if (now() - loopWindowStart >= health.loadWindowMs) { loopDelay.reset(); loopWindowStart = now(); }
+  }, health.intervalMs);
   loopTimer.unref();
 
   let snmpAgent: SnmpAgentHandle | undefined;

@@ -20,6 +20,12 @@ export interface DnsProbeRequest {
   /** Recursion desired (canaries need it; the probe name is answered locally either way). */
   rd?: boolean;
   timeoutMs: number;
+  /**
+   * Datagrams sent, evenly spaced within the timeout (default 1). Any answer to any of
+   * them counts, as a stub resolver retries: one datagram dropped by a full socket
+   * buffer on a busy node is not "no answer within the timeout".
+   */
+  attempts?: number;
 }
 
 export interface DnsProbeResult {
@@ -46,28 +52,43 @@ export function probeAddressFor(listenAddress: string): string {
  */
 export function dnsProbe(req: DnsProbeRequest): Promise<DnsProbeResult> {
   const type = req.type ?? TYPE.TXT;
-  const id = randomInt(0, 0x10000);
-  const query = buildQuery({ id, name: req.name, type, rd: req.rd ?? false, ednsUdpSize: 1232 });
+  const attempts = Math.max(1, Math.min(10, req.attempts ?? 1));
+  const ids = new Set<number>();
   const wantName = lowerName(req.name);
   return new Promise((resolve) => {
     let sock: Socket | undefined;
     let done = false;
     const started = performance.now();
+    const timers: NodeJS.Timeout[] = [];
     const finish = (r: DnsProbeResult): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
       try { sock?.close(); } catch { /* already closed */ }
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ answered: false, error: `timeout after ${req.timeoutMs} ms` }), req.timeoutMs);
+    // Timers run before I/O in an event-loop turn: after a stall, let datagrams that
+    // already arrived be read (setImmediate runs after the poll phase) before giving up.
+    timers.push(setTimeout(() => setImmediate(() => finish({
+      answered: false, error: `timeout after ${req.timeoutMs} ms${attempts > 1 ? ` (${attempts} tries)` : ''}`,
+    })), req.timeoutMs));
+    const sendOne = (): void => {
+      if (done || !sock) return;
+      let id = randomInt(0, 0x10000);
+      while (ids.has(id)) id = (id + 1) & 0xffff;
+      ids.add(id);
+      const query = buildQuery({ id, name: req.name, type, rd: req.rd ?? false, ednsUdpSize: 1232 });
+      sock.send(query, req.target.port, req.target.address, (err) => {
+        if (err) finish({ answered: false, error: `send: ${(err as NodeJS.ErrnoException).code ?? err.message}` });
+      });
+    };
     try {
       sock = createSocket(isIPv6(req.target.address) ? 'udp6' : 'udp4');
       sock.on('error', (err) => finish({ answered: false, error: `socket: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
       sock.on('message', (buf) => {
         let msg;
         try { msg = parseMessage(buf); } catch { return; }
-        if (msg.id !== id || (msg.flags & FLAG.QR) === 0) return;
+        if (!ids.has(msg.id) || (msg.flags & FLAG.QR) === 0) return;
         const q = msg.questions[0];
         if (!q || q.type !== type || lowerName(q.name) !== wantName) return;
         finish({
@@ -78,9 +99,8 @@ export function dnsProbe(req: DnsProbeRequest): Promise<DnsProbeResult> {
           answers: msg.answers.length,
         });
       });
-      sock.send(query, req.target.port, req.target.address, (err) => {
-        if (err) finish({ answered: false, error: `send: ${(err as NodeJS.ErrnoException).code ?? err.message}` });
-      });
+      sendOne();
+      for (let i = 1; i < attempts; i++) timers.push(setTimeout(sendOne, (req.timeoutMs * i) / attempts));
     } catch (err) {
       finish({ answered: false, error: `socket: ${(err as Error).message}` });
     }
