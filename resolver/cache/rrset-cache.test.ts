@@ -35,8 +35,10 @@ describe('RRsetCache', () => {
     expect(cache.getRRset('b.example', TYPE.A, 1)?.ttl).toBe(30);
   });
 
-  it('does not store TTL 0 (lru-cache would keep it forever)', () => {
+  it('does not store TTL 0 (lru-cache would keep it forever), nor a TTL with the top bit set', () => {
     const { cache } = make();
+    cache.putRRset([rec('big.example', TYPE.A, 0x80000000, '192.0.2.1')], TRUST.ANSWER_AA);
+    expect(cache.getRRset('big.example', TYPE.A, 1)).toBeUndefined();
     cache.putRRset([rec('z.example', TYPE.A, 0, '192.0.2.1')], TRUST.ANSWER_AA);
     expect(cache.getRRset('z.example', TYPE.A, 1)).toBeUndefined();
     expect(cache.size).toBe(0);

@@ -134,9 +134,10 @@ export class RRsetCache {
   get size(): number { return this.lru.size; }
   get bytes(): number { return this.lru.calculatedSize ?? 0; }
 
-  /** Clamps a positive TTL to [minTtl, maxTtl]. */
+  /** Clamps a positive TTL to [minTtl, maxTtl]; a TTL with the top bit set counts as 0 (RFC 2181 section 8). */
   clampTtl(ttl: number): number {
-    return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, ttl));
+    const t = ttl > 0x7fffffff ? 0 : ttl;
+    return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, t));
   }
 
   private node(key: string, create: true): NameNode;
@@ -244,7 +245,7 @@ export class RRsetCache {
    * negative TTL already computed (min of SOA TTL and MINIMUM) and is clamped here.
    */
   putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number): void {
-    const t = Math.min(ttl, this.opts.maxNegativeTtl);
+    const t = ttl > 0x7fffffff ? 0 : Math.min(ttl, this.opts.maxNegativeTtl);
     const key = nodeKey(name, cls);
     const existing = this.lru.peek(key);
     if (t <= 0 && !existing) return;

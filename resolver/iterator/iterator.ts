@@ -119,7 +119,8 @@ export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY
 export function negativeTtl(soa: ResourceRecord | undefined): number {
   if (!soa) return 0;
   try {
-    return Math.min(soa.ttl, decodeSoa(soa.rdata).minimum);
+    const t = Math.min(soa.ttl, decodeSoa(soa.rdata).minimum);
+    return t > 0x7fffffff ? 0 : t;
   } catch {
     return 0;
   }

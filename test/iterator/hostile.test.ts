@@ -278,6 +278,20 @@ describe('iterator: glue pointing at multicast or broadcast', () => {
   });
 });
 
+describe('iterator: close()', () => {
+  it('ends resolutions in flight with SERVFAIL at once', async () => {
+    const own = createIterator(cfg, emptyStats(), { rootHints: hints([['a.root.test', ROOT]]) });
+    const pending = own.resolve({ name: 'www.silent.test', type: TYPE.A, class: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await own.close();
+    const r = await pending;
+    expect(r.rcode).toBe(RCODE.SERVFAIL);
+    expect(performance.now() - t0).toBeLessThan(cfg.upstream.timeoutMs);
+    expect((await own.resolve({ name: 'www.bank.test', type: TYPE.A, class: 1 })).rcode).toBe(RCODE.SERVFAIL);
+  });
+});
+
 describe('iterator: queryLocalhost off', () => {
   it('refuses to send to loopback servers at all', async () => {
     const s = emptyStats();
