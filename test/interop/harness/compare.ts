@@ -25,6 +25,8 @@ export interface Normal {
   aa: boolean;
   ra: boolean;
   tc: boolean;
+  /** An OPT record in the reply (RFC 6891: present whenever the query had one). */
+  edns: boolean;
   answer: string[];
   /** SOA records of the authority section (negative answers). */
   soa: string[];
@@ -36,6 +38,7 @@ export function normalise(m: Message): Normal {
     aa: (m.flags & FLAG.AA) !== 0,
     ra: (m.flags & FLAG.RA) !== 0,
     tc: (m.flags & FLAG.TC) !== 0,
+    edns: m.edns !== undefined,
     answer: m.answers.map(rrText).sort(),
     soa: m.authority.filter((r) => r.type === TYPE.SOA).map(rrText).sort(),
   };
@@ -71,7 +74,7 @@ export interface Outcome {
 
 export function describe1(n: Normal | string): string {
   if (typeof n === 'string') return n;
-  const flags = [n.aa ? 'aa' : '', n.ra ? 'ra' : '', n.tc ? 'tc' : ''].filter(Boolean).join(',');
+  const flags = [n.aa ? 'aa' : '', n.ra ? 'ra' : '', n.tc ? 'tc' : '', n.edns ? 'edns' : ''].filter(Boolean).join(',');
   return `${n.rcode} [${flags}] ${n.answer.length ? n.answer.join(' | ') : '-'}${n.soa.length ? ' ; soa ' + n.soa.map((s) => s.split(' ')[0]).join(',') : ''}`;
 }
 
