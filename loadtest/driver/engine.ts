@@ -191,6 +191,8 @@ export class LoadEngine {
   private srcLost!: Float64Array;
   private srcHist: LatencyHistogram[] = [];
   private readonly intervalHist = new LatencyHistogram();
+  /** Only a run with a progress listener needs the per-interval histogram. */
+  private trackInterval = false;
   private intervalCompleted = 0;
   private intervalLost = 0;
 
@@ -378,7 +380,8 @@ export class LoadEngine {
     this.sending = this.maxSends > 0;
     if (!this.sending) this.stopSending(this.t0, 'count');
     const interval = o.progressIntervalMs ?? 1000;
-    this.nextProgressAt = o.onProgress || o.onProgressHist ? this.t0 + interval : Infinity;
+    this.trackInterval = !!(o.onProgress || o.onProgressHist);
+    this.nextProgressAt = this.trackInterval ? this.t0 + interval : Infinity;
     const onAbort = () => { if (this.sending) this.stopSending(performance.now(), 'interrupted'); };
     o.signal?.addEventListener('abort', onAbort);
     const done = new Promise<void>((resolve) => { this.finish = resolve; });
@@ -582,7 +585,7 @@ export class LoadEngine {
     const src = this.chanSource[c];
     this.srcCompleted[src]++;
     this.srcHist[src].record(us);
-    this.intervalHist.record(us);
+    if (this.trackInterval) this.intervalHist.record(us);
     this.lastAnswerAt = now;
     if (!this.openLoop && this.sending) this.sendOne(now);
   }
