@@ -117,7 +117,7 @@ describe('node endpoints (stand-in resolver)', () => {
   it('drain file: 503 within one interval while DNS goes on answering; removal goes back through rise', async () => {
     writeFileSync(drainFile, '');
     const t = await waitFor('draining', async () => (await curl(`${base}/health`, ['--http1.0'])).status === 503, 3000, 20);
-    expect(t).toBeLessThan(200 + 300); // interval + curl slack
+    expect(t).toBeLessThan(200 + 400); // one interval, plus slack for curl and a loaded CI box
     expect(node.health).toBe('draining');
     // Ordinary queries still answered; the probe name now REFUSED (what `ip sla dns` sees).
     const q = await dnsProbe({ target: { address: DNS, port: fake.listening[0].port }, name: 'www.example.com', type: TYPE.A, rd: true, timeoutMs: 1000 });
