@@ -133,3 +133,41 @@ describe('drain and lameduck with live traffic (real CLI and resolver)', () => {
     expect(a.stderr()).toMatch(/SIGTERM: lameduck for 3 s[^]*stopped/);
   });
 });
+
+describe('lameduck with --workers 2 and a systemd-style SIGTERM to every process', () => {
+  const W = '127.60.11.1';
+  let n: SpawnedNode;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ak-ldw-'));
+    writeFileSync(join(dir, 'node.yaml'), 'health:\n  interval: 200ms\n  lameduck: 2\n');
+    n = await spawnNode(['--config', join(dir, 'node.yaml'), '--listen', `${W}:0`, '--health-listen', `${W}:0`, '--workers', '2']);
+    await waitFor('up', async () => (await httpStatus(W, n.info.health.port)) === 200, 15_000);
+  });
+  afterAll(() => {
+    n?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every worker answering through the lameduck time', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    // systemd's default KillMode=control-group signals the workers too.
+    const children = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(n.info.pid); } catch { return false; }
+    }).map(Number);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    const direct = new QueryLoop(() => ({ address: W, port: n.info.dns[0].port }), { everyMs: 5, timeoutMs: 1000, maxQueries: 5000, name: 'localhost', type: 1 });
+    await direct.start();
+    await sleep(300);
+    const tSig = Date.now();
+    for (const pid of [n.info.pid, ...children]) process.kill(pid, 'SIGTERM');
+    await waitFor('503', async () => (await httpStatus(W, n.info.health.port)) === 503, 2000, 10);
+    await sleep(2000 - (Date.now() - tSig) - 300);
+    const d = await direct.stop();
+    const exit = await n.exited;
+    expect(d.failures).toEqual([]);
+    expect(d.answered).toBeGreaterThan(200);
+    expect(exit.code).toBe(0);
+    expect(exit.atMs - tSig).toBeGreaterThanOrEqual(1950);
+  });
+});
