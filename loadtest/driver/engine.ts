@@ -369,6 +369,7 @@ export class LoadEngine {
     const durationS = o.durationS ?? (o.count === undefined ? DEFAULT_DURATION_S : undefined);
     const limitS = durationS ?? o.maxTimeS ?? DEFAULT_MAX_TIME_S;
     this.startedAt = new Date();
+    const cpu0 = process.cpuUsage();
     this.t0 = performance.now();
     this.sendDeadline = this.t0 + limitS * 1000;
     this.deadlineReason = durationS !== undefined ? 'duration' : 'time-limit';
@@ -396,7 +397,8 @@ export class LoadEngine {
     o.signal?.removeEventListener('abort', onAbort);
     const rcvAfter = this.rcvbufBefore === null ? null : readRcvbufErrors();
     const rcvbuf = this.rcvbufBefore === null || rcvAfter === null ? null : rcvAfter - this.rcvbufBefore;
-    return buildRunResult([this.raw()], runMeta(o, rcvbuf));
+    const cpu = process.cpuUsage(cpu0);
+    return buildRunResult([this.raw()], runMeta(o, rcvbuf, (cpu.user + cpu.system) / 1e6));
   }
 
   private stopSending(at: number, why: StopReason): void {
@@ -765,7 +767,7 @@ export class LoadEngine {
 }
 
 /** The fixed facts of a run, for buildRunResult. */
-export function runMeta(opts: RunOptions, udpRcvbufErrors: number | null, threads = 1): RunMeta {
+export function runMeta(opts: RunOptions, udpRcvbufErrors: number | null, cpuS: number, threads = 1): RunMeta {
   return {
     server: opts.server,
     tcp: !!opts.tcp,
@@ -778,6 +780,7 @@ export function runMeta(opts: RunOptions, udpRcvbufErrors: number | null, thread
     sourceOrder: opts.sources ?? [],
     udpRcvbufErrors,
     threads,
+    cpuS,
   };
 }
 

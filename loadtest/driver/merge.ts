@@ -70,6 +70,8 @@ export interface RunMeta {
   sourceOrder: string[];
   udpRcvbufErrors: number | null;
   threads: number;
+  /** CPU seconds (user + system) the generator process used during the run. */
+  cpuS: number;
 }
 
 const STOP_RANK: StopReason[] = ['interrupted', 'time-limit', 'duration', 'count'];
@@ -118,7 +120,7 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
   if (unsent.noFreeId > 0) warnings.push(`${unsent.noFreeId} queries not sent: every query ID was in flight (server too slow for the rate × timeout)`);
   if (unsent.noConnection > 0) warnings.push(`${unsent.noConnection} queries not sent: no usable TCP connection`);
   if (unsent.behindSchedule > 0) warnings.push(`${unsent.behindSchedule} queries not sent: the generator fell behind its schedule (it is the bottleneck at this rate; try --threads)`);
-  if (meta.udpRcvbufErrors) warnings.push(`the kernel dropped ${meta.udpRcvbufErrors} UDP datagrams for full receive buffers during the run (system-wide count; may be the server's socket or ours)`);
+  if (meta.udpRcvbufErrors) warnings.push(`the kernel dropped ${meta.udpRcvbufErrors} UDP datagrams for full receive buffers during the run (system-wide count; the server's socket, ours or another program's)`);
   const { host, port } = meta.server;
   const openLoop = meta.qps !== undefined;
   // The run stopped for the reason that ended the last thread.
@@ -156,6 +158,7 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
     latencyMs: summarize(total),
     ...(sources ? { sources } : {}),
     udpRcvbufErrors: meta.udpRcvbufErrors,
+    generatorCpuS: meta.cpuS,
     warnings,
   };
 }

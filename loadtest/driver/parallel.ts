@@ -25,6 +25,7 @@ export async function runParallel(opts: RunOptions): Promise<RunResult> {
   const clientShare = splitEven(clients, threads);
   const countShare = opts.count === undefined ? undefined : splitEven(opts.count, threads);
   const rcvBefore = opts.tcp ? null : readRcvbufErrors();
+  const cpu0 = process.cpuUsage();
   const workers: Worker[] = [];
   const pending = new Map<number, Array<{ p: Progress; hist: HistState }>>();
   const emitProgress = (seq: number) => {
@@ -88,5 +89,6 @@ export async function runParallel(opts: RunOptions): Promise<RunResult> {
   })));
   const rcvAfter = rcvBefore === null ? null : readRcvbufErrors();
   const rcvbuf = rcvBefore === null || rcvAfter === null ? null : rcvAfter - rcvBefore;
-  return buildRunResult(results, runMeta(opts, rcvbuf, threads));
+  const cpu = process.cpuUsage(cpu0);
+  return buildRunResult(results, runMeta(opts, rcvbuf, (cpu.user + cpu.system) / 1e6, threads));
 }

@@ -75,6 +75,8 @@ export interface RunResult {
   sources?: SourceResult[];
   /** Linux /proc/net/snmp Udp RcvbufErrors during the run, system-wide (server side included); null if unknown. */
   udpRcvbufErrors: number | null;
+  /** CPU seconds (user + system) the generator used during the run, all its threads. */
+  generatorCpuS: number;
   warnings: string[];
 }
 
@@ -152,6 +154,7 @@ export function formatRun(r: RunResult): string {
   lines.push(`  latency (ms)     min ${msText(l.min)}  p50 ${msText(l.p50)}  p90 ${msText(l.p90)}  p99 ${msText(l.p99)}  p99.9 ${msText(l.p999)}  max ${msText(l.max)}  mean ${msText(l.mean)}`);
   const errs = Object.entries(r.errors);
   if (errs.length) lines.push(`  socket errors    ${errs.map(([k, v]) => `${k} ${int(v)}`).join(', ')}`);
+  if (r.completed > 0) lines.push(`  generator CPU    ${r.generatorCpuS.toFixed(2)} s (${((r.generatorCpuS / r.completed) * 1e6).toFixed(1)} µs per answer)`);
   if (r.udpRcvbufErrors) lines.push(`  kernel UDP receive-buffer drops during the run (system-wide): ${int(r.udpRcvbufErrors)}`);
   if (r.sources) {
     lines.push(`  per source (${r.sources.length}):`);
