@@ -10,7 +10,8 @@
 
 import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
-import { lowerName, parentName } from '../../dns/name.js';
+import { lowerName } from '../../dns/name.js';
+import { fastLower, fastParent } from './names.js';
 import { TYPE } from '../../dns/constants.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 
@@ -97,17 +98,8 @@ const NODE_OVERHEAD_BYTES = 160;
 const ENTRY_OVERHEAD_BYTES = 64;
 const RECORD_OVERHEAD_BYTES = 48;
 
-/** ASCII lower-casing that returns the same string when there is nothing to change. */
-function lc(name: string): string {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 65 && c <= 90) return lowerName(name);
-  }
-  return name;
-}
-
 function nodeKey(name: string, cls: number): string {
-  return cls === 1 ? lc(name) : `${lc(name)}\u0000${cls}`;
+  return cls === 1 ? fastLower(name) : `${fastLower(name)}\u0000${cls}`;
 }
 
 export interface NameLookup {
@@ -277,7 +269,7 @@ export class RRsetCache {
    * (e.g. one whose only NS names lie inside it and have no addresses left).
    */
   findDelegation(name: string, cls: number, usable: (d: Delegation) => boolean = () => true): Delegation | undefined {
-    for (let n: string | null = name; n !== null; n = parentName(n)) {
+    for (let n: string | null = name; n !== null; n = fastParent(n)) {
       const ns = this.getRRset(n, TYPE.NS, cls);
       if (!ns) continue;
       const d = this.delegationFrom(ns.records, cls);
