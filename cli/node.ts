@@ -8,7 +8,8 @@ import {
   applyResolverFlags, checkResolverConfig, defaultResolverConfig, readResolverSection, RESOLVER_FLAGS_HELP,
   resolverFlagOptions, type ResolverFlagValues,
 } from '../resolver/config.js';
-import { checkSections, parseListen, readNodeSections, resolveSections, type NodeConfig, type NodeSectionsInput } from '../healthcheck/config.js';
+import { lowerName } from '../dns/name.js';
+import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeConfig, type NodeSectionsInput } from '../healthcheck/config.js';
 import { startNode } from '../healthcheck/node.js';
 
 const USAGE = `usage: anycast-kit node [--config FILE] [every resolver flag] --health-listen ADDR:PORT
@@ -85,6 +86,9 @@ export function nodeConfigFromFlags(flags: NodeFlagValues): NodeConfig {
   if (flags['drain-file'] !== undefined) {
     if (flags['drain-file'] === '') throw new UsageError('--drain-file needs a path');
     health.drainFile = flags['drain-file'];
+  }
+  if (health.probeName && resolver.probe.name !== DEFAULT_PROBE_NAME && lowerName(resolver.probe.name) !== lowerName(health.probeName)) {
+    throw new UsageError(`health.probeName "${health.probeName}" and resolver.probe.name "${resolver.probe.name}" differ: set one of them (the node answers health.probeName)`);
   }
   const resolved = resolveSections({ health, snmp, metrics: sections.metrics }, resolver.probe.name);
   if ((snmp.communities?.length || snmp.users?.length) && !resolved.snmp.listen && flags['snmp-community'] !== undefined) {

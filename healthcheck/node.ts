@@ -110,7 +110,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
       since: new Date(snap.sinceMs).toISOString(),
       reasons: [snap.reason, ...snap.degradedReasons.filter((r) => !snap.reason.includes(r)), ...(lastWarning ? [`warning: ${lastWarning}`] : [])],
       degraded: snap.degraded,
-      drain: { ...snap.drain, file: snap.drain.file, drainFile: health.drainFile ?? null },
+      drain: { file: snap.drain.file, signal: snap.drain.signal, path: health.drainFile ?? null },
       lameduck: { active: snap.lameduckSinceMs !== undefined, durationS: health.lameduckMs / 1000, source: health.lameduckSource, remainingS: lameduckLeftMs === undefined ? null : Math.round(lameduckLeftMs / 100) / 10 },
       probe: {
         name: health.probeName,

@@ -59,6 +59,14 @@ describe('anycast-kit node command line', () => {
     expect(r.stderr).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:8: snmp\\.users\\[0\\]\\.authProtocol: must be one of sha224`));
   });
 
+  it('refuses two different probe names', async () => {
+    const f = join(dir, 'probe.yaml');
+    writeFileSync(f, 'resolver:\n  listen: ["127.60.30.1:0"]\n  probe: { name: a.example }\nhealth:\n  listen: 127.60.30.1:0\n  probeName: b.example\n');
+    const r = await node('--config', f);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/health\.probeName "b\.example" and resolver\.probe\.name "a\.example" differ/);
+  });
+
   it('a busy port is a clear start-up error', async () => {
     const srv = (await import('node:net')).createServer();
     await new Promise<void>((r) => srv.listen(0, '127.60.30.2', () => r()));
