@@ -310,11 +310,12 @@ export class Iterator {
       t.budget.queries++;
       dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
       const rtoMs = infra.rtoMs(address);
-      const timeoutMs = Math.max(1, Math.min(rtoMs, leftMs));
+      // Whole milliseconds: Node keeps one timer list per distinct duration.
+      const timeoutMs = Math.max(1, Math.ceil(Math.min(rtoMs, leftMs)));
       const sentAtMs = this.d.now();
       const out = await upstream.query({
         address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
-        timeoutMs, tcpTimeoutMs: Math.max(1, Math.min(cfg.upstream.timeoutMs, t.budget.deadlineMs - performance.now())), edns,
+        timeoutMs, tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, t.budget.deadlineMs - performance.now()))), edns,
       });
       if (out.kind === 'answer') {
         infra.onAnswer(address, out.rttMs);
@@ -628,7 +629,7 @@ function withDeadline<T>(p: Promise<T>, deadlineMs: number, fallback: T): Promis
   const left = deadlineMs - performance.now();
   if (left <= 0) return Promise.resolve(fallback);
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), left); });
+  const t = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), Math.ceil(left)); });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 

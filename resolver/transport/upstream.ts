@@ -226,6 +226,7 @@ export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
   private readonly pool: UdpPool;
+  private readonly destinations = new Map<string, { family: 0 | 4 | 6; forbidden: boolean; local: boolean }>();
   private closed = false;
 
   constructor(opts: TransportOptions) {
@@ -235,15 +236,15 @@ export class UdpTcpTransport implements Upstream {
 
   async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
     if (this.closed) return { kind: 'error', code: 'CLOSED', detail: 'transport closed' };
-    const family = net.isIP(q.address);
-    if (family === 0) return { kind: 'error', code: 'NETWORK', detail: `"${q.address}" is not an IP address` };
-    if (isForbiddenDestination(q.address)) {
+    const dest = this.destination(q.address);
+    if (dest.family === 0) return { kind: 'error', code: 'NETWORK', detail: `"${q.address}" is not an IP address` };
+    if (dest.forbidden) {
       return { kind: 'error', code: 'BAD_DESTINATION', detail: `${q.address} is a multicast, broadcast or reserved address` };
     }
-    if (!this.o.queryLocalhost && isLocalAddress(q.address)) {
+    if (!this.o.queryLocalhost && dest.local) {
       return { kind: 'error', code: 'LOCAL_REFUSED', detail: `${q.address} is a local address and queryLocalhost is off` };
     }
-    const udp = await this.udp(q, family as 4 | 6);
+    const udp = await this.udp(q, dest.family);
     if (udp.kind !== 'answer' || (udp.msg.flags & FLAG.TC) === 0) return udp;
     const tcp = await this.tcp(q);
     return tcp;
@@ -362,6 +363,18 @@ export class UdpTcpTransport implements Upstream {
         finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: true, bytes: len });
       });
     });
+  }
+
+  /** Family and policy verdicts per destination, memoised: a resolver talks to few addresses. */
+  private destination(address: string): { family: 0 | 4 | 6; forbidden: boolean; local: boolean } {
+    let d = this.destinations.get(address);
+    if (!d) {
+      const family = net.isIP(address) as 0 | 4 | 6;
+      d = { family, forbidden: family !== 0 && isForbiddenDestination(address), local: family !== 0 && isLocalAddress(address) };
+      if (this.destinations.size >= 10_000) this.destinations.clear();
+      this.destinations.set(address, d);
+    }
+    return d;
   }
 
   async close(): Promise<void> {
