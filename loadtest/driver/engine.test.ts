@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { startTcpResponder, startUdpResponder, type Responder } from '../../test/loadtest/responder.js';
-import { diagnoseNoAnswers, LoadEngine, runLoad } from './engine.js';
+import { diagnoseNoAnswers, LoadEngine, ownUdpDrops, runLoad } from './engine.js';
 import { parseQueries } from './queryfile.js';
 
 let udp: Responder;
@@ -25,6 +25,7 @@ describe('LoadEngine over UDP', () => {
     expect(r.completed).toBe(5000);
     expect(r.lost).toBe(0);
     expect(r.stoppedBy).toBe('count');
+    expect(r.ownSocketDrops).toBe(0);
     expect(r.rcodes).toEqual({ NOERROR: 3000, NXDOMAIN: 1000, REFUSED: 1000 });
     expect(r.truncated).toBe(1000);
     expect(r.unmatched).toBe(0);
@@ -119,6 +120,26 @@ describe('LoadEngine over UDP', () => {
     const { nChan, W } = e as unknown as { nChan: number; W: number };
     expect(nChan * W).toBeGreaterThanOrEqual(200_000 * 2 * 1.2);
     expect(W).toBeLessThanOrEqual(65536);
+  });
+});
+
+describe('ownUdpDrops', () => {
+  it('finds the kernel drops of our own socket in /proc/net/udp', async () => {
+    const a = dgram.createSocket({ type: 'udp4', recvBufferSize: 65536 });
+    const b = dgram.createSocket('udp4');
+    await new Promise<void>((res) => a.bind(0, '127.40.2.5', () => res()));
+    await new Promise<void>((res) => b.bind(0, '127.40.2.6', () => res()));
+    await new Promise<void>((res) => a.connect(b.address().port, '127.40.2.6', () => res()));
+    await new Promise<void>((res) => b.connect(a.address().port, '127.40.2.5', () => res()));
+    expect(ownUdpDrops([a])).toBe(0);
+    // Without yielding to the event loop, a cannot read: its small buffer overflows.
+    const payload = Buffer.alloc(1000);
+    for (let i = 0; i < 2000; i++) b.send(payload);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(ownUdpDrops([a])!).toBeGreaterThan(0);
+    expect(ownUdpDrops([b])).toBe(0);
+    a.close();
+    b.close();
   });
 });
 

@@ -119,6 +119,45 @@ function readRcvbufErrors(): number | null {
   }
 }
 
+function v4Hex(addr: string): string {
+  return addr.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).reverse().join('');
+}
+
+/**
+ * Datagrams the kernel dropped at our own sockets (receive buffer full), from the
+ * "drops" column of /proc/net/udp{,6}: answers that arrived but were never read.
+ * Sockets are found by local port and remote address:port. Null when unknown.
+ */
+export function ownUdpDrops(sockets: dgram.Socket[]): number | null {
+  if (sockets.length === 0) return null;
+  const keys = new Set<string>();
+  let v6 = false;
+  try {
+    for (const s of sockets) {
+      const local = s.address();
+      const remote = s.remoteAddress();
+      const lport = local.port.toString(16).toUpperCase().padStart(4, '0');
+      const rport = remote.port.toString(16).toUpperCase().padStart(4, '0');
+      if (local.family === 'IPv6') { v6 = true; keys.add(`${lport}|${rport}`); }
+      else keys.add(`${lport}|${v4Hex(remote.address)}:${rport}`);
+    }
+    const text = readFileSync(v6 ? '/proc/net/udp6' : '/proc/net/udp', 'utf8');
+    let drops = 0;
+    let found = 0;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const lport = f[1].slice(f[1].lastIndexOf(':') + 1);
+      const rem = f[2];
+      const key = v6 ? `${lport}|${rem.slice(rem.lastIndexOf(':') + 1)}` : `${lport}|${rem}`;
+      if (keys.has(key)) { drops += Number(f[f.length - 1]); found++; }
+    }
+    return found === 0 ? null : drops;
+  } catch {
+    return null;
+  }
+}
+
 interface TcpState {
   sock: net.Socket;
   up: boolean;
@@ -731,11 +770,13 @@ export class LoadEngine {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.endedAt = performance.now();
+    this.ownDrops = this.tcp ? 0 : ownUdpDrops(this.udp);
     this.closeAll();
     this.finish?.();
   }
 
   private endedAt = 0;
+  private ownDrops: number | null = null;
 
   /** What this engine measured, for buildRunResult (possibly merged with other threads). */
   raw(): RawRun {
@@ -759,6 +800,7 @@ export class LoadEngine {
       rcodes: Array.from(this.rcodes),
       errors: Object.fromEntries(this.errors),
       channels: this.nChan,
+      ownDrops: this.ownDrops,
       sources: names.map((address, i) => ({
         address, sent: this.srcSent[i], completed: this.srcCompleted[i], lost: this.srcLost[i], hist: histState(this.srcHist[i]),
       })),

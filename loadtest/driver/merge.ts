@@ -54,6 +54,8 @@ export interface RawRun {
   rcodes: number[];
   errors: Record<string, number>;
   channels: number;
+  /** Datagrams dropped at this thread's own sockets; null when unknown. */
+  ownDrops: number | null;
   sources: RawSource[];
 }
 
@@ -120,6 +122,8 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
   if (unsent.noFreeId > 0) warnings.push(`${unsent.noFreeId} queries not sent: every query ID was in flight (server too slow for the rate × timeout)`);
   if (unsent.noConnection > 0) warnings.push(`${unsent.noConnection} queries not sent: no usable TCP connection`);
   if (unsent.behindSchedule > 0) warnings.push(`${unsent.behindSchedule} queries not sent: the generator fell behind its schedule (it is the bottleneck at this rate; try --threads)`);
+  const own = raws.some((r) => r.ownDrops === null) ? null : sum((r) => r.ownDrops!);
+  if (own) warnings.push(`${own} answers were dropped by the kernel at the generator's own sockets (receive buffer full): the generator could not read fast enough, so part of the loss is ours; try --threads or raise net.core.rmem_max`);
   if (meta.udpRcvbufErrors) warnings.push(`the kernel dropped ${meta.udpRcvbufErrors} UDP datagrams for full receive buffers during the run (system-wide count; the server's socket, ours or another program's)`);
   const { host, port } = meta.server;
   const openLoop = meta.qps !== undefined;
@@ -158,6 +162,7 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
     latencyMs: summarize(total),
     ...(sources ? { sources } : {}),
     udpRcvbufErrors: meta.udpRcvbufErrors,
+    ownSocketDrops: raws.some((r) => r.ownDrops === null) ? null : sum((r) => r.ownDrops!),
     generatorCpuS: meta.cpuS,
     warnings,
   };

@@ -75,6 +75,12 @@ export interface RunResult {
   sources?: SourceResult[];
   /** Linux /proc/net/snmp Udp RcvbufErrors during the run, system-wide (server side included); null if unknown. */
   udpRcvbufErrors: number | null;
+  /**
+   * Datagrams the kernel dropped at the generator's own UDP sockets (full receive
+   * buffer): answers that arrived and were never read. 0 means no loss is the tool's own.
+   * null when unknown (not Linux); 0 for TCP.
+   */
+  ownSocketDrops: number | null;
   /** CPU seconds (user + system) the generator used during the run, all its threads. */
   generatorCpuS: number;
   warnings: string[];
@@ -142,7 +148,8 @@ export function formatRun(r: RunResult): string {
   lines.push(`  run time         ${r.durationS.toFixed(3)} s sending, ${r.elapsedS.toFixed(3)} s total (stopped by ${r.stoppedBy})`);
   lines.push(`  queries sent     ${int(r.sent)}  (${int(r.sentQps)} q/s)`);
   lines.push(`  completed        ${int(r.completed)}  (${pct(r.sent ? (100 * r.completed) / r.sent : 0)})`);
-  lines.push(`  lost             ${int(r.lost)}  (${pct(r.lossPct)}, no answer within ${r.timeoutMs} ms)`);
+  const own = r.ownSocketDrops === null || r.transport === 'tcp' ? '' : `; ${int(r.ownSocketDrops)} of them dropped at our own sockets`;
+  lines.push(`  lost             ${int(r.lost)}  (${pct(r.lossPct)}, no answer within ${r.timeoutMs} ms${own})`);
   const unsent = r.unsent.noFreeId + r.unsent.noConnection + r.unsent.behindSchedule;
   if (unsent > 0) lines.push(`  not sent         ${int(unsent)}  (no free ID ${int(r.unsent.noFreeId)}, no connection ${int(r.unsent.noConnection)}, behind schedule ${int(r.unsent.behindSchedule)})`);
   lines.push(`  achieved         ${int(r.achievedQps)} q/s`);
