@@ -368,7 +368,7 @@ export class Front {
       name, type, class: cls, rcode,
       answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
     };
-    return buildEntry(init, now, ttl, recordTtl);
+    return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? this.cache.slabs : undefined);
   }
 
   /** SERVFAIL for a resolution that failed or overran; never cached. */

@@ -90,3 +90,25 @@ describe('AnswerCache', () => {
     expect(c.bytes).toBe(e.size);
   });
 });
+
+describe('AnswerCache slab memory', () => {
+  it('moves a hot entry out of an old slab on use, keeping its bytes', () => {
+    const c = new AnswerCache(64 << 20);
+    const k = keyOf('hot.example');
+    const slabEntry = (name: string) => buildEntry({
+      name, type: TYPE.A, class: 1, rcode: 0,
+      answers: [{ name, type: TYPE.A, class: 1, ttl: 86_400, rdata: rdataFromText(TYPE.A, '192.0.2.1') }], authority: [], additional: [],
+    }, 0, 86_400, (t) => t, c.slabs);
+    const hot = slabEntry('hot.example');
+    c.store(k.hash, hot, 0);
+    const before = Buffer.from(hot.wire);
+    const firstSlab = hot.slab;
+    expect(hot.generation).toBe(0);
+    for (let i = 0; c.slabs.generation < 9; i++) c.store(keyOf(`f${i}.example`).hash, slabEntry(`f${i}.example`), 0);
+    expect(c.lookup(k.hash, k.key, k.len, 2000)).toBe(hot);
+    expect(hot.slab).not.toBe(firstSlab);
+    expect(hot.generation).toBe(c.slabs.generation);
+    expect(hot.wire.equals(before)).toBe(true);
+    expect(hot.ttlOffset(0)).toBe(hot.qEnd + 6);
+  });
+});

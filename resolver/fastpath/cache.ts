@@ -12,18 +12,26 @@
 // the LRU order as new answers arrive, so memory stays within maxBytes either way.
 
 import { LRUCache } from 'lru-cache';
-import type { AnswerEntry } from './entry.js';
+import { ENTRY_OVERHEAD, type AnswerEntry } from './entry.js';
+import { SlabAllocator } from './slab.js';
 
 /** How often (ms) a hit refreshes the entry's place in the LRU order. */
 const TOUCH_INTERVAL_MS = 1000;
+/** A hit moves its entry to the current slab once its own slab is this many slabs old. */
+const RELOCATE_AFTER_GENERATIONS = 8;
 const GET_OPTIONS = {};
 
 export class AnswerCache {
   private readonly index = new Map<number, AnswerEntry>();
   private readonly lru: LRUCache<number, AnswerEntry>;
+  /** Where cacheable answers keep their bytes (see slab.ts). */
+  readonly slabs = new SlabAllocator();
 
   constructor(maxBytes: number) {
     this.lru = new LRUCache<number, AnswerEntry>({
+      // A count bound that maxSize always reaches first; with it lru-cache keeps its
+      // bookkeeping in preallocated typed arrays instead of growing plain arrays.
+      max: Math.max(16, Math.ceil(maxBytes / ENTRY_OVERHEAD)),
       maxSize: maxBytes,
       // One huge answer must not flush the whole cache.
       maxEntrySize: Math.max(1024, Math.floor(maxBytes / 8)),
@@ -41,18 +49,29 @@ export class AnswerCache {
   lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
     const e = this.index.get(hash);
     if (e === undefined) return undefined;
-    const w = e.wire;
     if (e.qEnd - 12 !== keyLen) return undefined;
-    for (let i = 0; i < keyLen; i++) if (w[12 + i] !== key[i]) return undefined;
+    const src = e.slab;
+    const q = e.start + 12;
+    for (let i = 0; i < keyLen; i++) if (src[q + i] !== key[i]) return undefined;
     if (nowMs >= e.expiresMs) {
       this.lru.delete(hash);
       return undefined;
     }
-    if (nowMs - e.touchedMs >= TOUCH_INTERVAL_MS) {
-      e.touchedMs = nowMs;
-      this.lru.get(hash, GET_OPTIONS);
-    }
+    if (nowMs - e.touchedMs >= TOUCH_INTERVAL_MS) this.touch(hash, e, nowMs);
     return e;
+  }
+
+  /** Refreshes the entry's LRU position; moves it out of an old slab so old slabs can be freed. */
+  private touch(hash: number, e: AnswerEntry, nowMs: number): void {
+    e.touchedMs = nowMs;
+    this.lru.get(hash, GET_OPTIONS);
+    const slabs = this.slabs;
+    if (e.generation >= 0 && slabs.generation - e.generation >= RELOCATE_AFTER_GENERATIONS) {
+      const n = e.storedBytes;
+      slabs.alloc(n);
+      e.slab.copy(slabs.buffer, slabs.offset, e.start, e.start + n);
+      e.move(slabs.buffer, slabs.offset, slabs.buffer === slabs.current ? slabs.generation : -1);
+    }
   }
 
   /** Stores an entry under the hash of its question; ignored when it has no lifetime left. */

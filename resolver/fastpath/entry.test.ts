@@ -25,8 +25,9 @@ describe('buildEntry / render', () => {
     expect(m.edns).toBeUndefined();
     expect(m.questions[0].name).toBe('www.example.com');
     expect(e.wire.readUInt16BE(e.qEnd)).toBe(0xc00c); // first answer owner = pointer to the question
-    expect(e.ttlOffsets.length).toBe(3);
-    expect(e.addStart).toBeLessThan(e.wire.length);
+    expect(e.ttlCount).toBe(3);
+    expect(e.ttlOffset(0)).toBe(e.qEnd + 6);
+    expect(e.addStart).toBeLessThan(e.len);
     expect(e.expiresMs).toBe(61_000);
   });
 
