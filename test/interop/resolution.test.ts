@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAG, TYPE } from '../../dns/constants.js';
 import { buildQuery, parseMessage } from '../../dns/message.js';
-import { tcpExchange, type QueryOptions } from '../../bench/harness/client.js';
+import { QueryTimeout, tcpExchange, type QueryOptions } from '../../bench/harness/client.js';
 import { BIG_TXT_COUNT, MEDIUM_TXT_COUNT } from '../../bench/harness/zones.js';
 import { ask, askOnce, describe1, normalise, Scoreboard, soaNegativeTtl, type Normal, type Target } from './harness/compare.js';
 import { startPair, type Pair } from './harness/fixture.js';
@@ -44,6 +44,11 @@ interface Case {
    * not compared with unbound; `unbound` says what unbound does instead.
    */
   differs?: { unbound: Expect | 'no answer'; why: string };
+  /**
+   * unbound sometimes does not answer this at all (seen: >30 s); when it does not,
+   * ours is held to `expect` alone. When it answers, the two are compared as usual.
+   */
+  unboundMayHang?: string;
 }
 
 const A = (n: string, ip: string) => `${n} IN A ${ip}`;
@@ -99,7 +104,10 @@ const CASES: Case[] = [
     title: 'the server refers the zone to itself', name: 'x.selflame.interop', type: TYPE.A, expect: { rcode: 'SERVFAIL', answer: [] },
     differs: { unbound: { rcode: 'NOERROR', answer: [] }, why: 'unbound 1.17 turns a referral loop into an empty NOERROR without SOA (a NODATA it cannot justify); a resolver should SERVFAIL' },
   },
-  { title: 'one dead server (nothing listens) beside a good one', name: 'host.halfdead.interop', type: TYPE.A, expect: { rcode: 'NOERROR', answer: [A('host.halfdead.interop', '192.0.2.91')] } },
+  {
+    title: 'one dead server (nothing listens) beside a good one', name: 'host.halfdead.interop', type: TYPE.A, expect: { rcode: 'NOERROR', answer: [A('host.halfdead.interop', '192.0.2.91')] },
+    unboundMayHang: 'when unbound 1.17 tries the dead server first it can leave the client without an answer for over 30 s (about 1 run in 3)',
+  },
 
   // Negative answers.
   { title: 'NXDOMAIN in a leaf zone', name: 'nope.a.interop', type: TYPE.A, expect: { rcode: 'NXDOMAIN', answer: [], soa: 'a.interop' } },
@@ -148,7 +156,18 @@ describe('same answers as unbound', () => {
   for (const c of CASES) {
     it(c.title + ` (${c.name || '.'} ${c.type})`, async () => {
       const [ub, ours] = pair.targets;
-      const u = normalise((await ask(ub, c.name, c.type, { localAddress: pair.client, ...c.opts })).msg);
+      const ur = await ask(ub, c.name, c.type, { localAddress: pair.client, ...c.opts }).catch((e: Error) => {
+        if (c.unboundMayHang && e instanceof QueryTimeout) return undefined;
+        throw e;
+      });
+      if (!ur) {
+        if (!ours) return;
+        const o = normalise((await ask(ours, c.name, c.type, { localAddress: pair.client, ...c.opts })).msg);
+        board.record({ case: c.title, agree: meets(o, c.expect).length === 0, unbound: 'no answer within 6 s', ours: describe1(o), note: `unbound did not answer: ${c.unboundMayHang}` });
+        expect(meets(o, c.expect), `${label(ours)}: ${describe1(o)}`).toEqual([]);
+        return;
+      }
+      const u = normalise(ur.msg);
       if (c.differs) {
         if (c.differs.unbound !== 'no answer') expect(meets(u, c.differs.unbound), `unbound no longer behaves as documented: ${describe1(u)}`).toEqual([]);
       } else {
