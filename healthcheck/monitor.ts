@@ -53,6 +53,7 @@ export class HealthMonitor {
   private lastStats: ResolverStats | undefined;
   private lastProbeRttMs: number | undefined;
   private stopped = false;
+  private lastWarning = '';
 
   constructor(opts: MonitorOptions) {
     this.resolver = opts.resolver;
@@ -165,6 +166,11 @@ export class HealthMonitor {
       }
       if (this.stopped) return;
       if (outcome.rttMs !== undefined) this.lastProbeRttMs = outcome.rttMs;
+      if (outcome.ok && (outcome.warning ?? '') !== this.lastWarning) {
+        // Logged when it appears and when it clears, not every interval.
+        this.log(outcome.warning ? `warning: ${outcome.warning}` : 'probe warning cleared');
+        this.lastWarning = outcome.warning ?? '';
+      }
       this.recentProbes.push(outcome);
       if (this.recentProbes.length > RECENT_PROBES) this.recentProbes.shift();
       this.machine.probe(outcome);
