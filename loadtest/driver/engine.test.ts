@@ -109,6 +109,11 @@ describe('LoadEngine over UDP', () => {
     expect(diagnoseNoAnswers(r2)).toMatch(/unreachable: \d+ ICMP port-unreachable errors \(ECONNREFUSED\)/);
   });
 
+  it('rejects sources of the other address family', async () => {
+    await expect(runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 1, sources: ['::1'] }))
+      .rejects.toThrow(/source address ::1 is IPv6 but the server 127\.40\.2\.1 is IPv4/);
+  });
+
   it('fails clearly for a source address that is not local', async () => {
     await expect(runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 1, sources: ['192.0.2.77'] }))
       .rejects.toThrow(/cannot send from source address 192\.0\.2\.77: EADDRNOTAVAIL/);

@@ -19,7 +19,7 @@
 // and loss. Closed loop: each answer or timeout sends the next query in its window.
 
 import dgram from 'node:dgram';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { LatencyHistogram } from './histogram.js';
 import { buildRunResult, histState, type HistState, type RawRun, type RunMeta } from './merge.js';
@@ -266,6 +266,11 @@ export class LoadEngine {
     if (this.openLoop && !(this.qps > 0)) throw new DriverError('BAD_OPTION', 'qps must be above 0');
     if (!this.openLoop && !(this.clients >= 1)) throw new DriverError('BAD_OPTION', 'clients must be at least 1');
     if (!(this.timeoutMs > 0)) throw new DriverError('BAD_OPTION', 'timeout must be above 0');
+    const host = opts.server.host;
+    if (isIP(host)) {
+      const bad = this.sourceNames.find((s) => familyOf(s) !== familyOf(host));
+      if (bad) throw new DriverError('BAD_OPTION', `source address ${bad} is IPv${familyOf(bad)} but the server ${host} is IPv${familyOf(host)}`);
+    }
   }
 
   /** Sizes channels and slots so the worst case in flight always has a free ID. */
