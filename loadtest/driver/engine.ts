@@ -186,6 +186,8 @@ export class LoadEngine {
   private chanSource!: Int32Array;
   private udp: dgram.Socket[] = [];
   private tcpCh: TcpState[] = [];
+  /** TCP channels with queued queries since the last flush. */
+  private readonly tcpDirty: number[] = [];
   private serverAddr = '';
   private serverPort = 0;
   private rr = 0;
@@ -511,8 +513,9 @@ export class LoadEngine {
         t.wbuf.copy(bigger, 0, 0, t.wlen);
         t.wbuf = bigger;
       }
+      if (t.wlen === 0) this.tcpDirty.push(c);
       const w = t.wbuf;
-      let p = t.wlen;
+      const p = t.wlen;
       w[p] = qlen >> 8;
       w[p + 1] = qlen & 0xff;
       this.q.wire.copy(w, p + 2, qoff, qoff + qlen);
@@ -679,14 +682,16 @@ export class LoadEngine {
     }
   }
 
+  /** Hands each connection's queued queries to its socket in one write. Only dirty channels are visited. */
   private flushTcp(): void {
-    if (!this.tcp) return;
-    for (let c = 0; c < this.nChan; c++) {
-      const t = this.tcpCh[c];
+    const dirty = this.tcpDirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const t = this.tcpCh[dirty[i]];
       if (t.wlen === 0) continue;
       if (t.up) t.sock.write(Buffer.from(t.wbuf.subarray(0, t.wlen)));
       t.wlen = 0;
     }
+    dirty.length = 0;
   }
 
   private reconnectTcp(now: number): void {
