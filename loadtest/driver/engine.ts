@@ -735,15 +735,20 @@ export class LoadEngine {
           // The schedule's own length is cap / rate; a generator that slipped took longer.
           const nominalEnd = this.t0 + (this.scheduleCap * 1000) / this.qps;
           this.stopSending(Math.max(nominalEnd, now), this.scheduleCap === this.maxSends ? 'count' : 'duration');
-        } else if (now >= this.sendDeadline) {
+        } else if (now >= this.sendDeadline + MAX_BACKLOG_MS) {
+          // Queries due before the deadline still go out (late) while the backlog drains;
+          // whatever is left MAX_BACKLOG_MS after it is counted, not sent.
           this.unsentBehind += this.scheduleCap - this.scheduled;
+          this.stopSending(this.sendDeadline, this.deadlineReason);
         }
-      } else if (this.inFlight < this.clients) {
-        // Closed loop: refill windows that could not send earlier (no TCP connection).
-        let room = this.clients - this.inFlight;
-        while (room-- > 0 && this.sending) if (!this.sendOne(now)) break;
+      } else {
+        if (this.inFlight < this.clients) {
+          // Closed loop: refill windows that could not send earlier (no TCP connection).
+          let room = this.clients - this.inFlight;
+          while (room-- > 0 && this.sending) if (!this.sendOne(now)) break;
+        }
+        if (this.sending && now >= this.sendDeadline) this.stopSending(this.sendDeadline, this.deadlineReason);
       }
-      if (this.sending && now >= this.sendDeadline) this.stopSending(this.sendDeadline, this.deadlineReason);
     }
     this.flushTcp();
     this.sweepTimeouts(now);

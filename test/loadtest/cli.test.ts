@@ -80,11 +80,11 @@ describe('loadtest capacity CLI', () => {
   });
   it('reports capacityQps and the curve as JSON, steps on stderr', async () => {
     const r = await runCli(['loadtest', 'capacity', '--server', `127.40.4.1:${srv.port}`, '--queries', good,
-      '--start', '300', '--max-qps', '600', '--step', '0.3', '--timeout', '200', '--max-loss', '5', '--json']);
+      '--start', '300', '--max-qps', '600', '--step', '0.5', '--timeout', '200', '--max-loss', '20', '--max-p99', '1000', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as CapacityResult;
     expect(j.kind).toBe('anycast-kit.loadtest.capacity');
-    expect(j.curve.map((c) => c.offeredQps)).toEqual([300, 600]);
+    expect(j.curve.map((c) => c.offeredQps), r.stderr).toEqual([300, 600]);
     expect(j.capacityQps).toBeGreaterThan(400);
     expect(j.limitedBy).toBe('max-qps');
     expect(r.stderr).toMatch(/step: offered 300 q\/s/);
