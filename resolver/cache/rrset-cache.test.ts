@@ -118,6 +118,24 @@ describe('RRsetCache', () => {
     expect(cache.lookupName('ns.example', TYPE.A, 1, TRUST.ANSWER)).toEqual({});
   });
 
+  it('counts the bytes of every entry added to a name already cached', () => {
+    const { cache } = make();
+    cache.putRRset([rec('multi.example', TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER);
+    const one = cache.bytes;
+    cache.putRRset([rec('multi.example', TYPE.TXT, 300, '"' + 'y'.repeat(200) + '"')], TRUST.ANSWER);
+    expect(cache.bytes).toBeGreaterThan(one + 200);
+    const two = cache.bytes;
+    cache.putNegative('multi.example', TYPE.MX, 1, 0, rec('example', TYPE.SOA, 60, 'ns. host. 1 2 3 4 300'), 60);
+    expect(cache.bytes).toBeGreaterThan(two);
+    expect(cache.size).toBe(1);
+  });
+
+  it('stays within its byte bound when many types pile up on few names', () => {
+    const { cache } = make({ maxBytes: 64 * 1024 });
+    for (let t = 1; t < 2000; t++) cache.putRRset([rec(`n${t % 5}.example`, 60000 + t, 300, '\\# 100 ' + 'ab'.repeat(100))], TRUST.ANSWER);
+    expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
   it('keeps its byte count steady when the same names are stored over and over', () => {
     const { cache, advance } = make();
     for (let i = 0; i < 20; i++) cache.putRRset([rec(`n${i}.example`, TYPE.A, 300, '192.0.2.1')], TRUST.ANSWER);

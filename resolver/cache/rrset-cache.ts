@@ -59,28 +59,40 @@ export interface Delegation {
   addresses: Map<string, string[]>;
 }
 
+/**
+ * One cached RRset, stored compactly: the owner once, all rdata back to back in a
+ * buffer of its own, and the end offset of each record. Records are rebuilt (with
+ * the remaining TTL) when read.
+ */
 interface RRsetEntry {
-  records: ResourceRecord[];
+  type: number;
   trust: Trust;
   expiresAtMs: number;
   bytes: number;
+  owner: string;
+  /** All rdata back to back, as a latin1 string: compact, GC-managed, no per-entry ArrayBuffer. */
+  rdata: string;
+  ends: number[];
 }
 
 interface NegEntry {
+  /** The type this NODATA is for, or -1 for NXDOMAIN (the whole name). */
+  type: number;
   rcode: number;
-  soa: ResourceRecord | undefined;
+  soaOwner: string | undefined;
+  soaRdata: string | undefined;
   expiresAtMs: number;
   bytes: number;
 }
 
 /**
- * Everything cached for one owner name: one LRU entry per name, so a lookup for a
- * name (positive type, CNAME, NXDOMAIN, NODATA) costs one LRU operation.
+ * Everything cached for one owner name, so a lookup for a name (positive type,
+ * CNAME, NXDOMAIN, NODATA) costs one LRU operation. Plain arrays: a name rarely
+ * holds more than two or three entries, and a Map would cost more than the data.
  */
 interface NameNode {
-  rrsets: Map<number, RRsetEntry>;
-  nx: NegEntry | undefined;
-  nodata: Map<number, NegEntry> | undefined;
+  sets: RRsetEntry[];
+  negs: NegEntry[];
   bytes: number;
 }
 
@@ -94,12 +106,40 @@ export interface RRsetCacheOptions {
   now: () => number;
 }
 
-const NODE_OVERHEAD_BYTES = 160;
-const ENTRY_OVERHEAD_BYTES = 64;
-const RECORD_OVERHEAD_BYTES = 48;
+// What an entry really costs on the V8 heap and in array buffers (measured with
+// process.memoryUsage() over 200k cached names): node + LRU slot + key, per RRset
+// and per record. Counting less would let the process outgrow maxBytes.
+const NODE_OVERHEAD_BYTES = 260;
+const ENTRY_OVERHEAD_BYTES = 200;
+const RECORD_OVERHEAD_BYTES = 16;
+
+/**
+ * Packs rdata into one latin1 string. Parsed rdata are views into Node's shared
+ * 8 KiB allocation slabs: keeping such a view in a long-lived cache keeps the whole
+ * slab (and the garbage around it) alive, and a Buffer of its own per entry costs
+ * ~300 bytes of malloc and bookkeeping for a 4-byte A record. A string is compact
+ * and the GC moves it; the Buffer is rebuilt when the record is read.
+ */
+function pack(parts: Buffer[]): { rdata: string; ends: number[] } {
+  const ends: number[] = new Array(parts.length);
+  let off = 0;
+  for (let i = 0; i < parts.length; i++) { off += parts[i].length; ends[i] = off; }
+  const rdata = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('latin1');
+  return { rdata, ends };
+}
 
 function nodeKey(name: string, cls: number): string {
   return cls === 1 ? fastLower(name) : `${fastLower(name)}\u0000${cls}`;
+}
+
+function findSet(n: NameNode, type: number): number {
+  for (let i = 0; i < n.sets.length; i++) if (n.sets[i].type === type) return i;
+  return -1;
+}
+
+function findNeg(n: NameNode, type: number): number {
+  for (let i = 0; i < n.negs.length; i++) if (n.negs[i].type === type) return i;
+  return -1;
 }
 
 export interface NameLookup {
@@ -132,18 +172,18 @@ export class RRsetCache {
     return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, t));
   }
 
-  private node(key: string, create: true): NameNode;
-  private node(key: string, create: false): NameNode | undefined;
-  private node(key: string, create: boolean): NameNode | undefined {
-    const n = this.lru.get(key);
-    if (n || !create) return n;
-    return { rrsets: new Map(), nx: undefined, nodata: undefined, bytes: NODE_OVERHEAD_BYTES + key.length };
+  /**
+   * Re-inserts a changed node so lru-cache recounts its size; drops it when empty.
+   * A fresh object each time: lru-cache skips the size update when set() is given
+   * the value it already holds.
+   */
+  private commit(key: string, n: NameNode): void {
+    if (n.sets.length === 0 && n.negs.length === 0) { this.lru.delete(key); return; }
+    this.lru.set(key, { sets: n.sets, negs: n.negs, bytes: n.bytes });
   }
 
-  /** Re-inserts a changed node so lru-cache recounts its size; drops it when empty. */
-  private commit(key: string, n: NameNode): void {
-    if (n.rrsets.size === 0 && !n.nx && (!n.nodata || n.nodata.size === 0)) { this.lru.delete(key); return; }
-    this.lru.set(key, n);
+  private newNode(key: string): NameNode {
+    return { sets: [], negs: [], bytes: NODE_OVERHEAD_BYTES + 2 * key.length };
   }
 
   /**
@@ -157,60 +197,62 @@ export class RRsetCache {
     const key = nodeKey(name, cls);
     const now = this.opts.now();
     const existing = this.lru.peek(key);
-    const old = existing?.rrsets.get(type);
+    const at = existing ? findSet(existing, type) : -1;
+    const old = at >= 0 ? existing!.sets[at] : undefined;
     if (old && old.expiresAtMs > now && old.trust > trust) return false;
     let ttl = Infinity;
-    let bytes = ENTRY_OVERHEAD_BYTES;
-    for (const r of records) {
-      ttl = Math.min(ttl, r.ttl);
-      bytes += RECORD_OVERHEAD_BYTES + r.name.length + r.rdata.length;
-    }
+    for (const r of records) ttl = Math.min(ttl, r.ttl);
     ttl = this.clampTtl(ttl);
-    const n = existing ?? this.node(key, true);
-    if (old) { n.rrsets.delete(type); n.bytes -= old.bytes; }
+    if (ttl <= 0 && !existing) return true; // TTL 0: for this resolution only (RFC 1035 3.2.1), not stored
+    const n = existing ?? this.newNode(key);
+    if (old) { n.sets.splice(at, 1); n.bytes -= old.bytes; }
     if (ttl > 0) {
-      // A TTL of 0 may be used for this resolution only (RFC 1035 section 3.2.1): not stored.
-      const stored = records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl, rdata: r.rdata }));
-      n.rrsets.set(type, { records: stored, trust, expiresAtMs: now + ttl * 1000, bytes });
+      const { rdata, ends } = pack(records.map((r) => r.rdata));
+      const bytes = ENTRY_OVERHEAD_BYTES + 2 * name.length + rdata.length + RECORD_OVERHEAD_BYTES * records.length;
+      n.sets.push({ type, trust, expiresAtMs: now + ttl * 1000, bytes, owner: name, rdata, ends });
       n.bytes += bytes;
       // A positive answer supersedes a cached negative one for the same name.
-      if (n.nx) { n.bytes -= n.nx.bytes; n.nx = undefined; }
-      const nd = n.nodata?.get(type);
-      if (nd) { n.bytes -= nd.bytes; n.nodata!.delete(type); }
+      for (let i = n.negs.length - 1; i >= 0; i--) {
+        if (n.negs[i].type === -1 || n.negs[i].type === type) { n.bytes -= n.negs[i].bytes; n.negs.splice(i, 1); }
+      }
     }
-    if (existing || ttl > 0) this.commit(key, n);
+    this.commit(key, n);
     return true;
   }
 
   /** An unexpired RRset of at least `minTrust`, with TTLs counted down. */
   getRRset(name: string, type: number, cls: number, minTrust: Trust = TRUST.GLUE): CachedRRset | undefined {
     const n = this.lru.get(nodeKey(name, cls));
-    return n ? this.readRRset(n, type, minTrust) : undefined;
+    return n ? this.readRRset(n, type, cls, minTrust) : undefined;
   }
 
-  private readRRset(n: NameNode, type: number, minTrust: Trust): CachedRRset | undefined {
-    const e = n.rrsets.get(type);
-    if (!e) return undefined;
+  private readRRset(n: NameNode, type: number, cls: number, minTrust: Trust): CachedRRset | undefined {
+    const at = findSet(n, type);
+    if (at < 0) return undefined;
+    const e = n.sets[at];
     const left = this.remaining(e.expiresAtMs);
-    if (left <= 0) { n.rrsets.delete(type); n.bytes -= e.bytes; return undefined; }
+    if (left <= 0) { n.sets.splice(at, 1); n.bytes -= e.bytes; return undefined; }
     if (e.trust < minTrust) return undefined;
-    return {
-      trust: e.trust,
-      ttl: left,
-      records: e.records.map((r) => ({ name: r.name, type: r.type, class: r.class, ttl: left, rdata: r.rdata })),
-    };
+    const records: ResourceRecord[] = new Array(e.ends.length);
+    let start = 0;
+    for (let i = 0; i < e.ends.length; i++) {
+      records[i] = { name: e.owner, type, class: cls, ttl: left, rdata: Buffer.from(e.rdata.slice(start, e.ends[i]), 'latin1') };
+      start = e.ends[i];
+    }
+    return { trust: e.trust, ttl: left, records };
   }
 
-  private readNegative(n: NameNode, type: number): NegativeEntry | undefined {
-    for (const e of [n.nx, n.nodata?.get(type)]) {
-      if (!e) continue;
+  private readNegative(n: NameNode, type: number, cls: number): NegativeEntry | undefined {
+    for (const want of [-1, type]) {
+      const at = findNeg(n, want);
+      if (at < 0) continue;
+      const e = n.negs[at];
       const left = this.remaining(e.expiresAtMs);
-      if (left <= 0) {
-        n.bytes -= e.bytes;
-        if (e === n.nx) n.nx = undefined; else n.nodata!.delete(type);
-        continue;
-      }
-      return { rcode: e.rcode, ttl: left, soa: e.soa ? { ...e.soa, ttl: left } : undefined };
+      if (left <= 0) { n.negs.splice(at, 1); n.bytes -= e.bytes; continue; }
+      const soa = e.soaOwner !== undefined && e.soaRdata
+        ? { name: e.soaOwner, type: TYPE.SOA, class: cls, ttl: left, rdata: Buffer.from(e.soaRdata, 'latin1') }
+        : undefined;
+      return { rcode: e.rcode, ttl: left, soa };
     }
     return undefined;
   }
@@ -222,13 +264,13 @@ export class RRsetCache {
   lookupName(name: string, type: number, cls: number, minTrust: Trust): NameLookup {
     const n = this.lru.get(nodeKey(name, cls));
     if (!n) return {};
-    const rrset = this.readRRset(n, type, minTrust);
+    const rrset = this.readRRset(n, type, cls, minTrust);
     if (rrset) return { rrset };
     if (type !== TYPE.CNAME) {
-      const cname = this.readRRset(n, TYPE.CNAME, minTrust);
+      const cname = this.readRRset(n, TYPE.CNAME, cls, minTrust);
       if (cname) return { cname };
     }
-    const negative = this.readNegative(n, type);
+    const negative = this.readNegative(n, type, cls);
     return negative ? { negative } : {};
   }
 
@@ -241,17 +283,14 @@ export class RRsetCache {
     const key = nodeKey(name, cls);
     const existing = this.lru.peek(key);
     if (t <= 0 && !existing) return;
-    const n = existing ?? this.node(key, true);
-    const old = rcode === 3 ? n.nx : n.nodata?.get(type);
-    if (old) {
-      n.bytes -= old.bytes;
-      if (rcode === 3) n.nx = undefined; else n.nodata!.delete(type);
-    }
+    const n = existing ?? this.newNode(key);
+    const kind = rcode === 3 ? -1 : type;
+    const at = findNeg(n, kind);
+    if (at >= 0) { n.bytes -= n.negs[at].bytes; n.negs.splice(at, 1); }
     if (t > 0) {
-      const bytes = ENTRY_OVERHEAD_BYTES + (soa ? RECORD_OVERHEAD_BYTES + soa.name.length + soa.rdata.length : 0);
-      const e: NegEntry = { rcode, soa: soa ? { ...soa, ttl: t } : undefined, expiresAtMs: this.opts.now() + t * 1000, bytes };
-      if (rcode === 3) n.nx = e;
-      else (n.nodata ??= new Map()).set(type, e);
+      const soaRdata = soa ? soa.rdata.toString('latin1') : undefined;
+      const bytes = ENTRY_OVERHEAD_BYTES + (soa ? 2 * soa.name.length + soa.rdata.length : 0);
+      n.negs.push({ type: kind, rcode, soaOwner: soa?.name, soaRdata, expiresAtMs: this.opts.now() + t * 1000, bytes });
       n.bytes += bytes;
     }
     this.commit(key, n);
@@ -260,7 +299,7 @@ export class RRsetCache {
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */
   getNegative(name: string, type: number, cls: number): NegativeEntry | undefined {
     const n = this.lru.get(nodeKey(name, cls));
-    return n ? this.readNegative(n, type) : undefined;
+    return n ? this.readNegative(n, type, cls) : undefined;
   }
 
   /**
@@ -299,9 +338,9 @@ export class RRsetCache {
     const out: string[] = [];
     const n = this.lru.get(nodeKey(name, cls));
     if (!n) return out;
-    const a = this.readRRset(n, TYPE.A, TRUST.GLUE);
+    const a = this.readRRset(n, TYPE.A, cls, TRUST.GLUE);
     if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
-    const aaaa = this.readRRset(n, TYPE.AAAA, TRUST.GLUE);
+    const aaaa = this.readRRset(n, TYPE.AAAA, cls, TRUST.GLUE);
     if (aaaa) for (const r of aaaa.records) if (r.rdata.length === 16) out.push(bytesToIpv6(r.rdata));
     return out;
   }

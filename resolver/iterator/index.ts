@@ -23,7 +23,7 @@ export interface IteratorOptions {
   upstream?: Upstream;
   /** Root hints to use instead of cfg.rootHintsFile / the built-in IANA set. */
   rootHints?: RootHints;
-  /** Bytes for the RRset cache; default half of cfg.cache.maxBytes, at least 1 MiB. */
+  /** Bytes for the RRset cache; default a quarter of cfg.cache.maxBytes, at least 1 MiB. */
   rrsetCacheBytes?: number;
   /** Infra cache tuning (back-off, lameness time, RTO bounds). */
   infra?: Partial<Omit<InfraOptions, 'now'>>;
@@ -48,7 +48,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   const now = opts.now ?? (() => performance.now() + 1);
   const hints = opts.rootHints ?? (cfg.rootHintsFile ? loadRootHints(cfg.rootHintsFile) : builtinRootHints());
   const cache = new RRsetCache({
-    maxBytes: opts.rrsetCacheBytes ?? Math.max(1 << 20, Math.floor(cfg.cache.maxBytes / 2)),
+    maxBytes: opts.rrsetCacheBytes ?? Math.max(1 << 20, Math.floor(cfg.cache.maxBytes / 4)),
     minTtl: cfg.cache.minTtl,
     maxTtl: cfg.cache.maxTtl,
     maxNegativeTtl: cfg.cache.maxNegativeTtl,
