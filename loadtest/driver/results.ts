@@ -143,7 +143,7 @@ export function formatRun(r: RunResult): string {
   const lines: string[] = [];
   const mode = r.mode === 'open-loop' ? `open loop at ${int(r.targetQps ?? 0)} q/s` : `closed loop, ${r.clients} in flight`;
   const threads = r.threads > 1 ? ` in ${r.threads} threads` : '';
-  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'sockets' : 'connections'}${threads}`);
+  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'socket' : 'connection'}${r.channels === 1 ? '' : 's'}${threads}`);
   lines.push(`  queries file     ${r.queriesFile} (${int(r.queryLines)} lines, ${int(r.distinctQueries)} distinct)`);
   lines.push(`  run time         ${r.durationS.toFixed(3)} s sending, ${r.elapsedS.toFixed(3)} s total (stopped by ${r.stoppedBy})`);
   lines.push(`  queries sent     ${int(r.sent)}  (${int(r.sentQps)} q/s)`);
