@@ -36,6 +36,12 @@ beforeAll(async () => {
     if (name === `ttl3.${ZONE}` && qn.type === TYPE.A) return { msg: reply(q, { answers: [rr(qn.name, TYPE.A, 3, `10.9.0.${n}`)] }) };
     // zero: TTL 0, must not be served from cache.
     if (name === `zero.${ZONE}` && qn.type === TYPE.A) return { msg: reply(q, { answers: [rr(qn.name, TYPE.A, 0, `10.9.2.${n}`)] }) };
+    // merge: answered after 30 ms (below both resolvers' minimum retransmit timeout),
+    // so identical questions pile up in the resolver meanwhile.
+    if (name === `merge.${ZONE}` && qn.type === TYPE.A) return { msg: reply(q, { answers: [rr(qn.name, TYPE.A, 300, `10.9.4.${n}`)] }), delayMs: 30 };
+    // slowN: answered after N ms, from a server that answered everything else at once.
+    const slow = /^slow(\d+)\./.exec(name);
+    if (slow && qn.type === TYPE.A) return { msg: reply(q, { answers: [rr(qn.name, TYPE.A, 300, `10.9.5.${n}`)] }), delayMs: Number(slow[1]) };
     // huge: TTL far above any sane cap.
     if (name === `huge.${ZONE}` && qn.type === TYPE.A) return { msg: reply(q, { answers: [rr(qn.name, TYPE.A, 2_000_000_000, '10.9.3.1')] }) };
     // neg: NXDOMAIN the first time (negative TTL min(3, 2) = 2 s), an address afterwards.
@@ -131,6 +137,43 @@ describe('positive answers', () => {
     }
     if (seq.ours) board.record({ case: 'max TTL clamp', agree: seq.ours[0].ttl === seq.unbound[0].ttl, unbound: fmt(seq.unbound), ours: fmt(seq.ours) });
   });
+});
+
+describe('identical questions in flight', () => {
+  it('are merged into one upstream query', async () => {
+    const seq = await perTarget(async (t) => {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => look(t, `merge.${ZONE}`)));
+      await sleep(100);
+      return { values: new Set(replies.map((r) => r.value)), upstream: count.get(`merge.${ZONE}`) ?? 0, rcodes: new Set(replies.map((r) => r.rcode)) };
+    });
+    const show = (x: (typeof seq)[string]) => `${[...x.rcodes].join(',')} ${[...x.values].join(',')}; ${x.upstream} upstream quer${x.upstream === 1 ? 'y' : 'ies'} for 20 clients`;
+    if (seq.ours) board.record({ case: '20 identical questions in flight', agree: seq.ours.upstream === 1 && seq.ours.rcodes.has('NOERROR'), unbound: show(seq.unbound), ours: show(seq.ours) });
+    for (const [who, x] of Object.entries(seq)) {
+      expect([...x.rcodes], who).toEqual(['NOERROR']);
+      expect([...x.values], who).toEqual(['10.9.4.1']);
+      expect(x.upstream, `${who}: ${show(x)}`).toBe(1);
+    }
+  });
+});
+
+describe('a server that turns slow', () => {
+  // The dyn server has answered everything at once so far (RTT well under 1 ms);
+  // now one answer takes longer. Retransmitting is fine; giving up is not.
+  for (const delayMs of [300, 800]) {
+    it(`still answers when the only server takes ${delayMs} ms`, async () => {
+      const seq = await perTarget(async (t) => {
+        const t0 = performance.now();
+        const r = await look(t, `slow${delayMs}.${ZONE}`);
+        return { ...r, ms: Math.round(performance.now() - t0) };
+      });
+      const show = (x: (typeof seq)[string]) => `${x.rcode} ${x.value} after ${x.ms} ms, ${x.upstream} upstream queries`;
+      if (seq.ours) board.record({ case: `only server answers after ${delayMs} ms`, agree: seq.ours.rcode === 'NOERROR', unbound: show(seq.unbound), ours: show(seq.ours) });
+      for (const [who, x] of Object.entries(seq)) {
+        expect(x.rcode, `${who}: ${show(x)}`).toBe('NOERROR');
+        expect(x.value, `${who}: ${show(x)}`).toMatch(/^10\.9\.5\.\d+$/);
+      }
+    });
+  }
 });
 
 describe('negative answers', () => {
