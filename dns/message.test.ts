@@ -90,6 +90,18 @@ describe('message codec', () => {
     expect(isSubdomain('a\\.com', 'com')).toBe(false);
   });
 
+  it('refuses names with empty labels instead of re-shaping them', () => {
+    expect(() => buildQuery({ id: 1, name: 'bad..name', type: TYPE.A })).toThrowError(/empty label/);
+    expect(() => buildQuery({ id: 1, name: 'a'.repeat(64) + '.example', type: TYPE.A })).toThrowError(/63/);
+  });
+
+  it('compresses a label containing a dot separately from two labels', () => {
+    const m = sample();
+    m.answers = [{ ...m.answers[1], name: 'a\\.b.example.com' }, { ...m.answers[1], name: 'a.b.example.com' }];
+    const back = parseMessage(encodeMessage(m));
+    expect(back.answers.map((r) => r.name)).toEqual(['a\\.b.example.com', 'a.b.example.com']);
+  });
+
   it('passes unknown types through byte for byte (RFC 3597)', () => {
     const rdata = rdataFromText(65280, '\\# 3 abcdef');
     expect(rdataToText(65280, rdata)).toBe('\\# 3 abcdef');

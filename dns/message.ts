@@ -6,7 +6,7 @@
 
 import { CLASS, FLAG, HEADER_LEN, TYPE } from './constants.js';
 import { WireError } from './errors.js';
-import { nameToWire, readName, splitLabels } from './name.js';
+import { nameToLabels, nameToWire, readName } from './name.js';
 
 export interface Question {
   name: string;
@@ -223,15 +223,19 @@ class Writer {
   bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   /** Writes an owner or question name, compressing against names already written. */
   name(name: string): void {
-    const labels = splitLabels(name);
+    // nameToLabels validates (empty labels, lengths) so a bad name throws instead of
+    // being silently re-shaped on the wire.
+    const labels = nameToLabels(name);
+    const keys = labels.map((l) => l.toString('latin1'));
     for (let i = 0; i < labels.length; i++) {
       // Exact bytes, not lower-cased: compression must not change an owner name's case.
-      const suffix = labels.slice(i).join('.');
+      // U+0100 cannot occur in a latin1 label, so it separates labels unambiguously.
+      const suffix = keys.slice(i).join('\u0100');
       const at = this.names.get(suffix);
       if (at !== undefined) { this.u16(0xc000 | at); return; }
       if (this.pos < 0x3fff) this.names.set(suffix, this.pos);
-      const wire = nameToWire(labels[i]);
-      this.bytes(wire.subarray(0, wire.length - 1));
+      this.u8(labels[i].length);
+      this.bytes(labels[i]);
     }
     this.u8(0);
   }
