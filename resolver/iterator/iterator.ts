@@ -25,7 +25,7 @@ import type { ResolverStats } from '../stats.js';
 import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
 import { fastLower } from '../cache/names.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
-import type { Upstream } from '../transport/upstream.js';
+import type { Upstream, UpstreamOutcome } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
 import type { RootHints } from './roothints.js';
 import { scrubResponse, type Scrubbed } from './scrub.js';
@@ -37,8 +37,8 @@ export const EDE = { OTHER: 0, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } a
 
 /** Glueless lookups nested deeper than this give up (unbound uses a similar small bound). */
 const DEFAULT_MAX_DEPENDENCY_DEPTH = 4;
-/** Sends to one address within one delegation before it is given up on (packet loss gets one retry). */
-const MAX_TRIES_PER_ADDRESS = 2;
+/** Sends to one address within one delegation (RTO doubling each time) before it is given up on. */
+const MAX_TRIES_PER_ADDRESS = 4;
 /** NS names resolved at once for a glueless delegation. */
 const PARALLEL_TARGET_LOOKUPS = 3;
 
@@ -75,6 +75,24 @@ interface DelegationPoint {
   tries: Map<string, number>;
   /** Addresses that refused EDNS: retry them once without it. */
   noEdnsRetry: Set<string>;
+  /** Queries sent and not yet settled: the newest within its RTO, older ones lingering. */
+  inflight: InFlight[];
+  /** The query still within its RTO, if any (the next one waits for it). */
+  current: InFlight | undefined;
+  /** Cancels this delegation's queries once the resolution moves on. */
+  abort: AbortController | undefined;
+}
+
+/** One upstream query of a delegation point. */
+interface InFlight {
+  address: string;
+  edns: boolean;
+  rtoMs: number;
+  timeoutMs: number;
+  sentAtMs: number;
+  /** Past its RTO: only listening for a late answer. */
+  lingering: boolean;
+  promise: Promise<UpstreamOutcome>;
 }
 
 interface Flight {
@@ -218,6 +236,8 @@ export class Iterator {
       return task.result ?? servfail('no result', EDE.OTHER);
     } catch (e) {
       return servfail(`internal error: ${(e as Error).message}`, EDE.OTHER);
+    } finally {
+      leave(task.dp);
     }
   }
 
@@ -261,6 +281,7 @@ export class Iterator {
    */
   private async processFindZoneCut(t: Task): Promise<IteratorState> {
     if (t.priming) {
+      leave(t.dp);
       t.dp = toDelegationPoint(this.hintsDelegation());
       return 'queryTargets';
     }
@@ -270,15 +291,19 @@ export class Iterator {
       d = await this.primeRoot(t);
       if (!d) d = this.hintsDelegation();
     }
+    leave(t.dp);
     t.dp = toDelegationPoint(d);
     return 'queryTargets';
   }
 
   /**
    * QUERY_TARGETS: pick a server of the current delegation (infra cache: RTT,
-   * lameness, dead with back-off) and send the question. With no address left,
-   * resolve NS names that have none (glueless delegation), a few at once. Timeouts
-   * and errors feed the infra cache and come back here for the next server.
+   * lameness, dead with back-off) and send the question. When the server's RTO
+   * passes without an answer, the next server (or the same one again, up to
+   * MAX_TRIES_PER_ADDRESS) is tried while the earlier queries keep listening until
+   * the budget ends: the first answer from any of them is taken, so a server that
+   * has merely turned slow is still heard. With no address left, NS names without
+   * one are resolved (glueless delegation). Every outcome feeds the infra cache.
    */
   private async processQueryTargets(t: Task): Promise<IteratorState> {
     const dp = t.dp!;
@@ -288,51 +313,74 @@ export class Iterator {
       const leftMs = t.budget.deadlineMs - performance.now();
       if (leftMs <= 0) return this.fail(t, `resolution of ${t.qname} timed out`);
 
-      let address: string | undefined;
-      let edns = true;
-      const retryNoEdns = [...dp.noEdnsRetry][0];
-      if (retryNoEdns !== undefined) {
-        dp.noEdnsRetry.delete(retryNoEdns);
-        address = retryNoEdns;
-        edns = false;
-      } else {
-        address = this.selectAddress(dp);
-        if (address === undefined) {
-          if (await this.lookupTargets(t, dp)) continue;
-          return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
+      if (!dp.current) {
+        let address: string | undefined;
+        let edns = true;
+        const retryNoEdns = [...dp.noEdnsRetry][0];
+        if (retryNoEdns !== undefined) {
+          dp.noEdnsRetry.delete(retryNoEdns);
+          address = retryNoEdns;
+          edns = false;
+        } else {
+          address = this.selectAddress(dp);
+          if (address !== undefined) edns = !infra.noEdns(address);
         }
-        edns = !infra.noEdns(address);
+        if (address === undefined) {
+          if (dp.inflight.length === 0) {
+            if (await this.lookupTargets(t, dp)) continue;
+            return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
+          }
+          // Nothing more to send: wait for the queries still listening.
+        } else {
+          if (t.budget.queries >= t.budget.maxQueries) {
+            infra.releaseProbe(address);
+            if (dp.inflight.length === 0) return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
+          } else {
+            t.budget.queries++;
+            dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
+            const rtoMs = infra.rtoMs(address);
+            // Whole milliseconds: Node keeps one timer list per distinct duration.
+            const timeoutMs = Math.max(1, Math.ceil(Math.min(rtoMs, leftMs)));
+            dp.abort ??= new AbortController();
+            const q: InFlight = {
+              address, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
+              promise: upstream.query({
+                address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
+                timeoutMs, lingerMs: Math.max(0, Math.floor(leftMs - timeoutMs)), signal: dp.abort.signal,
+                tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns,
+              }),
+            };
+            dp.current = q;
+            dp.inflight.push(q);
+          }
+        }
       }
-      if (t.budget.queries >= t.budget.maxQueries) {
-        infra.releaseProbe(address);
-        return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
-      }
-      t.budget.queries++;
-      dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
-      const rtoMs = infra.rtoMs(address);
-      // Whole milliseconds: Node keeps one timer list per distinct duration.
-      const timeoutMs = Math.max(1, Math.ceil(Math.min(rtoMs, leftMs)));
-      const sentAtMs = this.d.now();
-      const out = await upstream.query({
-        address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
-        timeoutMs, tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, t.budget.deadlineMs - performance.now()))), edns,
-      });
+
+      const { q, out } = await Promise.race(dp.inflight.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
+      dp.inflight.splice(dp.inflight.indexOf(q), 1);
+      if (dp.current === q) dp.current = undefined;
       if (out.kind === 'answer') {
-        infra.onAnswer(address, out.rttMs);
-        t.response = { msg: out.msg, address, edns };
+        infra.onAnswer(q.address, out.rttMs);
+        t.response = { msg: out.msg, address: q.address, edns: q.edns };
         return 'handleResponse';
       }
       if (out.kind === 'timeout') {
+        if (q.lingering) continue; // its timeout was counted when it moved on
         // A timeout cut short by the budget says nothing about the server.
-        if (timeoutMs >= rtoMs || out.tcp) infra.onTimeout(address, rtoMs, sentAtMs);
-        else infra.releaseProbe(address);
+        if (q.timeoutMs >= q.rtoMs || out.tcp) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
+        else infra.releaseProbe(q.address);
+        if (out.late) {
+          q.lingering = true;
+          q.promise = out.late;
+          dp.inflight.push(q);
+        }
         continue;
       }
       switch (out.code) {
-        case 'CLOSED': return this.fail(t, 'resolver shutting down', EDE.OTHER);
-        case 'LOCAL_REFUSED': case 'BAD_DESTINATION': dp.tries.set(address, Infinity); break;
-        case 'NETWORK': infra.onTimeout(address, rtoMs, sentAtMs); dp.tries.set(address, Infinity); break;
-        default: infra.markLame(address, dp.zone); break; // malformed or broken TCP: avoid for this zone
+        case 'CLOSED': if (this.closed) return this.fail(t, 'resolver shutting down', EDE.OTHER); break;
+        case 'LOCAL_REFUSED': case 'BAD_DESTINATION': dp.tries.set(q.address, Infinity); break;
+        case 'NETWORK': if (!q.lingering) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs); dp.tries.set(q.address, Infinity); break;
+        default: infra.markLame(q.address, dp.zone); break; // malformed or broken TCP: avoid for this zone
       }
     }
   }
@@ -391,6 +439,7 @@ export class Iterator {
         if (next) return next;
         cache.putRRset(s.ns, TRUST.REFERRAL);
         for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
+        leave(t.dp);
         t.dp = this.delegationFromReferral(s);
         return 'queryTargets';
       }
@@ -600,7 +649,15 @@ function usableDelegation(d: Delegation): boolean {
 }
 
 function toDelegationPoint(d: Delegation): DelegationPoint {
-  return { zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set() };
+  return {
+    zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set(),
+    inflight: [], current: undefined, abort: undefined,
+  };
+}
+
+/** Leaves a delegation point: its queries still listening are cancelled. */
+function leave(dp: DelegationPoint | undefined): void {
+  if (dp?.abort && dp.inflight.length) dp.abort.abort();
 }
 
 function ipv4Text(b: Buffer): string | undefined {

@@ -139,6 +139,28 @@ describe('upstream transport', () => {
     await t.close();
   });
 
+  it('after the timeout, keeps listening for lingerMs and hands over a late answer', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = (_q, reply) => setTimeout(() => reply({ answers: [A('192.0.2.7')] }), 150);
+    const out = await t.query({ ...question, timeoutMs: 40, lingerMs: 1000 });
+    expect(out.kind).toBe('timeout');
+    if (out.kind !== 'timeout' || !out.late) throw new Error('no late promise');
+    const late = await out.late;
+    expect(late.kind).toBe('answer');
+    if (late.kind === 'answer') expect(late.rttMs).toBeGreaterThanOrEqual(140);
+    expect(stats.upstreamTimeouts).toBe(1);
+    // Lingering ends with a timeout when nothing comes, and an abort cancels it at once.
+    behaviour = () => {};
+    const silent = await t.query({ ...question, timeoutMs: 20, lingerMs: 60 });
+    expect(silent.kind === 'timeout' && (await silent.late!).kind).toBe('timeout');
+    const ac = new AbortController();
+    const cancelled = await t.query({ ...question, timeoutMs: 20, lingerMs: 10_000, signal: ac.signal });
+    ac.abort();
+    expect(cancelled.kind === 'timeout' && (await cancelled.late!)).toMatchObject({ kind: 'error', code: 'CLOSED' });
+    await t.close();
+  });
+
   it('falls back to TCP on TC=1 and reads a length-prefixed answer', async () => {
     const stats = emptyStats();
     const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });

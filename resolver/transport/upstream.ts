@@ -34,6 +34,10 @@ export interface UpstreamQuestion {
   tcpTimeoutMs: number;
   /** Send an OPT record (false after the server choked on EDNS). */
   edns: boolean;
+  /** After a UDP timeout, keep listening this long for a late answer (see UpstreamOutcome.late). */
+  lingerMs?: number;
+  /** Cancels the query (and any lingering) when aborted. */
+  signal?: AbortSignal;
 }
 
 export type UpstreamErrorCode =
@@ -46,7 +50,11 @@ export type UpstreamErrorCode =
 
 export type UpstreamOutcome =
   | { kind: 'answer'; msg: Message; rttMs: number; tcp: boolean; bytes: number }
-  | { kind: 'timeout'; tcp: boolean }
+  /**
+   * No answer within timeoutMs. With lingerMs, `late` settles with the answer if it
+   * still comes within lingerMs, else with a timeout (or an error).
+   */
+  | { kind: 'timeout'; tcp: boolean; late?: Promise<UpstreamOutcome> }
   | { kind: 'error'; code: UpstreamErrorCode; detail: string };
 
 /** What the iterator needs from a transport; tests may supply their own. */
@@ -245,11 +253,22 @@ export class UdpTcpTransport implements Upstream {
       return { kind: 'error', code: 'LOCAL_REFUSED', detail: `${q.address} is a local address and queryLocalhost is off` };
     }
     const udp = await this.udp(q, dest.family);
+    if (udp.kind === 'timeout' && udp.late) {
+      // A late UDP answer with TC=1 still goes on to TCP.
+      const late = udp.late.then((o) => (o.kind === 'answer' && (o.msg.flags & FLAG.TC) !== 0 ? this.tcp(q) : o));
+      return { ...udp, late };
+    }
     if (udp.kind !== 'answer' || (udp.msg.flags & FLAG.TC) === 0) return udp;
     const tcp = await this.tcp(q);
     return tcp;
   }
 
+  /**
+   * One UDP exchange in two phases. Until `timeoutMs` the returned promise waits for
+   * the answer. Then, if `lingerMs` is set, it resolves with a timeout that carries
+   * `late`: the socket keeps listening for this query's answer for `lingerMs` more,
+   * so a server that is merely slow is still heard while the next server is tried.
+   */
   private udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
     const stats = this.o.stats;
     return new Promise((resolve) => {
@@ -263,16 +282,21 @@ export class UdpTcpTransport implements Upstream {
         return;
       }
       let done = false;
+      // Where the outcome goes: the caller first, then (after the soft timeout) the late promise.
+      let deliver: (out: UpstreamOutcome) => void = resolve;
+      let timer: NodeJS.Timeout | undefined;
       const sentAt = performance.now();
+      const onAbort = () => pending.finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
       const pending: Pending = {
         q, id,
         finish: (out) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
+          if (timer) clearTimeout(timer);
           this.open.delete(handle);
+          q.signal?.removeEventListener('abort', onAbort);
           ps.release(id);
-          resolve(out);
+          deliver(out);
         },
         onReply: (buf) => {
           const verdict = matchReply(buf, id, q, this.o.maxRecords);
@@ -287,14 +311,22 @@ export class UdpTcpTransport implements Upstream {
       };
       const handle = { abort: () => pending.finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
       this.open.add(handle);
+      if (q.signal) {
+        if (q.signal.aborted) { onAbort(); return; }
+        q.signal.addEventListener('abort', onAbort, { once: true });
+      }
       ps.add(pending);
       // The timer fires in the timers phase; replies already queued in the kernel are only read in
       // the poll phase after it. Deciding in setImmediate (after poll) keeps event-loop lag from
       // turning an answer that did arrive into a timeout.
-      const timer = setTimeout(() => setImmediate(() => {
+      timer = setTimeout(() => setImmediate(() => {
         if (done) return;
         stats.upstreamTimeouts++;
-        pending.finish({ kind: 'timeout', tcp: false });
+        const linger = Math.ceil(q.lingerMs ?? 0);
+        if (linger <= 0) { pending.finish({ kind: 'timeout', tcp: false }); return; }
+        const late = new Promise<UpstreamOutcome>((r) => { deliver = r; });
+        timer = setTimeout(() => pending.finish({ kind: 'timeout', tcp: false }), linger);
+        resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
       // With a callback a failed send (no route, e.g. IPv6 on an IPv4-only host) fails this

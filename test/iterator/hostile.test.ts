@@ -30,6 +30,7 @@ const zones: Record<string, Array<[string, string]>> = {
   'edns.test': [['ns1.edns.test.', ip(80)]],
   'mcast.test': [['ns1.mcast.test.', '224.0.0.251'], ['ns2.mcast.test.', '255.255.255.255'], ['ns3.mcast.test.', ip(90)]],
   'allmcast.test': [['ns1.allmcast.test.', '239.255.255.250']],
+  'slow.test': [['ns1.slow.test.', ip(95)]],
 };
 
 function good(zone: string, address: string, extra: ServerScript['entries'] = []): ServerScript {
@@ -99,6 +100,10 @@ const scripts: ServerScript[] = [
   { address: ip(70), entries: [], fallback: { malformed: true } },
   good('garbage.test', ip(71)),
   good('mcast.test', ip(90)),
+  good('slow.test', ip(95), [
+    { name: 'late300.slow.test', type: 'A', reply: { answer: ['late300.slow.test. 300 IN A 192.0.2.95'], delayMs: 300 } },
+    { name: 'late800.slow.test', type: 'A', reply: { answer: ['late800.slow.test. 300 IN A 192.0.2.95'], delayMs: 800 } },
+  ]),
   good('edns.test', ip(80), [
     { name: 'www.edns.test', type: 'A', reply: (q) => (q.edns ? { rcode: RCODE.FORMERR } : { answer: ['www.edns.test. 300 IN A 192.0.2.80'] }) },
   ]),
@@ -232,6 +237,22 @@ describe('iterator: lame servers', () => {
     await repeat('recursive.test');
     expect(net.queriesTo(ip(44)).length).toBeLessThanOrEqual(1);
     expect(it2.cache.getRRset('www.recursive.test', TYPE.A, 1)?.records[0].rdata).toEqual(Buffer.from([192, 0, 2, 45]));
+  });
+});
+
+describe('iterator: a server that turns slow', () => {
+  it('is still heard: earlier queries keep listening while retries go out', async () => {
+    // Learn a fast RTT first, so the RTO is at its floor when the server slows down.
+    expect((await A('www.slow.test')).rcode).toBe(RCODE.NOERROR);
+    for (const name of ['late300.slow.test', 'late800.slow.test']) {
+      const r = await A(name);
+      expect(rdatas(r.answers), name).toEqual([`${name} A 192.0.2.95`]);
+      // It was asked more than once (the RTO passed), and one of the answers was taken.
+      expect(net.queriesTo(ip(95)).filter((q) => q.name === name).length).toBeGreaterThan(1);
+    }
+    // Its RTT estimate grew, and it is not marked dead.
+    expect(it2.infra.srttMs(ip(95))!).toBeGreaterThan(30);
+    expect(it2.infra.state(ip(95), 'slow.test')).toBe('up');
   });
 });
 
