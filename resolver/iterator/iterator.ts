@@ -326,11 +326,10 @@ export class Iterator {
           if (address !== undefined) edns = !infra.noEdns(address);
         }
         if (address === undefined) {
-          if (dp.inflight.length === 0) {
-            if (await this.lookupTargets(t, dp)) continue;
-            return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
-          }
-          // Nothing more to send: wait for the queries still listening.
+          // Out of addresses: look up NS names that have none (even with queries still
+          // listening: the servers we have may be dead), then wait for what is in flight.
+          if (await this.lookupTargets(t, dp)) continue;
+          if (dp.inflight.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
         } else {
           if (t.budget.queries >= t.budget.maxQueries) {
             infra.releaseProbe(address);

@@ -56,6 +56,8 @@ const scripts: ServerScript[] = [
       // One dead NS name zone and one good: the good one must win.
       { name: 'half.test', subdomain: true, reply: referral('half.test', [['ns.deadzone.test.', undefined], ['ns.hoster.test.', undefined]]) },
       { name: 'deadzone.test', subdomain: true, reply: referral('deadzone.test', [['ns.deadzone.test.', ip(99)]]) },
+      // A glued server that is dead, and a glueless one that works.
+      { name: 'mixed.test', subdomain: true, reply: referral('mixed.test', [['ns.mixed.test.', ip(98)], ['ns.hoster.test.', undefined]]) },
     ],
   },
   {
@@ -69,6 +71,7 @@ const scripts: ServerScript[] = [
     entries: [
       { name: 'www.glueless.test', type: 'A', reply: { answer: ['www.glueless.test. 300 IN A 192.0.2.12'] } },
       { name: 'www.half.test', type: 'A', reply: { answer: ['www.half.test. 300 IN A 192.0.2.13'] } },
+      { name: 'www.mixed.test', type: 'A', reply: { answer: ['www.mixed.test. 300 IN A 192.0.2.15'] } },
       { name: 'merge.test', subdomain: true, reply: (q) => ({ answer: [`${q.name}. 300 IN A 192.0.2.14`] }) },
     ],
   },
@@ -85,6 +88,7 @@ const scripts: ServerScript[] = [
     fallback: { rcode: RCODE.NXDOMAIN, authority: [`d${i - 1}.test. 300 IN SOA ns. h. 1 2 3 4 300`] },
   })),
   { address: ip(99), entries: [], fallback: { drop: true } },
+  { address: ip(98), entries: [], fallback: { drop: true } },
 ];
 
 const net = new ScriptedNet(PORT);
@@ -149,6 +153,17 @@ describe('iterator: glueless delegations', () => {
   it('with one NS name in a dead zone and one good, the good one answers', async () => {
     const r = await A('www.half.test');
     expect(rdatas(r.answers)).toEqual(['www.half.test A 192.0.2.13']);
+  });
+});
+
+describe('iterator: a dead glued server beside a glueless one', () => {
+  it('looks up the glueless NS name while the dead server is still being waited for', async () => {
+    const fresh = createIterator(cfg, emptyStats(), { rootHints: hints([['b.root.test', ROOT]]), random: () => 0 });
+    const t0 = performance.now();
+    const r = await fresh.resolve({ name: 'www.mixed.test', type: TYPE.A, class: 1 });
+    expect(rdatas(r.answers)).toEqual(['www.mixed.test A 192.0.2.15']);
+    expect(performance.now() - t0).toBeLessThan(cfg.upstream.resolutionTimeoutMs);
+    await fresh.close();
   });
 });
 
