@@ -322,7 +322,11 @@ export class Iterator {
           address = retryNoEdns;
           edns = false;
         } else {
-          address = this.selectAddress(dp);
+          // Untried addresses first; then NS names without addresses (glueless), before
+          // trying an address again; then retries.
+          address = this.selectAddress(dp, false);
+          if (address === undefined && hasUnresolvedNames(dp) && await this.lookupTargets(t, dp)) continue;
+          address ??= this.selectAddress(dp, true);
           if (address !== undefined) edns = !infra.noEdns(address);
         }
         if (address === undefined) {
@@ -531,15 +535,16 @@ export class Iterator {
   }
 
   /** Chooses the next address of the delegation: untried ones first, then one retry each. */
-  private selectAddress(dp: DelegationPoint): string | undefined {
+  private selectAddress(dp: DelegationPoint, retries: boolean): string | undefined {
     const all: string[] = [];
     for (const n of dp.nsNames) for (const a of dp.addresses.get(n) ?? []) if (!all.includes(a)) all.push(a);
     const fresh = all.filter((a) => !dp.tries.has(a));
     const first = this.d.infra.select(fresh, dp.zone);
-    if (first !== undefined) return first;
+    if (first !== undefined || !retries) return first;
     const again = all.filter((a) => (dp.tries.get(a) ?? 0) < MAX_TRIES_PER_ADDRESS);
     return this.d.infra.select(again, dp.zone);
   }
+
 
   /**
    * Glueless delegation: resolves addresses of NS names that have none, up to
@@ -652,6 +657,11 @@ function toDelegationPoint(d: Delegation): DelegationPoint {
     zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set(),
     inflight: [], current: undefined, abort: undefined,
   };
+}
+
+/** NS names of the delegation with no address whose lookup has not been started. */
+function hasUnresolvedNames(dp: DelegationPoint): boolean {
+  return dp.nsNames.some((n) => !dp.addresses.has(n) && !dp.lookedUp.has(n));
 }
 
 /** Leaves a delegation point: its queries still listening are cancelled. */
