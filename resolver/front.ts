@@ -184,7 +184,7 @@ export class Front {
     if (!this.acl.allows(address)) {
       c[C_REFUSED_ACL]++;
       if (st !== QS.OK) { c[C_DROPPED]++; return; }
-      this.sendUdp(sock, this.errorReply(msg, q, RCODE.REFUSED, 0), port, address, RCODE.REFUSED, t0);
+      this.sendUdp(sock, this.errorReply(msg, q, RCODE.REFUSED, 0, false), port, address, RCODE.REFUSED, t0);
       return;
     }
     if (st !== QS.OK) {
@@ -221,7 +221,7 @@ export class Front {
     if (!this.acl.allows(address)) {
       c[C_REFUSED_ACL]++;
       if (st !== QS.OK) { c[C_DROPPED]++; return false; }
-      this.sendTcp(conn, this.errorReply(msg, q, RCODE.REFUSED, 2), RCODE.REFUSED, t0);
+      this.sendTcp(conn, this.errorReply(msg, q, RCODE.REFUSED, 2, false), RCODE.REFUSED, t0);
       return false;
     }
     if (st !== QS.OK) {
@@ -271,9 +271,11 @@ export class Front {
 
   /**
    * Header (+ the question when it could be read, + OPT when the client sent one).
-   * Never carries data. Extended rcodes (BADVERS) go into the OPT record.
+   * Never carries data. Extended rcodes (BADVERS) go into the OPT record. `ra` is
+   * false for clients outside --allow: recursion is not available to them (as
+   * unbound and BIND say it).
    */
-  private errorReply(msg: Buffer, q: QueryInfo, rcode: number, prefix: number): Buffer {
+  private errorReply(msg: Buffer, q: QueryInfo, rcode: number, prefix: number, ra = true): Buffer {
     const qEnd = q.qEnd;
     const opt = q.hasOpt ? buildOpt(MAX_UDP_REPLY, q.dnssecOk, [], rcode >> 4) : null;
     const body = (qEnd > 0 ? qEnd : 12) + (opt ? opt.length : 0);
@@ -282,7 +284,7 @@ export class Front {
     out[prefix] = msg[0];
     out[prefix + 1] = msg[1];
     out[prefix + 2] = 0x80 | (msg[2] & 0x79); // QR, opcode and RD echoed
-    out[prefix + 3] = 0x80 | (msg[3] & 0x10) | (rcode & 0xf); // RA, CD echoed
+    out[prefix + 3] = (ra ? 0x80 : 0) | (msg[3] & 0x10) | (rcode & 0xf); // RA, CD echoed
     if (qEnd > 0) {
       out[prefix + 5] = 1;
       msg.copy(out, prefix + 12, 12, qEnd);

@@ -233,6 +233,8 @@ describe('ACL', () => {
       const outside = await udpQuery('127.10.2.1', port, { name: 'www.example', type: TYPE.A }, { source: '127.10.3.9' });
       expect(outside.rcode).toBe(RCODE.REFUSED);
       expect(outside.answers.length + outside.authority.length + outside.additional.length).toBe(0);
+      expect(outside.flags & 0x0080).toBe(0); // RA clear: no recursion for this client
+      expect(inside.flags & 0x0080).toBe(0x0080);
       const s = await h.stats();
       expect(s.refusedAcl).toBe(1);
       expect(fake.calls.length).toBe(1);
