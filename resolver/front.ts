@@ -195,7 +195,8 @@ export class Front {
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     let limit = CLASSIC_UDP;
     if (q.hasOpt) limit = q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
-    const e = this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0);
+    // RD=0 never reads the cache (no cache snooping); see miss().
+    const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
       const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, 0);
@@ -230,7 +231,7 @@ export class Front {
       return false;
     }
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    const e = this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0);
+    const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
       const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, 0xffff, t0, 2);
@@ -307,6 +308,14 @@ export class Front {
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, sock, port, address, conn);
     if (local !== null) {
       this.deliver(w, buildEntry(local, t0, 0), t0, false);
+      return false;
+    }
+    if ((msg[2] & 0x01) === 0) {
+      // Not a recursive query: local data only, as unbound does for "allow" clients.
+      // Answering it from the cache would let anyone probe what this node's clients asked.
+      const out = this.errorReply(msg, q, RCODE.REFUSED, conn !== null ? 2 : 0);
+      if (conn !== null) this.sendTcp(conn, out, RCODE.REFUSED, t0);
+      else if (sock !== null) this.sendUdp(sock, out, port, address, RCODE.REFUSED, t0);
       return false;
     }
     this.c[C_MISSES]++;
@@ -407,7 +416,8 @@ export class Front {
   private sweep(graceMs: number): void {
     const now = this.now();
     for (const p of this.inflight.overdue(now - graceMs)) {
-      this.logError(`resolution of ${p.key.length} bytes key outlived ${graceMs} ms; answering SERVFAIL`);
+      const w = p.waiters[0];
+      this.logError(`no result for ${w ? readName(w.query, 12).name : '?'} after ${graceMs} ms; answered SERVFAIL`);
       this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
     }
   }

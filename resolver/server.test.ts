@@ -297,3 +297,25 @@ describe('TCP listener', () => {
     expect(fake.closed).toBe(true);
   });
 });
+
+describe('non-recursive queries (RD=0)', () => {
+  it('get local data but never the cache or recursion: REFUSED, as unbound answers "allow" clients', async () => {
+    const fake = new FakeResolution((req) => answer([rec(req.name, 300, 'A', '192.0.2.1')]));
+    const h = await startSingle(cfgWith({ listen: [{ host: '127.10.2.4', port: 0 }] }), { resolution: fake, log: () => {} });
+    try {
+      const port = h.listening[0].port;
+      expect((await udpQuery('127.10.2.4', port, { name: 'www.example', type: TYPE.A })).rcode).toBe(0);
+      const snoop = await udpQuery('127.10.2.4', port, { name: 'www.example', type: TYPE.A, rd: false });
+      expect(snoop.rcode).toBe(RCODE.REFUSED);
+      expect(snoop.answers.length).toBe(0);
+      expect((await udpQuery('127.10.2.4', port, { name: 'other.example', type: TYPE.A, rd: false })).rcode).toBe(RCODE.REFUSED);
+      expect(fake.calls.length).toBe(1);
+      const local = await udpQuery('127.10.2.4', port, { name: 'localhost', type: TYPE.A, rd: false });
+      expect(local.rcode).toBe(0);
+      expect(rdataToText(TYPE.A, local.answers[0].rdata)).toBe('127.0.0.1');
+      expect((await udpQuery('127.10.2.4', port, { name: 'id.server', type: TYPE.TXT, class: CLASS.CH, rd: false })).rcode).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
