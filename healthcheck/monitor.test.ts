@@ -65,14 +65,14 @@ describe('HealthMonitor', () => {
     expect(m.machine.state).toBe('down');
   });
 
-  it('warns, without failing, when the probe name is REFUSED while serving (ACL)', async () => {
+  it('warns, without failing, when the probe name is REFUSED while serving (probe mode out of step)', async () => {
     const { h } = handle([{ address: '127.0.0.1', port: 53, family: 4 }]);
     const logs: string[] = [];
     const m = new HealthMonitor({ resolver: h, settings: settings(), probe: async () => answered(5, 'REFUSED'), log: (l) => logs.push(l) });
     for (let i = 0; i < 5; i++) await m.tick();
     expect(logs.filter((l) => /^warning: probe name answered REFUSED/.test(l))).toHaveLength(1);
     expect(m.machine.state).toBe('up');
-    expect(m.recentProbes.at(-1)?.warning).toMatch(/outside --allow/);
+    expect(m.recentProbes.at(-1)?.warning).toMatch(/probe mode disagrees/);
     expect(m.recentProbes[0].warning).toBeUndefined();
   });
 

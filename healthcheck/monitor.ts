@@ -184,8 +184,8 @@ export class HealthMonitor {
    * NOERROR (probe mode healthy) or REFUSED (probe mode refused: the node is alive and
    * says so deliberately). Any other answer means the probe name is not being answered
    * locally, which is a fault. REFUSED while serving still proves the node answers,
-   * but usually means the prober's source address is outside --allow (the front checks
-   * the ACL before local answers), so it is reported as a warning.
+   * but means some listener's probe mode disagrees with the health state (e.g. a
+   * worker that has not yet taken the broadcast), so it is reported as a warning.
    */
   private judgeProbe(targets: ProbeTarget[], results: DnsProbeResult[], serving: boolean): ProbeOutcome {
     const at = this.now();
@@ -202,7 +202,7 @@ export class HealthMonitor {
       rtt = Math.max(rtt, r.rttMs ?? 0);
       rcode = r.rcodeName;
       if (serving && r.rcode === RCODE.REFUSED) {
-        warning = `probe name answered REFUSED while serving${where}: is the probe's source address outside --allow? A switch's ip sla dns probe from outside --allow fails the same way`;
+        warning = `probe name answered REFUSED while serving${where}: that listener's probe mode disagrees with the health state, so a switch's ip sla dns probe would withdraw it`;
       }
     }
     return { at, ok: true, rttMs: Math.round(rtt * 1000) / 1000, rcode, warning };

@@ -1,7 +1,10 @@
 // The resolver's front: everything between a client packet and the iterator.
 // Order per query (see DESIGN.md):
 //   1. readQuery: header, question and OPT straight from the Buffer (drop QR=1).
-//   2. ACL: clients outside --allow get REFUSED, no data.
+//   2. ACL: clients outside --allow get REFUSED, no data. The one exception is the
+//      health probe name: a switch's `ip sla ... dns` probe comes from the switch's
+//      own address, which is seldom a client network. It is a fixed local answer of
+//      a few bytes (no recursion, no cache), so it opens nothing to outsiders.
 //   3. malformed / unsupported: FORMERR, NOTIMP, BADVERS, REFUSED without decoding.
 //   4. fastpath: a cache hit is rendered from stored bytes and sent. Nothing else runs.
 //   5. local answers (CHAOS, probe name, special-use zones, ANY).
@@ -182,6 +185,7 @@ export class Front {
     if (st === QS.DROP) { c[C_DROPPED]++; return; }
     c[C_UDP]++;
     if (!this.acl.allows(address)) {
+      if (st === QS.OK && this.probeFromOutside(msg, t0, sock, port, address, null)) return;
       c[C_REFUSED_ACL]++;
       if (st !== QS.OK) { c[C_DROPPED]++; return; }
       this.sendUdp(sock, this.errorReply(msg, q, RCODE.REFUSED, 0, false), port, address, RCODE.REFUSED, t0);
@@ -220,6 +224,7 @@ export class Front {
     if (st === QS.DROP) { c[C_DROPPED]++; return false; }
     c[C_TCP]++;
     if (!this.acl.allows(address)) {
+      if (st === QS.OK && this.probeFromOutside(msg, t0, null, 0, address, conn)) return false;
       c[C_REFUSED_ACL]++;
       if (st !== QS.OK) { c[C_DROPPED]++; return false; }
       this.sendTcp(conn, this.errorReply(msg, q, RCODE.REFUSED, 2, false), RCODE.REFUSED, t0);
@@ -295,6 +300,26 @@ export class Front {
       opt.copy(out, prefix + (qEnd > 0 ? qEnd : 12));
     }
     return out;
+  }
+
+  /**
+   * The probe name asked by a client outside --allow (a switch's IP SLA): answered
+   * locally, like any allowed client gets it. Returns false for every other name.
+   * Runs only on the refused path, so allowed traffic pays nothing for it.
+   */
+  private probeFromOutside(msg: Buffer, t0: number, sock: UdpSocket | null, port: number, address: string, conn: TcpReplier | null): boolean {
+    const q = this.q;
+    const name = readName(msg, 12).name;
+    const lower = lowerName(name);
+    if (!this.local.isProbe(lower)) return false;
+    const local = this.local.answer(name, lower, q.qtype, q.qclass);
+    if (local === null) return false;
+    this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
+    let limit = CLASSIC_UDP;
+    if (q.hasOpt) limit = q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
+    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, sock, port, address, conn);
+    this.deliver(w, buildEntry(local, t0, 0), t0, false);
+    return true;
   }
 
   // ------------------------------------------------------------ miss path

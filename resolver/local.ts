@@ -108,6 +108,11 @@ export class LocalAnswers {
     }
   }
 
+  /** True for the health probe name (lower-cased). Probes may come from outside --allow. */
+  isProbe(lower: string): boolean {
+    return this.probeName !== '' && lower === this.probeName;
+  }
+
   /**
    * The local answer for a question, or null when it must be resolved.
    * `name` is the question as asked; `lower` its lower-cased form.

@@ -244,6 +244,32 @@ describe('ACL', () => {
   });
 });
 
+describe('probe name from outside --allow', () => {
+  it('answers a switch probing from outside the client networks, and only the probe name', async () => {
+    // A switch's IP SLA dns probe comes from the switch's own address, seldom a client network.
+    const fake = new FakeResolution(() => answer([rec('www.example', 300, 'A', '192.0.2.1')]));
+    const h = await startSingle(cfgWith({ allow: ['127.10.1.0/24'], listen: [{ host: '127.10.2.2', port: 0 }] }), { resolution: fake, log: () => {} });
+    try {
+      const port = h.listening[0].port;
+      const probe = await udpQuery('127.10.2.2', port, { name: 'health.anycast-kit.invalid', type: TYPE.A }, { source: '127.10.4.1' });
+      expect(probe.rcode).toBe(0);
+      expect(rdataToText(TYPE.A, probe.answers[0].rdata)).toBe('127.0.0.1');
+      const other = await udpQuery('127.10.2.2', port, { name: 'www.example', type: TYPE.A }, { source: '127.10.4.1' });
+      expect(other.rcode).toBe(RCODE.REFUSED);
+      expect(other.answers.length).toBe(0);
+      const chaos = await udpQuery('127.10.2.2', port, { name: 'id.server', type: TYPE.TXT, class: CLASS.CH }, { source: '127.10.4.1' });
+      expect(chaos.rcode).toBe(RCODE.REFUSED);
+      h.setProbeMode('refused');
+      const draining = await udpQuery('127.10.2.2', port, { name: 'health.anycast-kit.invalid', type: TYPE.A }, { source: '127.10.4.1' });
+      expect(draining.rcode).toBe(RCODE.REFUSED);
+      expect(fake.calls.length).toBe(0);
+      expect((await h.stats()).refusedAcl).toBe(2);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('TCP listener', () => {
   it('reassembles queries split across segments, closes idle connections and caps connections', async () => {
     const net = await import('node:net');
