@@ -2,33 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { FailoverModel, worstScenario } from './failover.js';
 import { planCapacity } from './plan.js';
 import { parseTopologyText } from './topology.js';
+import { threeSite } from './testdata/three-site.js';
 
-const THREE_SITES = (dc2Cap: number, opts = 'algorithm: even, overload: 1.0') => `
-vip: 192.0.2.53
-model: { ${opts} }
-sites:
-  - name: dc1
-    clients: [ { cidr: 10.1.0.0/16, qps: 60000 } ]
-    failover: [dc2, dc3]
-    nodes:
-      - { name: dc1-a, address: 10.1.0.11, capacity: 25000 }
-      - { name: dc1-b, address: 10.1.0.12, capacity: 25000 }
-      - { name: dc1-c, address: 10.1.0.13, capacity: 25000 }
-  - name: dc2
-    clients: [ { cidr: 10.2.0.0/16, qps: 30000 } ]
-    failover: [dc3]
-    nodes:
-      - { name: dc2-a, address: 10.2.0.11, capacity: ${dc2Cap} }
-      - { name: dc2-b, address: 10.2.0.12, capacity: ${dc2Cap} }
-      - { name: dc2-c, address: 10.2.0.13, capacity: ${dc2Cap} }
-  - name: dc3
-    clients: [ { cidr: 10.3.0.0/16, qps: 20000 } ]
-    nodes:
-      - { name: dc3-a, address: 10.3.0.11, capacity: 25000 }
-      - { name: dc3-b, address: 10.3.0.12, capacity: 25000 }
-      - { name: dc3-c, address: 10.3.0.13, capacity: 25000 }
-      - { name: dc3-d, address: 10.3.0.14, capacity: 25000 }
-`;
+const THREE_SITES = (dc2Cap: number, opts = 'algorithm: even, overload: 1.0') => threeSite({ model: opts, dc2Capacity: dc2Cap });
 
 const brief = (steps: ReturnType<FailoverModel['simulate']>['steps']) =>
   steps.map((s) => ({ step: s.step, offered: s.sites.map((x) => [x.site, x.offeredQps, x.nodesUp]), withdrawn: s.withdrawn, dropped: s.droppedQps }));

@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlanReport, parseTopologyText } from '../model/index.js';
+import { THREE_SITE } from '../model/testdata/three-site.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
-const TOPO = `
-vip: 192.0.2.53
-model: { algorithm: even }
-sites:
-  - name: dc1
-    clients: [ { cidr: 10.1.0.0/16, qps: 60000 } ]
-    failover: [dc2, dc3]
-    nodes:
-      - { name: dc1-a, address: 10.1.0.11, capacity: 25000 }
-      - { name: dc1-b, address: 10.1.0.12, capacity: 25000 }
-      - { name: dc1-c, address: 10.1.0.13, capacity: 25000 }
-  - name: dc2
-    clients: [ { cidr: 10.2.0.0/16, qps: 30000 } ]
-    failover: [dc3]
-    nodes:
-      - { name: dc2-a, address: 10.2.0.11, capacity: 20000 }
-      - { name: dc2-b, address: 10.2.0.12, capacity: 20000 }
-      - { name: dc2-c, address: 10.2.0.13, capacity: 20000 }
-  - name: dc3
-    clients: [ { cidr: 10.3.0.0/16, qps: 20000 } ]
-    nodes:
-      - { name: dc3-a, address: 10.3.0.11, capacity: 25000 }
-      - { name: dc3-b, address: 10.3.0.12, capacity: 25000 }
-      - { name: dc3-c, address: 10.3.0.13, capacity: 25000 }
-      - { name: dc3-d, address: 10.3.0.14, capacity: 25000 }
-`;
+const TOPO = THREE_SITE;
 
 const fixed = () => new Date('2026-01-02T03:04:05Z');
 

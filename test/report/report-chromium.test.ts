@@ -10,37 +10,13 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlanReport, loadTopology, parseTopologyText, syntheticTopology, type PlanReport } from '../../loadtest/model/index.js';
 import { renderHtml } from '../../loadtest/report/index.js';
+import { threeSite } from '../../loadtest/model/testdata/three-site.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const EXAMPLE = new URL('../../loadtest/examples/topology.yaml', import.meta.url);
 
 // Three sites where losing dc1 cascades through dc2 and dc3 (seed-xor split).
-const CASCADE = `
-vip: 192.0.2.53
-model: { algorithm: seed-xor }
-sites:
-  - name: dc1
-    clients: [ { cidr: 10.1.0.0/16, qps: 60000 }, { cidr: 100.64.0.1/32, qps: 3000 } ]
-    failover: [dc2, dc3]
-    nodes:
-      - { name: dc1-a, address: 10.1.0.11, capacity: 25000 }
-      - { name: dc1-b, address: 10.1.0.12, capacity: 25000 }
-      - { name: dc1-c, address: 10.1.0.13, capacity: 25000 }
-  - name: dc2
-    clients: [ { cidr: 10.2.0.0/16, qps: 30000 } ]
-    failover: [dc3]
-    nodes:
-      - { name: dc2-a, address: 10.2.0.11, capacity: 20000 }
-      - { name: dc2-b, address: 10.2.0.12, capacity: 20000 }
-      - { name: dc2-c, address: 10.2.0.13, capacity: 20000 }
-  - name: dc3
-    clients: [ { cidr: 10.3.0.0/16, qps: 20000 } ]
-    nodes:
-      - { name: dc3-a, address: 10.3.0.11, capacity: 25000 }
-      - { name: dc3-b, address: 10.3.0.12, capacity: 25000 }
-      - { name: dc3-c, address: 10.3.0.13, capacity: 25000 }
-      - { name: dc3-d, address: 10.3.0.14, capacity: 25000 }
-`;
+const CASCADE = threeSite({ model: 'algorithm: seed-xor', dc1ExtraClients: '{ cidr: 100.64.0.1/32, qps: 3000 }' });
 
 let browser: Browser;
 let dir: string;
