@@ -1,11 +1,10 @@
 // anycast-kit loadtest capacity: step the offered rate to find the highest rate a server
 // answers inside a loss and a p99 limit (like resperf), and report the curve.
-import { intFlag, parseFlags, parseHostPort, UsageError } from './args.js';
-import { loadQueryFile } from '../loadtest/driver/queryfile.js';
+import { parseFlags, UsageError } from './args.js';
 import { CAPACITY_DEFAULTS, findCapacity } from '../loadtest/driver/capacity.js';
 import { DEFAULT_TIMEOUT_MS } from '../loadtest/driver/engine.js';
 import { formatCapacity } from '../loadtest/driver/results.js';
-import { interruptible, numberFlag, progressLine, sourcesFlag, writeJsonOut } from '../loadtest/driver/cli-common.js';
+import { interruptible, LOAD_OPTIONS, loadSetup, numberFlag, progressLine, writeJsonOut, type LoadFlags } from '../loadtest/driver/cli-common.js';
 
 const D = CAPACITY_DEFAULTS;
 const HELP = `usage: anycast-kit loadtest capacity --server ADDR:PORT --queries FILE [--max-loss PCT] [--max-p99 MS]
@@ -37,43 +36,37 @@ Each step is printed on stderr as it finishes. Exit status: 0 when a capacity wa
 1 when even the lowest step crossed a limit, 2 for bad flags.
 `;
 
-interface Flags {
-  server?: string; queries?: string; 'max-loss'?: string; 'max-p99'?: string; start?: string; 'max-qps'?: string;
-  step?: string; 'max-time'?: string; precision?: string; sources?: string; timeout?: string; tcp?: boolean; threads?: string; json?: boolean; out?: string;
+interface Flags extends LoadFlags {
+  'max-loss'?: string; 'max-p99'?: string; start?: string; 'max-qps'?: string; step?: string; 'max-time'?: string; precision?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values: f, help } = parseFlags<Flags>(argv, {
-    server: { type: 'string' }, queries: { type: 'string' }, 'max-loss': { type: 'string' }, 'max-p99': { type: 'string' },
-    start: { type: 'string' }, 'max-qps': { type: 'string' }, step: { type: 'string' }, 'max-time': { type: 'string' },
-    precision: { type: 'string' }, sources: { type: 'string' }, timeout: { type: 'string' }, tcp: { type: 'boolean' }, threads: { type: 'string' },
-    json: { type: 'boolean' }, out: { type: 'string' },
+    ...LOAD_OPTIONS, 'max-loss': { type: 'string' }, 'max-p99': { type: 'string' }, start: { type: 'string' }, 'max-qps': { type: 'string' },
+    step: { type: 'string' }, 'max-time': { type: 'string' }, precision: { type: 'string' },
   });
   if (help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!f.server) throw new UsageError('--server ADDR:PORT is required');
-  if (!f.queries) throw new UsageError('--queries FILE is required');
-  const server = parseHostPort(f.server, 'server', 53);
-  const maxLossPct = numberFlag('max-loss', f['max-loss'], 0, 100);
-  const maxP99Ms = numberFlag('max-p99', f['max-p99'], 0.001, 600_000);
-  const startQps = numberFlag('start', f.start, 1, 2_000_000);
-  const maxQps = numberFlag('max-qps', f['max-qps'], 1, 2_000_000);
-  const stepS = numberFlag('step', f.step, 0.1, 3600);
-  const maxTimeS = numberFlag('max-time', f['max-time'], 1, 86_400);
-  const precisionPct = numberFlag('precision', f.precision, 0.1, 100);
-  const timeoutMs = intFlag('timeout', f.timeout, 1, 600_000);
-  const threads = intFlag('threads', f.threads, 1, 64);
-  if (startQps !== undefined && maxQps !== undefined && startQps > maxQps) throw new UsageError('--start must not be above --max-qps');
-  const sources = sourcesFlag(f.sources);
-  const queries = loadQueryFile(f.queries);
+  const { server, queries, sources, timeoutMs, threads, tcp, own } = loadSetup(f, () => ({
+    maxLossPct: numberFlag('max-loss', f['max-loss'], 0, 100),
+    maxP99Ms: numberFlag('max-p99', f['max-p99'], 0.001, 600_000),
+    startQps: numberFlag('start', f.start, 1, 2_000_000),
+    maxQps: numberFlag('max-qps', f['max-qps'], 1, 2_000_000),
+    stepS: numberFlag('step', f.step, 0.1, 3600),
+    maxTimeS: numberFlag('max-time', f['max-time'], 1, 86_400),
+    precisionPct: numberFlag('precision', f.precision, 0.1, 100),
+  }), ({ startQps, maxQps }) => {
+    if (startQps !== undefined && maxQps !== undefined && startQps > maxQps) throw new UsageError('--start must not be above --max-qps');
+  });
+  const { maxLossPct, maxP99Ms, startQps, maxQps, stepS, maxTimeS, precisionPct } = own;
   const tty = process.stderr.isTTY;
   const intr = interruptible();
   let result;
   try {
     result = await findCapacity({
-      server, queries, sources, tcp: !!f.tcp, threads, timeoutMs, maxLossPct, maxP99Ms, startQps, maxQps, stepS, maxTimeS, precisionPct,
+      server, queries, sources, tcp, threads, timeoutMs, maxLossPct, maxP99Ms, startQps, maxQps, stepS, maxTimeS, precisionPct,
       signal: intr.signal,
       onProgress: tty ? (p, offered) => process.stderr.write('\r\x1b[2K' + progressLine(p, `offering ${Math.round(offered).toLocaleString('en-US')} q/s: `)) : undefined,
       onStep: (s) => {

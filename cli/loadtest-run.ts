@@ -1,9 +1,8 @@
 // anycast-kit loadtest run: send DNS load at a server, report rate, loss, rcodes and latency.
-import { intFlag, parseFlags, parseHostPort, UsageError } from './args.js';
-import { loadQueryFile } from '../loadtest/driver/queryfile.js';
+import { intFlag, parseFlags, UsageError } from './args.js';
 import { DEFAULT_CLIENTS, DEFAULT_DURATION_S, DEFAULT_TIMEOUT_MS, diagnoseNoAnswers, runLoad } from '../loadtest/driver/engine.js';
 import { formatRun } from '../loadtest/driver/results.js';
-import { interruptible, numberFlag, sourcesFlag, ttyProgress, writeJsonOut } from '../loadtest/driver/cli-common.js';
+import { interruptible, LOAD_OPTIONS, loadSetup, numberFlag, ttyProgress, writeJsonOut, type LoadFlags } from '../loadtest/driver/cli-common.js';
 
 const HELP = `usage: anycast-kit loadtest run --server ADDR:PORT --queries FILE [--duration S | --count N]
                              [--qps N] [--clients N] [--sources ADDR,ADDR,...|CIDR] [--timeout MS]
@@ -31,41 +30,35 @@ On a terminal a progress line (answers/s, loss and p99 over the last second) is 
 Exit status: 0 when answers came back, 1 when none did (the reason is printed), 2 for bad flags.
 `;
 
-interface Flags {
-  server?: string; queries?: string; duration?: string; count?: string; qps?: string; clients?: string;
-  sources?: string; timeout?: string; tcp?: boolean; threads?: string; json?: boolean; out?: string;
+interface Flags extends LoadFlags {
+  duration?: string; count?: string; qps?: string; clients?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values: f, help } = parseFlags<Flags>(argv, {
-    server: { type: 'string' }, queries: { type: 'string' }, duration: { type: 'string' }, count: { type: 'string' },
-    qps: { type: 'string' }, clients: { type: 'string' }, sources: { type: 'string' }, timeout: { type: 'string' },
-    tcp: { type: 'boolean' }, threads: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
+    ...LOAD_OPTIONS, duration: { type: 'string' }, count: { type: 'string' }, qps: { type: 'string' }, clients: { type: 'string' },
   });
   if (help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!f.server) throw new UsageError('--server ADDR:PORT is required');
-  if (!f.queries) throw new UsageError('--queries FILE is required');
-  const server = parseHostPort(f.server, 'server', 53);
-  const durationS = numberFlag('duration', f.duration, 0.001, 86_400);
-  const count = intFlag('count', f.count, 1, 1_000_000_000);
-  const qps = numberFlag('qps', f.qps, 0.001, 2_000_000);
-  const clients = intFlag('clients', f.clients, 1, 1_000_000);
-  const timeoutMs = intFlag('timeout', f.timeout, 1, 600_000);
-  const threads = intFlag('threads', f.threads, 1, 64);
-  if (qps !== undefined && clients !== undefined) {
-    throw new UsageError('--clients sets the closed-loop window and cannot be combined with --qps (open loop: the schedule never waits for answers)');
-  }
-  const sources = sourcesFlag(f.sources);
-  const queries = loadQueryFile(f.queries);
+  const { server, queries, sources, timeoutMs, threads, tcp, own } = loadSetup(f, () => ({
+    durationS: numberFlag('duration', f.duration, 0.001, 86_400),
+    count: intFlag('count', f.count, 1, 1_000_000_000),
+    qps: numberFlag('qps', f.qps, 0.001, 2_000_000),
+    clients: intFlag('clients', f.clients, 1, 1_000_000),
+  }), ({ qps, clients }) => {
+    if (qps !== undefined && clients !== undefined) {
+      throw new UsageError('--clients sets the closed-loop window and cannot be combined with --qps (open loop: the schedule never waits for answers)');
+    }
+  });
+  const { durationS, count, qps, clients } = own;
   const progress = ttyProgress();
   const intr = interruptible();
   let result;
   try {
     result = await runLoad({
-      server, queries, durationS, count, qps, clients, sources, timeoutMs, tcp: !!f.tcp, threads,
+      server, queries, durationS, count, qps, clients, sources, timeoutMs, tcp, threads,
       onProgress: progress.onProgress, signal: intr.signal,
     });
   } finally {

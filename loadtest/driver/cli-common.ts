@@ -2,9 +2,49 @@
 // live progress line, and writing results as JSON.
 
 import { writeFileSync } from 'node:fs';
-import { UsageError } from '../../cli/args.js';
+import { intFlag, parseHostPort, UsageError, type Options } from '../../cli/args.js';
 import type { Progress } from './engine.js';
+import { loadQueryFile, type QuerySet } from './queryfile.js';
 import { parseSources } from './sources.js';
+
+/** The parseFlags options both commands take, besides their own. */
+export const LOAD_OPTIONS = {
+  server: { type: 'string' }, queries: { type: 'string' }, sources: { type: 'string' }, timeout: { type: 'string' },
+  tcp: { type: 'boolean' }, threads: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
+} satisfies Options;
+
+export interface LoadFlags {
+  server?: string; queries?: string; sources?: string; timeout?: string; tcp?: boolean; threads?: string; json?: boolean; out?: string;
+}
+
+export interface LoadSetup<R> {
+  server: { host: string; port: number };
+  timeoutMs: number | undefined;
+  threads: number | undefined;
+  tcp: boolean;
+  sources: string[] | undefined;
+  queries: QuerySet;
+  /** What the command's own flags parsed to. */
+  own: R;
+}
+
+/**
+ * Checks the shared flags and loads the query file. The command's own flags are parsed by
+ * `own` (after --server, before --timeout and --threads) and cross-checked by `check`
+ * (before --sources and the query file), so the first bad flag is the one reported.
+ */
+export function loadSetup<R>(f: LoadFlags, own: () => R, check: (r: R) => void = () => {}): LoadSetup<R> {
+  if (!f.server) throw new UsageError('--server ADDR:PORT is required');
+  if (!f.queries) throw new UsageError('--queries FILE is required');
+  const server = parseHostPort(f.server, 'server', 53);
+  const r = own();
+  const timeoutMs = intFlag('timeout', f.timeout, 1, 600_000);
+  const threads = intFlag('threads', f.threads, 1, 64);
+  check(r);
+  const sources = sourcesFlag(f.sources);
+  const queries = loadQueryFile(f.queries);
+  return { server, timeoutMs, threads, tcp: !!f.tcp, sources, queries, own: r };
+}
 
 /** A positive decimal flag (seconds, rates), naming the flag on error. */
 export function numberFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
