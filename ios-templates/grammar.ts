@@ -51,6 +51,29 @@ function trackId(max: number): string {
   return `<int:1-${max}>`;
 }
 
+/**
+ * The global lines that remove a probe's IP SLA, track and route-map. They enter a mode, so
+ * the generic `no` + leaf rule does not cover them. The same on both platforms but for the
+ * track range.
+ */
+function probeRemovals(trackMax: number): Rule[] {
+  return [
+    { pattern: `no ip sla ${SLA_ID}` },
+    { pattern: `no track ${trackId(trackMax)}` },
+    { pattern: 'no route-map <rmname> permit <int:1-65535>' },
+  ];
+}
+
+/** The IP SLA, track and route-map modes, the same on both platforms. */
+const PROBE_MODES: Record<string, Rule[]> = {
+  'ip-sla': SLA_MODE,
+  'ip-sla-dns': OP_PARAMS,
+  'ip-sla-http': OP_PARAMS,
+  'ip-sla-tcp': OP_PARAMS,
+  track: TRACK_MODE,
+  'route-map': ROUTE_MAP_MODE,
+};
+
 const IOS: Grammar = {
   indent: 1,
   modes: {
@@ -65,16 +88,9 @@ const IOS: Grammar = {
       { pattern: 'ip cef load-sharing algorithm universal', keep: true },
       { pattern: 'ip cef load-sharing algorithm original', keep: true },
       { pattern: 'ip cef load-sharing algorithm include-ports source destination', keep: true },
-      { pattern: `no ip sla ${SLA_ID}` },
-      { pattern: `no track ${trackId(1000)}` },
-      { pattern: 'no route-map <rmname> permit <int:1-65535>' },
+      ...probeRemovals(1000),
     ],
-    'ip-sla': SLA_MODE,
-    'ip-sla-dns': OP_PARAMS,
-    'ip-sla-http': OP_PARAMS,
-    'ip-sla-tcp': OP_PARAMS,
-    track: TRACK_MODE,
-    'route-map': ROUTE_MAP_MODE,
+    ...PROBE_MODES,
     'router-ospf': [{ pattern: 'redistribute static subnets route-map <rmname>' }, { pattern: 'maximum-paths <int:1-64>' }],
     'router-bgp': [{ pattern: 'address-family ipv4', enters: 'router-bgp-af', close: 'exit-address-family' }],
     'router-bgp-af': [{ pattern: 'redistribute static route-map <rmname>' }, { pattern: 'maximum-paths <int:1-64>' }],
@@ -96,16 +112,9 @@ const NXOS: Grammar = {
       { pattern: 'router ospf <int:1-65535>', enters: 'router-ospf' },
       { pattern: 'router bgp <asn>', enters: 'router-bgp' },
       { pattern: 'ip load-sharing address source-destination port source-destination', keep: true },
-      { pattern: `no ip sla ${SLA_ID}` },
-      { pattern: `no track ${trackId(500)}` },
-      { pattern: 'no route-map <rmname> permit <int:1-65535>' },
+      ...probeRemovals(500),
     ],
-    'ip-sla': SLA_MODE,
-    'ip-sla-dns': OP_PARAMS,
-    'ip-sla-http': OP_PARAMS,
-    'ip-sla-tcp': OP_PARAMS,
-    track: TRACK_MODE,
-    'route-map': ROUTE_MAP_MODE,
+    ...PROBE_MODES,
     'router-ospf': [{ pattern: 'redistribute static route-map <rmname>' }, { pattern: 'maximum-paths <int:1-64>' }],
     'router-bgp': [{ pattern: 'address-family ipv4 unicast', enters: 'router-bgp-af' }],
     'router-bgp-af': [{ pattern: 'redistribute static route-map <rmname>' }, { pattern: 'maximum-paths <int:1-64>' }],
