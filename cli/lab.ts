@@ -71,6 +71,26 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
 
+  // Handlers go in before anything is printed: a script that reads our output may
+  // signal at once, and a signal with no handler yet kills the lab without cleanup.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      process.stderr.write(`lab: ${sig}, stopping\n`);
+      // A second signal while stopping exits at once (added before the first handlers
+      // go, so no signal ever finds none).
+      const force = () => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+
   const commands = ln.tryCommands();
   if (values.json) {
     process.stdout.write(JSON.stringify({
@@ -101,22 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(lines.join('\n'));
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      process.stderr.write(`lab: ${sig}, stopping\n`);
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      // A second signal while stopping exits at once.
-      const force = () => process.exit(130);
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
-      resolve();
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await stopped;
   await ln.stop();
   return 0;
 }

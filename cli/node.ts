@@ -118,6 +118,36 @@ export async function run(argv: string[]): Promise<number> {
     log(`lameduck is ${h.lameduckMs / 1000} s (the minimum): the config gives no switch SLA timing; set health.sla or health.lameduck`);
   }
   const node = await startNode(cfg, { log });
+
+  // Signal handlers go in before we say we listen: whoever reads that line may signal
+  // at once, and a SIGTERM with no handler yet kills the process outright (no lameduck).
+  // One handler per signal for the whole life of the process, so a second signal never
+  // meets the default disposition either.
+  const onUsr1 = () => {
+    if (node.health === 'lameduck') return;
+    const on = node.toggleDrain();
+    log(`SIGUSR1: drain ${on ? 'on' : 'off'}`);
+  };
+  process.on('SIGUSR1', onUsr1);
+  let forced = false;
+  const force = (s: NodeJS.Signals) => {
+    if (forced) return;
+    forced = true;
+    log(`${s} again: exiting now`);
+    void node.close().finally(() => process.exit(1));
+    setTimeout(() => process.exit(1), 2000).unref();
+  };
+  let stopping = false;
+  let onFirst: (s: NodeJS.Signals) => void = () => {};
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => { onFirst = resolve; });
+  const onSignal = (s: NodeJS.Signals) => {
+    if (stopping) { force(s); return; }
+    stopping = true;
+    onFirst(s);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   const dns = node.resolver.listening.map(hostPort).join(', ');
   log(`dns on ${dns}; health on http://${hostPort(node.http)}/health` +
     (node.metricsHttp ? `; metrics on http://${hostPort(node.metricsHttp)}/metrics` : cfg.metrics.enabled ? ' (and /metrics)' : '') +
@@ -132,27 +162,8 @@ export async function run(argv: string[]): Promise<number> {
     }) + '\n');
   }
 
-  const onUsr1 = () => {
-    if (node.health === 'lameduck') return;
-    const on = node.toggleDrain();
-    log(`SIGUSR1: drain ${on ? 'on' : 'off'}`);
-  };
-  process.on('SIGUSR1', onUsr1);
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   log(`${signal}: lameduck for ${h.lameduckMs / 1000} s (health 503, DNS still answering), then exit`);
-  let forced = false;
-  const force = (s: NodeJS.Signals) => {
-    forced = true;
-    log(`${s} again: exiting now`);
-    void node.close().finally(() => process.exit(1));
-    setTimeout(() => process.exit(1), 2000).unref();
-  };
-  process.once('SIGTERM', force);
-  process.once('SIGINT', force);
   await node.shutdown();
   process.off('SIGUSR1', onUsr1);
   if (forced) return 1;
