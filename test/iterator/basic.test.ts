@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
-import { ScriptedNet, nodata, nxdomain, referral, soaLine } from './scripted-auth.js';
+import { ScriptedNet, nodata, nxdomain, referral, soaLine, priming } from './scripted-auth.js';
 import { hints, rdatas, testConfig } from './helpers.js';
 
 const PORT = 10531;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     {
       address: ROOT,
       entries: [
-        { name: '.', type: 'NS', reply: { answer: ['. 86400 IN NS a.root.test.'], additional: ['a.root.test. 86400 IN A ' + ROOT] } },
+        priming(ROOT),
         { name: 'test', subdomain: true, reply: referral('test', [['ns1.nic.test.', TLD]]) },
         { name: '.', subdomain: true, reply: nxdomain('.') },
       ],

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
-import { ScriptedNet, nodata, nxdomain, referral, soaLine, type ServerScript } from './scripted-auth.js';
+import { ScriptedNet, nodata, nxdomain, referral, soaLine, type ServerScript, priming } from './scripted-auth.js';
 import { hints, manualClock, rdatas, testConfig } from './helpers.js';
 
 const PORT = 10534;
@@ -18,7 +18,7 @@ const scripts: ServerScript[] = [
   {
     address: ROOT,
     entries: [
-      { name: '.', type: 'NS', reply: { answer: ['. 86400 IN NS a.root.test.'], additional: [`a.root.test. 86400 IN A ${ROOT}`] } },
+      priming(ROOT),
       { name: 'test', subdomain: true, reply: referral('test', [['ns.nic.test.', TLD]]) },
     ],
   },

@@ -7,7 +7,7 @@ import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { TRUST } from '../../resolver/cache/rrset-cache.js';
-import { ScriptedNet, nxdomain, referral, type ServerScript } from './scripted-auth.js';
+import { ScriptedNet, nxdomain, referral, type ServerScript, priming } from './scripted-auth.js';
 import { hints, manualClock, rdatas, testConfig } from './helpers.js';
 
 const PORT = 10532;
@@ -55,7 +55,7 @@ const scripts: ServerScript[] = [
   {
     address: ROOT,
     entries: [
-      { name: '.', type: 'NS', reply: { answer: ['. 86400 IN NS a.root.test.'], additional: [`a.root.test. 86400 IN A ${ROOT}`] } },
+      priming(ROOT),
       { name: 'test', subdomain: true, reply: referral('test', [['ns.nic.test.', TLD]]) },
     ],
   },
