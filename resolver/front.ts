@@ -12,7 +12,6 @@
 //   7. the result is encoded once, cached, and rendered for every waiting client.
 // The hit path allocates only the reply buffer and the key string, and creates no closures.
 
-import type { Socket as UdpSocket } from 'node:dgram';
 import { RCODE } from '../dns/constants.js';
 import { readName, lowerName } from '../dns/name.js';
 import type { ResolverConfig } from './config.js';
@@ -26,6 +25,7 @@ import { MAX_KEY_LEN, QS, QueryInfo, readQuery, type QueryStatus } from './liste
 import type { Resolution, ResolveResult } from './iterator/types.js';
 import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from './stats.js';
 import type { ProbeAnswerMode } from './api.js';
+import type { UdpReplySocket as UdpSocket } from './listener/udp.js';
 
 /** Largest UDP reply we send, whatever the client advertises (DNS flag day 2020). */
 export const MAX_UDP_REPLY = 1232;
@@ -207,7 +207,8 @@ export class Front {
       this.sendUdp(sock, out, port, address, e.rcode, t0);
       return;
     }
-    this.miss(msg, limit, t0, sock, port, address, null);
+    // msg may be a view into the listener's batch slab: the waiter keeps a copy.
+    this.miss(Buffer.from(msg), limit, t0, sock, port, address, null);
   }
 
   /**

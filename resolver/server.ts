@@ -2,14 +2,13 @@
 // It installs no signal handlers: `anycast-kit resolver` stops on SIGTERM/SIGINT,
 // while `anycast-kit node` first runs its lameduck period and then calls close().
 
-import type dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { ProbeAnswerMode, ResolverHandle } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
 import type { Resolution } from './iterator/types.js';
 import { createIterator } from './iterator/index.js';
-import { bindUdp } from './listener/udp.js';
+import { bindUdp, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
 
@@ -40,7 +39,7 @@ function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolu
 interface Bound {
   host: string;
   port: number;
-  udp: dgram.Socket;
+  udp: UdpListenSocket;
   tcp: TcpListener;
 }
 

@@ -4,9 +4,22 @@
 
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { FastUdpSocket, fastUdp } from '../../native/index.js';
+
+/** What the front needs of a UDP socket: node:dgram's send shape. */
+export interface UdpReplySocket {
+  send(msg: Buffer, port: number, address: string): void;
+}
+
+/** A bound listener socket, dgram or fastudp. */
+export interface UdpListenSocket extends UdpReplySocket {
+  address(): { address: string; port: number };
+  close(cb?: () => void): void;
+}
 
 export interface UdpHandler {
-  onUdp(sock: dgram.Socket, msg: Buffer, address: string, port: number): void;
+  /** `msg` may be a view into a buffer that is reused once this returns: copy it to keep it. */
+  onUdp(sock: UdpReplySocket, msg: Buffer, address: string, port: number): void;
 }
 
 export interface UdpBindOptions {
@@ -29,7 +42,25 @@ function literalLookup(address: string, _family: unknown, cb: (err: Error | null
   cb(null, address, 0);
 }
 
-export function bindUdp(o: UdpBindOptions, handler: UdpHandler): Promise<dgram.Socket> {
+/**
+ * Binds with fastudp (recvmmsg/sendmmsg, see native/README.md) when the addon is
+ * built, else with node:dgram. Both give the handler the same calls.
+ */
+export function bindUdp(o: UdpBindOptions, handler: UdpHandler): Promise<UdpListenSocket> {
+  const b = fastUdp();
+  if (b === null) return bindDgram(o, handler);
+  try {
+    return Promise.resolve(new FastUdpSocket(b, {
+      host: o.host, port: o.port, reusePort: o.reusePort === true,
+      recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES,
+    }, handler));
+  } catch (err) {
+    const host = isIPv6(o.host) ? `[${o.host}]` : o.host;
+    return Promise.reject(new Error(`cannot listen on udp ${host}:${o.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+  }
+}
+
+export function bindDgram(o: UdpBindOptions, handler: UdpHandler): Promise<dgram.Socket> {
   const v6 = isIPv6(o.host);
   const sock = dgram.createSocket({
     type: v6 ? 'udp6' : 'udp4',

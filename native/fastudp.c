@@ -1,0 +1,521 @@
+// fastudp: UDP sockets read with recvmmsg and written with sendmmsg, for Node.
+//
+// Why: profiles of the resolver's cache-hit path and of the load generator show
+// that Node's dgram costs more per datagram than everything our own JS does with
+// it (a MakeCallback, an rinfo object and a Buffer per datagram received; a send
+// request and an address lookup per datagram sent). Here one readable event reads
+// up to BATCH datagrams with one syscall into a slab shared with JS, JS handles
+// the whole batch in one call and queues its replies into a second slab, and they
+// leave with one sendmmsg. Measured in bench/ (see native/README.md).
+//
+// Event loop: the socket is watched with a uv_poll handle on Node's own loop, so
+// everything runs on the JS thread; there are no threads or locks here.
+//
+// Shared memory layout (all little-endian Int32 in the meta arrays):
+//   in slab   BATCH slots of SLOT bytes; datagram i is at i * SLOT
+//   in meta   per datagram: [length, port, family, a0, a1, a2, a3]
+//             length is the datagram's real length (MSG_TRUNC), which may exceed
+//             SLOT: only SLOT bytes were kept, and the reader must treat it as cut.
+//             IPv4: a0 holds the address (network order read as big-endian);
+//             IPv6: a0..a3 hold its four 32-bit words, big-endian.
+//   out slab  replies, packed
+//   out meta  per reply: [slot, offset, length]; slot >= 0 replies to the sender
+//             of in-slot `slot`; slot < 0 sends on a connected socket.
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define BATCH 64
+#define SLOT 4096
+#define META_IN 7
+#define META_OUT 3
+#define MAX_BATCHES_PER_WAKE 4
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  int fd;
+  int family;
+  int polling;
+  int closed;
+  napi_ref cb;
+  napi_ref in_ref, in_meta_ref, out_ref, out_meta_ref;
+  napi_async_context actx;
+  uint8_t *in;
+  int32_t *in_meta;
+  uint8_t *out;
+  size_t out_len;
+  int32_t *out_meta;
+  size_t out_meta_len;  // entries of META_OUT
+  double recv_batches, recv_datagrams, send_errors, send_dropped;
+  struct sockaddr_storage addrs[BATCH];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+} Sock;
+
+#define CHECK(call)                                  \
+  do {                                               \
+    if ((call) != napi_ok) {                         \
+      napi_throw_error(env, NULL, #call " failed");  \
+      return NULL;                                   \
+    }                                                \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, message, error;
+  const char *name = NULL;
+  switch (err) {
+    case EADDRINUSE: name = "EADDRINUSE"; break;
+    case EADDRNOTAVAIL: name = "EADDRNOTAVAIL"; break;
+    case EACCES: name = "EACCES"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    default: name = "EIO"; break;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int parse_addr(int family, const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == 6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return -1;
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
+    *len = sizeof *a;
+  }
+  return 0;
+}
+
+static Sock *get_sock(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "not a fastudp socket");
+    return NULL;
+  }
+  Sock *s = (Sock *)p;
+  if (s->closed) {
+    napi_throw_error(env, "ERR_SOCKET_CLOSED", "fastudp socket is closed");
+    return NULL;
+  }
+  return s;
+}
+
+// open(family, host, port, reusePort, rcvbufBytes, sndbufBytes) -> handle
+static napi_value Open(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family, port, reuse, rcv, snd;
+  char host[64];
+  size_t hostlen;
+  CHECK(napi_get_value_int32(env, argv[0], &family));
+  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostlen));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  CHECK(napi_get_value_int32(env, argv[3], &reuse));
+  CHECK(napi_get_value_int32(env, argv[4], &rcv));
+  CHECK(napi_get_value_int32(env, argv[5], &snd));
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+  if (parse_addr(family, host, port, &ss, &sslen) != 0) return throw_errno(env, EINVAL, "bad address");
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  int one = 1;
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "SO_REUSEPORT");
+  }
+  // Best effort, like dgram's setRecvBufferSize: the kernel caps at rmem_max.
+  if (rcv > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  if (snd > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "bind");
+  }
+  Sock *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    close(fd);
+    return throw_errno(env, ENOMEM, "calloc");
+  }
+  s->env = env;
+  s->fd = fd;
+  s->family = family == 6 ? 6 : 4;
+  for (int i = 0; i < BATCH; i++) {
+    s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+    s->msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  // The Sock outlives its JS handle until close(): the uv_poll handle points at it.
+  napi_value ext;
+  CHECK(napi_create_external(env, s, NULL, NULL, &ext));
+  return ext;
+}
+
+// localPort(handle) -> number
+static napi_value LocalPort(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
+  int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  napi_value r;
+  CHECK(napi_create_int32(env, port, &r));
+  return r;
+}
+
+// connect(handle, host, port)
+static napi_value Connect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  char host[64];
+  size_t hostlen;
+  int32_t port;
+  CHECK(napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostlen));
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+  if (parse_addr(s->family, host, port, &ss, &sslen) != 0) return throw_errno(env, EINVAL, "bad address");
+  if (connect(s->fd, (struct sockaddr *)&ss, sslen) != 0) return throw_errno(env, errno, "connect");
+  return NULL;
+}
+
+static void *ab_data(napi_env env, napi_value v, size_t *len) {
+  void *data = NULL;
+  bool is_ab = false;
+  napi_is_arraybuffer(env, v, &is_ab);
+  if (is_ab) {
+    if (napi_get_arraybuffer_info(env, v, &data, len) != napi_ok) return NULL;
+    return data;
+  }
+  napi_typedarray_type t;
+  size_t n;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &off) != napi_ok) return NULL;
+  size_t bytes = t == napi_int32_array || t == napi_uint32_array ? n * 4 : n;
+  *len = bytes;
+  return data;
+}
+
+// Sends out-meta entries [0, n): returns how many the kernel took.
+static int flush_out(Sock *s, int n) {
+  int done = 0;
+  while (done < n) {
+    int k = 0;
+    for (; k < BATCH && done + k < n; k++) {
+      int32_t *m = s->out_meta + (size_t)(done + k) * META_OUT;
+      int32_t slot = m[0], off = m[1], len = m[2];
+      struct msghdr *h = &s->msgs[k].msg_hdr;
+      if (off < 0 || len < 0 || (size_t)off + (size_t)len > s->out_len) len = 0, off = 0;
+      s->iov[k].iov_base = s->out + off;
+      s->iov[k].iov_len = (size_t)len;
+      if (slot >= 0 && slot < BATCH) {
+        h->msg_name = &s->addrs[slot];
+        h->msg_namelen = s->addrs[slot].ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      } else {
+        h->msg_name = NULL;
+        h->msg_namelen = 0;
+      }
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+      h->msg_flags = 0;
+    }
+    int r = sendmmsg(s->fd, s->msgs, (unsigned)k, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        s->send_dropped += n - done;
+        return done;
+      }
+      // One message the kernel refused (for example ECONNREFUSED on a connected
+      // socket, or EINVAL): skip it and go on with the rest.
+      s->send_errors += 1;
+      done += 1;
+      continue;
+    }
+    done += r;
+  }
+  return done;
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  Sock *s = (Sock *)handle->data;
+  if (s->closed) return;
+  napi_env env = s->env;
+  if (status < 0 || !(events & UV_READABLE)) return;
+  for (int round = 0; round < MAX_BATCHES_PER_WAKE && !s->closed; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      struct msghdr *h = &s->msgs[i].msg_hdr;
+      s->iov[i].iov_base = s->in + (size_t)i * SLOT;
+      s->iov[i].iov_len = SLOT;
+      h->msg_name = &s->addrs[i];
+      h->msg_namelen = sizeof s->addrs[i];
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+      h->msg_flags = 0;
+    }
+    int n = recvmmsg(s->fd, s->msgs, BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    if (n <= 0) return;  // EAGAIN (drained) or an error the next wake will see again
+    s->recv_batches += 1;
+    s->recv_datagrams += n;
+    for (int i = 0; i < n; i++) {
+      int32_t *m = s->in_meta + (size_t)i * META_IN;
+      struct sockaddr_storage *a = &s->addrs[i];
+      m[0] = (int32_t)s->msgs[i].msg_len;
+      if (a->ss_family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)a;
+        uint32_t w[4];
+        memcpy(w, &a6->sin6_addr, 16);
+        m[1] = ntohs(a6->sin6_port);
+        m[2] = 6;
+        for (int j = 0; j < 4; j++) m[3 + j] = (int32_t)ntohl(w[j]);
+      } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)a;
+        m[1] = ntohs(a4->sin_port);
+        m[2] = 4;
+        m[3] = (int32_t)ntohl(a4->sin_addr.s_addr);
+        m[4] = m[5] = m[6] = 0;
+      }
+    }
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value cb, recv, argv[1], result;
+    napi_get_reference_value(env, s->cb, &cb);
+    napi_get_global(env, &recv);  // MakeCallback wants an object receiver
+    napi_create_int32(env, n, &argv[0]);
+    napi_status st = napi_make_callback(env, s->actx, recv, cb, 1, argv, &result);
+    int replies = 0;
+    if (st == napi_ok) {
+      int32_t r = 0;
+      if (napi_get_value_int32(env, result, &r) == napi_ok && r > 0) replies = r;
+    } else {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
+      }
+    }
+    napi_close_handle_scope(env, scope);
+    if (s->closed) return;
+    if ((size_t)replies > s->out_meta_len) replies = (int)s->out_meta_len;
+    if (replies > 0) flush_out(s, replies);
+    if (n < BATCH) return;
+  }
+}
+
+// start(handle, inSlab, inMeta, outSlab, outMeta, callback(count) -> replies)
+static napi_value Start(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  if (s->polling) {
+    napi_throw_error(env, NULL, "fastudp socket already started");
+    return NULL;
+  }
+  size_t in_len = 0, in_meta_len = 0, out_len = 0, out_meta_len = 0;
+  s->in = ab_data(env, argv[1], &in_len);
+  s->in_meta = ab_data(env, argv[2], &in_meta_len);
+  s->out = ab_data(env, argv[3], &out_len);
+  s->out_meta = ab_data(env, argv[4], &out_meta_len);
+  if (s->in == NULL || in_len < (size_t)BATCH * SLOT || s->in_meta == NULL || in_meta_len < (size_t)BATCH * META_IN * 4 ||
+      s->out == NULL || s->out_meta == NULL || out_meta_len < META_OUT * 4) {
+    napi_throw_range_error(env, NULL, "fastudp: slab or meta array too small");
+    return NULL;
+  }
+  s->out_len = out_len;
+  s->out_meta_len = out_meta_len / (META_OUT * 4);
+  CHECK(napi_create_reference(env, argv[1], 1, &s->in_ref));
+  CHECK(napi_create_reference(env, argv[2], 1, &s->in_meta_ref));
+  CHECK(napi_create_reference(env, argv[3], 1, &s->out_ref));
+  CHECK(napi_create_reference(env, argv[4], 1, &s->out_meta_ref));
+  CHECK(napi_create_reference(env, argv[5], 1, &s->cb));
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "fastudp", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &s->actx));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if (uv_poll_init_socket(loop, &s->poll, s->fd) != 0) {
+    napi_throw_error(env, NULL, "uv_poll_init_socket failed");
+    return NULL;
+  }
+  s->poll.data = s;
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  s->polling = 1;
+  return NULL;
+}
+
+// send(handle, n) -> sent: the first n out-meta entries (outside a receive callback)
+static napi_value Send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  int32_t n;
+  CHECK(napi_get_value_int32(env, argv[1], &n));
+  if (s->out_meta == NULL) {
+    napi_throw_error(env, NULL, "fastudp socket not started");
+    return NULL;
+  }
+  if (n < 0) n = 0;
+  if ((size_t)n > s->out_meta_len) n = (int32_t)s->out_meta_len;
+  napi_value r;
+  CHECK(napi_create_int32(env, flush_out(s, n), &r));
+  return r;
+}
+
+// sendTo(handle, bytes: Uint8Array, port, host) -> bytes sent, or -errno
+static napi_value SendTo(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  size_t len = 0;
+  void *data = ab_data(env, argv[1], &len);
+  int32_t port;
+  char host[64];
+  size_t hostlen;
+  CHECK(napi_get_value_int32(env, argv[2], &port));
+  CHECK(napi_get_value_string_utf8(env, argv[3], host, sizeof host, &hostlen));
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+  int r;
+  if (data == NULL && len > 0) r = -EINVAL;
+  else if (parse_addr(s->family, host, port, &ss, &sslen) != 0) r = -EINVAL;
+  else {
+    ssize_t w;
+    do w = sendto(s->fd, data, len, 0, (struct sockaddr *)&ss, sslen); while (w < 0 && errno == EINTR);
+    r = w < 0 ? -errno : (int)w;
+    if (w < 0) s->send_errors += 1;
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, r, &out));
+  return out;
+}
+
+static void on_close(uv_handle_t *h) {
+  Sock *s = (Sock *)h->data;
+  close(s->fd);
+  free(s);
+}
+
+// close(handle): stops reading, releases the JS references, frees after the loop lets go.
+static napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) return NULL;
+  Sock *s = (Sock *)p;
+  if (s->closed) return NULL;
+  s->closed = 1;
+  if (s->polling) {
+    napi_delete_reference(env, s->cb);
+    napi_delete_reference(env, s->in_ref);
+    napi_delete_reference(env, s->in_meta_ref);
+    napi_delete_reference(env, s->out_ref);
+    napi_delete_reference(env, s->out_meta_ref);
+    napi_async_destroy(env, s->actx);
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, on_close);
+  } else {
+    close(s->fd);
+    free(s);
+  }
+  return NULL;
+}
+
+// ref(handle, bool): whether this socket keeps the event loop alive.
+static napi_value Ref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  bool on;
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  if (s->polling) {
+    if (on) uv_ref((uv_handle_t *)&s->poll);
+    else uv_unref((uv_handle_t *)&s->poll);
+  }
+  return NULL;
+}
+
+// counters(handle) -> [recvBatches, recvDatagrams, sendErrors, sendDropped]
+static napi_value Counters(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Sock *s = get_sock(env, argv[0]);
+  if (s == NULL) return NULL;
+  napi_value arr, v;
+  CHECK(napi_create_array_with_length(env, 4, &arr));
+  double vals[4] = {s->recv_batches, s->recv_datagrams, s->send_errors, s->send_dropped};
+  for (uint32_t i = 0; i < 4; i++) {
+    CHECK(napi_create_double(env, vals[i], &v));
+    CHECK(napi_set_element(env, arr, i, v));
+  }
+  return arr;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, Open, NULL, NULL, NULL, napi_default, NULL},
+      {"localPort", NULL, LocalPort, NULL, NULL, NULL, napi_default, NULL},
+      {"connect", NULL, Connect, NULL, NULL, NULL, napi_default, NULL},
+      {"start", NULL, Start, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, Send, NULL, NULL, NULL, napi_default, NULL},
+      {"sendTo", NULL, SendTo, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
+      {"ref", NULL, Ref, NULL, NULL, NULL, napi_default, NULL},
+      {"counters", NULL, Counters, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_value v;
+  napi_create_int32(env, BATCH, &v);
+  napi_set_named_property(env, exports, "BATCH", v);
+  napi_create_int32(env, SLOT, &v);
+  napi_set_named_property(env, exports, "SLOT", v);
+  return exports;
+}
+
+#ifndef NODE_GYP_MODULE_NAME
+#define NODE_GYP_MODULE_NAME fastudp
+#endif
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

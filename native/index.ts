@@ -1,0 +1,225 @@
+// The fastudp addon (native/fastudp.c), loaded once, and the UDP socket built on it.
+// When the addon is missing (no compiler at install time, not Linux) or is turned
+// off with ANYCAST_KIT_UDP=dgram, fastUdp() returns null and callers use node:dgram.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's functions (see the comments in fastudp.c). */
+export interface FastUdpBinding {
+  readonly BATCH: number;
+  readonly SLOT: number;
+  open(family: 4 | 6, host: string, port: number, reusePort: number, rcvBytes: number, sndBytes: number): object;
+  localPort(h: object): number;
+  connect(h: object, host: string, port: number): void;
+  start(h: object, inSlab: ArrayBuffer, inMeta: Int32Array, outSlab: Uint8Array, outMeta: Int32Array, onBatch: (n: number) => number): void;
+  send(h: object, n: number): number;
+  sendTo(h: object, bytes: Uint8Array, port: number, host: string): number;
+  close(h: object): void;
+  ref(h: object, on: boolean): void;
+  counters(h: object): [number, number, number, number];
+}
+
+/** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
+export const META_IN = 7;
+/** Ints per queued datagram in the out-meta array: [slot, offset, length]. */
+export const META_OUT = 3;
+
+let loaded: FastUdpBinding | null | undefined;
+let why = '';
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'anycast-kit') return dir;
+      } catch { /* keep looking */ }
+    }
+    dir = dirname(dir);
+  }
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+/** The addon, or null (then `fastUdpStatus().reason` says why). */
+export function fastUdp(): FastUdpBinding | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  const mode = process.env.ANYCAST_KIT_UDP ?? 'auto';
+  if (mode === 'dgram') {
+    why = 'turned off (ANYCAST_KIT_UDP=dgram)';
+    return null;
+  }
+  const file = join(packageRoot(), 'native', 'build', 'fastudp.node');
+  try {
+    loaded = createRequire(import.meta.url)(file) as FastUdpBinding;
+  } catch (err) {
+    why = existsSync(file) ? `cannot load ${file}: ${(err as Error).message}` : `not built (${file} is missing; run npm run build)`;
+    if (mode === 'native') throw new Error(`ANYCAST_KIT_UDP=native, but fastudp is ${why}`);
+  }
+  return loaded;
+}
+
+export function fastUdpStatus(): { available: boolean; reason: string } {
+  const b = fastUdp();
+  return { available: b !== null, reason: b !== null ? 'loaded' : why };
+}
+
+/** Dotted quad from the uint32 the addon reports. */
+export function ipv4Text(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+/**
+ * RFC 5952 text for an IPv6 address given as four big-endian 32-bit words: lower
+ * case, longest run of two or more zero groups as '::' (the first on a tie), and
+ * IPv4-mapped addresses as ::ffff:a.b.c.d (what Node's dgram reports too).
+ */
+export function ipv6Text(w0: number, w1: number, w2: number, w3: number): string {
+  if (w0 === 0 && w1 === 0 && (w2 >>> 0) === 0xffff) return `::ffff:${ipv4Text(w3 >>> 0)}`;
+  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number, b: number) => g.slice(a, b).map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(0, 8);
+  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+}
+
+export interface FastUdpHandler {
+  /** One datagram. `msg` is a view into a slab that is reused after the batch: copy it to keep it. */
+  onUdp(sock: FastUdpSocket, msg: Buffer, address: string, port: number): void;
+}
+
+export interface FastUdpOptions {
+  host: string;
+  port: number;
+  reusePort?: boolean;
+  recvBufferBytes?: number;
+  sendBufferBytes?: number;
+}
+
+/** Reply bytes one batch can queue; bigger or later replies go out with sendto at once. */
+const OUT_BYTES = 128 * 1024;
+
+/**
+ * A bound UDP socket read in batches. Replies sent to the sender of the datagram
+ * being handled are queued and leave together with sendmmsg when the batch ends;
+ * any other send goes out at once. The `send(buf, port, address)` shape is the one
+ * node:dgram has, so the resolver's front takes either.
+ */
+export class FastUdpSocket {
+  private readonly b: FastUdpBinding;
+  private readonly h: object;
+  readonly family: 4 | 6;
+  readonly host: string;
+  private readonly inSlab: ArrayBuffer;
+  private readonly inMeta: Int32Array;
+  private readonly out: Buffer;
+  private readonly outMeta: Int32Array;
+  private readonly maxOut: number;
+  private outCount = 0;
+  private outOff = 0;
+  private curSlot = -1;
+  private curPort = 0;
+  private curAddr = '';
+  private lastA = -1;
+  private lastText = '';
+  private closed = false;
+  /** Datagrams longer than a slot (not DNS queries we could answer); dropped. */
+  oversize = 0;
+
+  constructor(b: FastUdpBinding, o: FastUdpOptions, private readonly handler: FastUdpHandler) {
+    this.b = b;
+    this.family = o.host.includes(':') ? 6 : 4;
+    this.host = o.host;
+    this.h = b.open(this.family, o.host, o.port, o.reusePort ? 1 : 0, o.recvBufferBytes ?? 0, o.sendBufferBytes ?? 0);
+    this.inSlab = new ArrayBuffer(b.BATCH * b.SLOT);
+    this.inMeta = new Int32Array(b.BATCH * META_IN);
+    this.out = Buffer.alloc(OUT_BYTES);
+    this.maxOut = b.BATCH * 4;
+    this.outMeta = new Int32Array(this.maxOut * META_OUT);
+    b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch);
+  }
+
+  address(): { address: string; port: number; family: string } {
+    return { address: this.host, port: this.b.localPort(this.h), family: this.family === 6 ? 'IPv6' : 'IPv4' };
+  }
+
+  private text(m: Int32Array, base: number): string {
+    if (m[base + 2] === 4) {
+      const a = m[base + 3];
+      if (a !== this.lastA) { this.lastA = a; this.lastText = ipv4Text(a >>> 0); }
+      return this.lastText;
+    }
+    return ipv6Text(m[base + 3], m[base + 4], m[base + 5], m[base + 6]);
+  }
+
+  private readonly onBatch = (n: number): number => {
+    const m = this.inMeta;
+    const slot = this.b.SLOT;
+    this.outCount = 0;
+    this.outOff = 0;
+    try {
+      for (let i = 0; i < n && !this.closed; i++) {
+        const base = i * META_IN;
+        const len = m[base];
+        if (len > slot) { this.oversize++; continue; }
+        const address = this.text(m, base);
+        const port = m[base + 1];
+        this.curSlot = i;
+        this.curPort = port;
+        this.curAddr = address;
+        this.handler.onUdp(this, Buffer.from(this.inSlab, i * slot, len), address, port);
+      }
+    } finally {
+      this.curSlot = -1;
+    }
+    return this.closed ? 0 : this.outCount;
+  };
+
+  /** Sends one datagram (queued when it answers the datagram being handled). Errors are dropped, as UDP is. */
+  send(buf: Uint8Array, port: number, address: string): void {
+    if (this.closed) throw new Error('send on a closed socket');
+    const len = buf.length;
+    if (this.curSlot >= 0 && port === this.curPort && address === this.curAddr &&
+        this.outCount < this.maxOut && this.outOff + len <= OUT_BYTES) {
+      this.out.set(buf, this.outOff);
+      const k = this.outCount * META_OUT;
+      this.outMeta[k] = this.curSlot;
+      this.outMeta[k + 1] = this.outOff;
+      this.outMeta[k + 2] = len;
+      this.outOff += len;
+      this.outCount++;
+      return;
+    }
+    this.b.sendTo(this.h, buf, port, address);
+  }
+
+  /** [batches read, datagrams read, send errors, sends dropped because the socket buffer was full]. */
+  counters(): { recvBatches: number; recvDatagrams: number; sendErrors: number; sendDropped: number } {
+    const [recvBatches, recvDatagrams, sendErrors, sendDropped] = this.b.counters(this.h);
+    return { recvBatches, recvDatagrams, sendErrors, sendDropped };
+  }
+
+  unref(): this {
+    this.b.ref(this.h, false);
+    return this;
+  }
+
+  close(cb?: () => void): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.b.close(this.h);
+    }
+    if (cb) setImmediate(cb);
+  }
+}
