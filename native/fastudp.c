@@ -12,10 +12,11 @@
 // everything runs on the JS thread; there are no threads or locks here.
 //
 // Shared memory layout (all little-endian Int32 in the meta arrays):
-//   in slab   BATCH slots of SLOT bytes; datagram i is at i * SLOT
+//   in slab   vlen slots of slotBytes (both given to start()); datagram i is at
+//             i * slotBytes
 //   in meta   per datagram: [length, port, family, a0, a1, a2, a3]
 //             length is the datagram's real length (MSG_TRUNC), which may exceed
-//             SLOT: only SLOT bytes were kept, and the reader must treat it as cut.
+//             slotBytes: only slotBytes were kept, and the reader must treat it as cut.
 //             IPv4: a0 holds the address (network order read as big-endian);
 //             IPv6: a0..a3 hold its four 32-bit words, big-endian.
 //   out slab  replies, packed
@@ -36,7 +37,7 @@
 #include <uv.h>
 
 #define BATCH 64
-#define SLOT 4096
+#define SLOT 4096  // default slotBytes (JS side); a DNS query over UDP fits
 #define META_IN 7
 #define META_OUT 3
 #define MAX_BATCHES_PER_WAKE 4
@@ -48,6 +49,8 @@ typedef struct {
   int family;
   int polling;
   int closed;
+  int vlen;        // datagrams read per recvmmsg (<= BATCH)
+  size_t slot;     // bytes per in-slab slot
   napi_ref cb;
   napi_ref in_ref, in_meta_ref, out_ref, out_meta_ref;
   napi_async_context actx;
@@ -275,17 +278,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_env env = s->env;
   if (status < 0 || !(events & UV_READABLE)) return;
   for (int round = 0; round < MAX_BATCHES_PER_WAKE && !s->closed; round++) {
-    for (int i = 0; i < BATCH; i++) {
+    for (int i = 0; i < s->vlen; i++) {
       struct msghdr *h = &s->msgs[i].msg_hdr;
-      s->iov[i].iov_base = s->in + (size_t)i * SLOT;
-      s->iov[i].iov_len = SLOT;
+      s->iov[i].iov_base = s->in + (size_t)i * s->slot;
+      s->iov[i].iov_len = s->slot;
       h->msg_name = &s->addrs[i];
       h->msg_namelen = sizeof s->addrs[i];
       h->msg_control = NULL;
       h->msg_controllen = 0;
       h->msg_flags = 0;
     }
-    int n = recvmmsg(s->fd, s->msgs, BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    int n = recvmmsg(s->fd, s->msgs, (unsigned)s->vlen, MSG_DONTWAIT | MSG_TRUNC, NULL);
     if (n <= 0) return;  // EAGAIN (drained) or an error the next wake will see again
     s->recv_batches += 1;
     s->recv_datagrams += n;
@@ -332,14 +335,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (s->closed) return;
     if ((size_t)replies > s->out_meta_len) replies = (int)s->out_meta_len;
     if (replies > 0) flush_out(s, replies);
-    if (n < BATCH) return;
+    if (n < s->vlen) return;
   }
 }
 
-// start(handle, inSlab, inMeta, outSlab, outMeta, callback(count) -> replies)
+// start(handle, inSlab, inMeta, outSlab, outMeta, callback(count) -> replies, vlen, slotBytes)
 static napi_value Start(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Sock *s = get_sock(env, argv[0]);
   if (s == NULL) return NULL;
@@ -347,12 +350,21 @@ static napi_value Start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "fastudp socket already started");
     return NULL;
   }
+  int32_t vlen, slot;
+  CHECK(napi_get_value_int32(env, argv[6], &vlen));
+  CHECK(napi_get_value_int32(env, argv[7], &slot));
+  if (vlen < 1 || vlen > BATCH || slot < 512 || slot > 65536) {
+    napi_throw_range_error(env, NULL, "fastudp: vlen must be 1..BATCH and slotBytes 512..65536");
+    return NULL;
+  }
+  s->vlen = vlen;
+  s->slot = (size_t)slot;
   size_t in_len = 0, in_meta_len = 0, out_len = 0, out_meta_len = 0;
   s->in = ab_data(env, argv[1], &in_len);
   s->in_meta = ab_data(env, argv[2], &in_meta_len);
   s->out = ab_data(env, argv[3], &out_len);
   s->out_meta = ab_data(env, argv[4], &out_meta_len);
-  if (s->in == NULL || in_len < (size_t)BATCH * SLOT || s->in_meta == NULL || in_meta_len < (size_t)BATCH * META_IN * 4 ||
+  if (s->in == NULL || in_len < (size_t)vlen * s->slot || s->in_meta == NULL || in_meta_len < (size_t)vlen * META_IN * 4 ||
       s->out == NULL || s->out_meta == NULL || out_meta_len < META_OUT * 4) {
     napi_throw_range_error(env, NULL, "fastudp: slab or meta array too small");
     return NULL;

@@ -14,7 +14,7 @@ export interface FastUdpBinding {
   open(family: 4 | 6, host: string, port: number, reusePort: number, rcvBytes: number, sndBytes: number): object;
   localPort(h: object): number;
   connect(h: object, host: string, port: number): void;
-  start(h: object, inSlab: ArrayBuffer, inMeta: Int32Array, outSlab: Uint8Array, outMeta: Int32Array, onBatch: (n: number) => number): void;
+  start(h: object, inSlab: ArrayBuffer, inMeta: Int32Array, outSlab: Uint8Array, outMeta: Int32Array, onBatch: (n: number) => number, vlen: number, slotBytes: number): void;
   send(h: object, n: number): number;
   sendTo(h: object, bytes: Uint8Array, port: number, host: string): number;
   close(h: object): void;
@@ -105,9 +105,15 @@ export interface FastUdpOptions {
   reusePort?: boolean;
   recvBufferBytes?: number;
   sendBufferBytes?: number;
+  /** Datagrams read per syscall (default and most: the addon's BATCH, 64). */
+  batch?: number;
+  /** Bytes kept per datagram (default the addon's SLOT, 4096; at most 65536). Longer ones are dropped. */
+  slotBytes?: number;
+  /** Reply bytes one batch can queue (default 128 KiB); 0 sends every reply at once. */
+  queueBytes?: number;
 }
 
-/** Reply bytes one batch can queue; bigger or later replies go out with sendto at once. */
+/** Reply bytes one batch can queue by default; bigger or later replies go out with sendto at once. */
 const OUT_BYTES = 128 * 1024;
 
 /**
@@ -126,6 +132,8 @@ export class FastUdpSocket {
   private readonly out: Buffer;
   private readonly outMeta: Int32Array;
   private readonly maxOut: number;
+  private readonly outBytes: number;
+  private readonly slot: number;
   private outCount = 0;
   private outOff = 0;
   private curSlot = -1;
@@ -142,12 +150,21 @@ export class FastUdpSocket {
     this.family = o.host.includes(':') ? 6 : 4;
     this.host = o.host;
     this.h = b.open(this.family, o.host, o.port, o.reusePort ? 1 : 0, o.recvBufferBytes ?? 0, o.sendBufferBytes ?? 0);
-    this.inSlab = new ArrayBuffer(b.BATCH * b.SLOT);
-    this.inMeta = new Int32Array(b.BATCH * META_IN);
-    this.out = Buffer.alloc(OUT_BYTES);
-    this.maxOut = b.BATCH * 4;
+    const batch = Math.max(1, Math.min(o.batch ?? b.BATCH, b.BATCH));
+    this.slot = Math.max(512, Math.min(o.slotBytes ?? b.SLOT, 65536));
+    this.outBytes = o.queueBytes ?? OUT_BYTES;
+    // Untouched pages of these cost no memory: a slot is as big as its largest datagram so far.
+    this.inSlab = new ArrayBuffer(batch * this.slot);
+    this.inMeta = new Int32Array(batch * META_IN);
+    this.out = Buffer.alloc(Math.max(1, this.outBytes));
+    this.maxOut = this.outBytes > 0 ? batch * 4 : 1;
     this.outMeta = new Int32Array(this.maxOut * META_OUT);
-    b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch);
+    try {
+      b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch, batch, this.slot);
+    } catch (err) {
+      b.close(this.h);
+      throw err;
+    }
   }
 
   address(): { address: string; port: number; family: string } {
@@ -165,7 +182,7 @@ export class FastUdpSocket {
 
   private readonly onBatch = (n: number): number => {
     const m = this.inMeta;
-    const slot = this.b.SLOT;
+    const slot = this.slot;
     this.outCount = 0;
     this.outOff = 0;
     try {
@@ -191,7 +208,7 @@ export class FastUdpSocket {
     if (this.closed) throw new Error('send on a closed socket');
     const len = buf.length;
     if (this.curSlot >= 0 && port === this.curPort && address === this.curAddr &&
-        this.outCount < this.maxOut && this.outOff + len <= OUT_BYTES) {
+        this.outCount < this.maxOut && this.outOff + len <= this.outBytes) {
       this.out.set(buf, this.outOff);
       const k = this.outCount * META_OUT;
       this.outMeta[k] = this.curSlot;
@@ -202,6 +219,12 @@ export class FastUdpSocket {
       return;
     }
     this.b.sendTo(this.h, buf, port, address);
+  }
+
+  /** Sends one datagram now; returns the bytes sent, or a negative errno. */
+  sendNow(buf: Uint8Array, port: number, address: string): number {
+    if (this.closed) return -9; // EBADF
+    return this.b.sendTo(this.h, buf, port, address);
   }
 
   /** [batches read, datagrams read, send errors, sends dropped because the socket buffer was full]. */

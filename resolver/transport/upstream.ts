@@ -20,6 +20,7 @@ import { FLAG, HEADER_LEN } from '../../dns/constants.js';
 import { lowerName } from '../../dns/name.js';
 import { WireError } from '../../dns/errors.js';
 import { ipv6ToBytes } from '../../dns/rdata.js';
+import { FastUdpSocket, fastUdp } from '../../native/index.js';
 import type { ResolverStats } from '../stats.js';
 
 export interface UpstreamQuestion {
@@ -117,24 +118,52 @@ interface Pending {
  * address and port; everything else is counted and ignored.
  */
 class PooledSocket {
-  readonly sock: dgram.Socket;
+  private readonly dgram: dgram.Socket | null = null;
+  private readonly fast: FastUdpSocket | null = null;
   private readonly pending = new Map<number, Pending>();
   uses = 0;
   retired = false;
 
   constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void) {
+    const b = fastUdp();
+    if (b !== null) {
+      try {
+        // Slots of 64 KiB: no UDP answer is ever cut (untouched slot pages cost no memory).
+        this.fast = new FastUdpSocket(b, { host: family === 4 ? '0.0.0.0' : '::', port: 0, batch: 4, slotBytes: 65536, queueBytes: 0 }, {
+          // The message is a view into the socket's slab: the reply is parsed before the next read.
+          onUdp: (_s, buf, address, port) => this.onMessage(buf, address, port),
+        });
+        return;
+      } catch (e) {
+        this.fail((e as Error).message);
+      }
+    }
     // Destinations are IP literals checked in query(): skip dns.lookup (a regex and a nextTick per send).
     const lookup = (address: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family);
-    this.sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
-    this.sock.bind(0);
-    this.sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo));
-    this.sock.on('error', (e) => {
-      // A socket-level error ends every query on it; the pool replaces the socket.
-      this.stats.upstreamErrors++;
-      for (const p of [...this.pending.values()]) p.finish({ kind: 'error', code: 'NETWORK', detail: e.message });
-      this.retired = true;
-      this.onIdleRetired(this);
-    });
+    this.dgram = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
+    this.dgram.bind(0);
+    this.dgram.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
+    this.dgram.on('error', (e) => this.fail(e.message));
+  }
+
+  /** A socket-level error ends every query on it; the pool replaces the socket. */
+  private fail(message: string): void {
+    this.stats.upstreamErrors++;
+    for (const p of [...this.pending.values()]) p.finish({ kind: 'error', code: 'NETWORK', detail: message });
+    this.retired = true;
+    this.onIdleRetired(this);
+  }
+
+  /** Sends a query; a failed send (no route, e.g. IPv6 on an IPv4-only host) calls onError, now or soon. */
+  send(packet: Buffer, port: number, address: string, onError: (message: string) => void): void {
+    if (this.fast !== null) {
+      const r = this.fast.sendNow(packet, port, address);
+      if (r < 0) onError(`send to ${address}:${port} failed (errno ${-r})`);
+      return;
+    }
+    if (this.dgram === null) { onError('socket could not be opened'); return; }
+    // With a callback Node reports the error; without one it drops it and the query would wait out its timeout.
+    this.dgram.send(packet, port, address, (err) => { if (err) onError(err.message); });
   }
 
   /** A random ID not in use on this socket. */
@@ -157,16 +186,16 @@ class PooledSocket {
 
   get idle(): boolean { return this.pending.size === 0; }
 
-  private onMessage(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+  private onMessage(buf: Buffer, address: string, port: number): void {
     if (buf.length < HEADER_LEN) { this.stats.upstreamErrors++; return; }
     const p = this.pending.get((buf[0] << 8) | buf[1]);
     // Unknown ID, or the right ID from the wrong place: not the answer. Keep waiting.
-    if (!p || rinfo.port !== p.q.port || !sameAddress(rinfo.address, p.q.address)) { this.stats.upstreamErrors++; return; }
+    if (!p || port !== p.q.port || !sameAddress(address, p.q.address)) { this.stats.upstreamErrors++; return; }
     p.onReply(buf);
   }
 
   close(): void {
-    try { this.sock.close(); } catch { /* already closed */ }
+    try { this.fast?.close(); this.dgram?.close(); } catch { /* already closed */ }
   }
 }
 
@@ -329,10 +358,9 @@ export class UdpTcpTransport implements Upstream {
         resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
-      // With a callback a failed send (no route, e.g. IPv6 on an IPv4-only host) fails this
-      // query at once; without one Node drops the error and the query would wait out its timeout.
-      ps.sock.send(packet, q.port, q.address, (err) => {
-        if (err) { stats.upstreamErrors++; pending.finish({ kind: 'error', code: 'NETWORK', detail: err.message }); }
+      ps.send(packet, q.port, q.address, (message) => {
+        stats.upstreamErrors++;
+        pending.finish({ kind: 'error', code: 'NETWORK', detail: message });
       });
     });
   }
