@@ -183,8 +183,7 @@ export class FastUdpSocket {
   private readonly onBatch = (n: number): number => {
     const m = this.inMeta;
     const slot = this.slot;
-    this.outCount = 0;
-    this.outOff = 0;
+    // Datagrams queue()d before this batch leave with its replies.
     try {
       for (let i = 0; i < n && !this.closed; i++) {
         const base = i * META_IN;
@@ -200,7 +199,11 @@ export class FastUdpSocket {
     } finally {
       this.curSlot = -1;
     }
-    return this.closed ? 0 : this.outCount;
+    // The addon sends the queued entries as soon as this returns, before anything can queue more.
+    const queued = this.outCount;
+    this.outCount = 0;
+    this.outOff = 0;
+    return this.closed ? 0 : queued;
   };
 
   /** Sends one datagram (queued when it answers the datagram being handled). Errors are dropped, as UDP is. */
@@ -225,6 +228,38 @@ export class FastUdpSocket {
   sendNow(buf: Uint8Array, port: number, address: string): number {
     if (this.closed) return -9; // EBADF
     return this.b.sendTo(this.h, buf, port, address);
+  }
+
+  /** Fixes the peer: later queue()/flush() datagrams go there, and only its datagrams are read. */
+  connect(host: string, port: number): void {
+    this.b.connect(this.h, host, port);
+  }
+
+  /**
+   * Queues one datagram for a connected socket. Returns false when the queue is
+   * full: flush() first. It leaves on flush(), or with the replies of the receive
+   * batch being handled, whichever comes first.
+   */
+  queue(buf: Uint8Array): boolean {
+    const len = buf.length;
+    if (this.outCount >= this.maxOut || this.outOff + len > this.outBytes) return false;
+    this.out.set(buf, this.outOff);
+    const k = this.outCount * META_OUT;
+    this.outMeta[k] = -1;
+    this.outMeta[k + 1] = this.outOff;
+    this.outMeta[k + 2] = len;
+    this.outOff += len;
+    this.outCount++;
+    return true;
+  }
+
+  /** Sends what queue() holds with one sendmmsg per 64; returns how many the kernel took (the rest are dropped). */
+  flush(): number {
+    const n = this.outCount;
+    this.outCount = 0;
+    this.outOff = 0;
+    if (n === 0 || this.closed) return 0;
+    return this.b.send(this.h, n);
   }
 
   /** [batches read, datagrams read, send errors, sends dropped because the socket buffer was full]. */
