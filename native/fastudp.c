@@ -61,6 +61,9 @@ typedef struct {
   int32_t *out_meta;
   size_t out_meta_len;  // entries of META_OUT
   double recv_batches, recv_datagrams, send_errors, send_dropped;
+  // Errors taken from the socket outside a send (a connected socket's ICMP errors), and
+  // ECONNREFUSED among those and the send errors.
+  double sock_errors, refused;
   struct sockaddr_storage addrs[BATCH];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
@@ -264,6 +267,7 @@ static int flush_out(Sock *s, int n) {
       // One message the kernel refused (for example ECONNREFUSED on a connected
       // socket, or EINVAL): skip it and go on with the rest.
       s->send_errors += 1;
+      if (errno == ECONNREFUSED) s->refused += 1;
       done += 1;
       continue;
     }
@@ -272,11 +276,28 @@ static int flush_out(Sock *s, int n) {
   return done;
 }
 
+static void count_sock_error(Sock *s, int err) {
+  s->sock_errors += 1;
+  if (err == ECONNREFUSED) s->refused += 1;
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   Sock *s = (Sock *)handle->data;
   if (s->closed) return;
   napi_env env = s->env;
-  if (status < 0 || !(events & UV_READABLE)) return;
+  if (status < 0) {
+    // libuv stops a poll handle on POLLERR. On a connected UDP socket that is a
+    // pending ICMP error (port unreachable: ECONNREFUSED): take it, which clears it,
+    // count it, and poll again, or the socket would never read again.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      count_sock_error(s, err);
+      uv_poll_start(&s->poll, UV_READABLE, on_readable);
+    }
+    return;
+  }
+  if (!(events & UV_READABLE)) return;
   for (int round = 0; round < MAX_BATCHES_PER_WAKE && !s->closed; round++) {
     for (int i = 0; i < s->vlen; i++) {
       struct msghdr *h = &s->msgs[i].msg_hdr;
@@ -289,7 +310,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       h->msg_flags = 0;
     }
     int n = recvmmsg(s->fd, s->msgs, (unsigned)s->vlen, MSG_DONTWAIT | MSG_TRUNC, NULL);
-    if (n <= 0) return;  // EAGAIN (drained) or an error the next wake will see again
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      // A pending socket error (ICMP on a connected socket) is reported once, instead of
+      // the datagrams: count it and read on.
+      count_sock_error(s, errno);
+      continue;
+    }
+    if (n <= 0) return;  // EAGAIN: drained
     s->recv_batches += 1;
     s->recv_datagrams += n;
     for (int i = 0; i < n; i++) {
@@ -489,7 +516,7 @@ static napi_value Ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// counters(handle) -> [recvBatches, recvDatagrams, sendErrors, sendDropped]
+// counters(handle) -> [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused]
 static napi_value Counters(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -497,9 +524,9 @@ static napi_value Counters(napi_env env, napi_callback_info info) {
   Sock *s = get_sock(env, argv[0]);
   if (s == NULL) return NULL;
   napi_value arr, v;
-  CHECK(napi_create_array_with_length(env, 4, &arr));
-  double vals[4] = {s->recv_batches, s->recv_datagrams, s->send_errors, s->send_dropped};
-  for (uint32_t i = 0; i < 4; i++) {
+  CHECK(napi_create_array_with_length(env, 6, &arr));
+  double vals[6] = {s->recv_batches, s->recv_datagrams, s->send_errors, s->send_dropped, s->sock_errors, s->refused};
+  for (uint32_t i = 0; i < 6; i++) {
     CHECK(napi_create_double(env, vals[i], &v));
     CHECK(napi_set_element(env, arr, i, v));
   }

@@ -19,7 +19,7 @@ export interface FastUdpBinding {
   sendTo(h: object, bytes: Uint8Array, port: number, host: string): number;
   close(h: object): void;
   ref(h: object, on: boolean): void;
-  counters(h: object): [number, number, number, number];
+  counters(h: object): [number, number, number, number, number, number];
 }
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
@@ -97,6 +97,11 @@ export function ipv6Text(w0: number, w1: number, w2: number, w3: number): string
 export interface FastUdpHandler {
   /** One datagram. `msg` is a view into a slab that is reused after the batch: copy it to keep it. */
   onUdp(sock: FastUdpSocket, msg: Buffer, address: string, port: number): void;
+  /**
+   * Optional: called after the last onUdp of a batch, before what was queued leaves.
+   * A sender that wants to know how many the kernel took calls flush() here.
+   */
+  onBatchEnd?(sock: FastUdpSocket): void;
 }
 
 export interface FastUdpOptions {
@@ -199,6 +204,7 @@ export class FastUdpSocket {
     } finally {
       this.curSlot = -1;
     }
+    if (this.handler.onBatchEnd && !this.closed) this.handler.onBatchEnd(this);
     // The addon sends the queued entries as soon as this returns, before anything can queue more.
     const queued = this.outCount;
     this.outCount = 0;
@@ -253,6 +259,33 @@ export class FastUdpSocket {
     return true;
   }
 
+  /**
+   * Like queue(), for a caller that writes the bytes itself: room for one datagram of
+   * `len` bytes at the returned offset in `outSlab`, or -1 when the queue is full
+   * (flush() first). Write the bytes before the next flush() or the batch's end.
+   */
+  reserve(len: number): number {
+    const off = this.outOff;
+    if (this.outCount >= this.maxOut || off + len > this.outBytes) return -1;
+    const k = this.outCount * META_OUT;
+    this.outMeta[k] = -1;
+    this.outMeta[k + 1] = off;
+    this.outMeta[k + 2] = len;
+    this.outOff = off + len;
+    this.outCount++;
+    return off;
+  }
+
+  /** The out slab reserve() offsets point into. */
+  get outSlab(): Buffer {
+    return this.out;
+  }
+
+  /** Datagrams queued and not yet sent. */
+  get queued(): number {
+    return this.outCount;
+  }
+
   /** Sends what queue() holds with one sendmmsg per 64; returns how many the kernel took (the rest are dropped). */
   flush(): number {
     const n = this.outCount;
@@ -262,10 +295,14 @@ export class FastUdpSocket {
     return this.b.send(this.h, n);
   }
 
-  /** [batches read, datagrams read, send errors, sends dropped because the socket buffer was full]. */
-  counters(): { recvBatches: number; recvDatagrams: number; sendErrors: number; sendDropped: number } {
-    const [recvBatches, recvDatagrams, sendErrors, sendDropped] = this.b.counters(this.h);
-    return { recvBatches, recvDatagrams, sendErrors, sendDropped };
+  /**
+   * Batches and datagrams read; send errors; sends dropped because the socket buffer
+   * was full; errors taken from the socket outside a send (on a connected socket, ICMP
+   * errors); and ECONNREFUSED (port unreachable) among the send and socket errors.
+   */
+  counters(): { recvBatches: number; recvDatagrams: number; sendErrors: number; sendDropped: number; sockErrors: number; refused: number } {
+    const [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused] = this.b.counters(this.h);
+    return { recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused };
   }
 
   unref(): this {
