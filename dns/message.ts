@@ -223,14 +223,16 @@ class Writer {
   bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   /** Writes an owner or question name, compressing against names already written. */
   name(name: string): void {
+    if (this.plainName(name)) return;
     // nameToLabels validates (empty labels, lengths) so a bad name throws instead of
     // being silently re-shaped on the wire.
     const labels = nameToLabels(name);
     const keys = labels.map((l) => l.toString('latin1'));
     for (let i = 0; i < labels.length; i++) {
       // Exact bytes, not lower-cased: compression must not change an owner name's case.
-      // U+0100 cannot occur in a latin1 label, so it separates labels unambiguously.
-      const suffix = keys.slice(i).join('\u0100');
+      // U+0100 cannot occur in a latin1 label, so it separates labels unambiguously; the
+      // leading U+0100 keeps these keys apart from plainName's (a label "a.b" is not "a"+"b").
+      const suffix = '\u0100' + keys.slice(i).join('\u0100');
       const at = this.names.get(suffix);
       if (at !== undefined) { this.u16(0xc000 | at); return; }
       if (this.pos < 0x3fff) this.names.set(suffix, this.pos);
@@ -239,7 +241,50 @@ class Writer {
     }
     this.u8(0);
   }
+
+  /**
+   * The common case without escapes: labels are the text between dots, and each
+   * suffix of the text is its own compression key (no label arrays, no joins).
+   * Returns false, having written nothing, for names it does not handle (escapes,
+   * a trailing dot, bad labels): name() then takes the general path, which also
+   * reports the errors.
+   */
+  private plainName(name: string): boolean {
+    const n = name.length;
+    if (n === 0) { this.u8(0); return true; }
+    if (n > 253) return false;
+    let labelStart = 0;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? name.charCodeAt(i) : DOT_CODE;
+      if (c === BACKSLASH_CODE || c > 0xff) return false;
+      if (c === DOT_CODE) {
+        const len = i - labelStart;
+        if (len === 0 || len > 63) return false;
+        labelStart = i + 1;
+      }
+    }
+    this.ensure(n + 2);
+    for (let start = 0; start < n;) {
+      const suffix = start === 0 ? name : name.slice(start);
+      const at = this.names.get(suffix);
+      if (at !== undefined) { this.u16(0xc000 | at); return true; }
+      if (this.pos < 0x3fff) this.names.set(suffix, this.pos);
+      let end = name.indexOf('.', start);
+      if (end < 0) end = n;
+      const b = this.buf;
+      let pos = this.pos;
+      b[pos++] = end - start;
+      for (let i = start; i < end; i++) b[pos++] = name.charCodeAt(i);
+      this.pos = pos;
+      start = end + 1;
+    }
+    this.buf[this.pos++] = 0;
+    return true;
+  }
 }
+
+const DOT_CODE = 0x2e;
+const BACKSLASH_CODE = 0x5c;
 
 /** Encodes a message. Owner names are compressed; rdata is written as stored (uncompressed). */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): Buffer {

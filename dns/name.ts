@@ -14,7 +14,16 @@ export const MAX_POINTER_HOPS = 32;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
 
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
 function labelToText(buf: Uint8Array, start: number, len: number): string {
+  // Most labels are plain (printable, no '.' or '\\'): one native slice instead of a string per byte.
+  let plain = true;
+  for (let i = start; i < start + len; i++) {
+    const c = buf[i];
+    if (c <= 0x20 || c >= 0x7f || c === DOT || c === BACKSLASH) { plain = false; break; }
+  }
+  if (plain) return latin1Slice.call(buf, start, start + len);
   let out = '';
   for (let i = start; i < start + len; i++) {
     const c = buf[i];
@@ -43,7 +52,7 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
   let end = -1;
   let hops = 0;
   let wireLen = 0;
-  const labels: string[] = [];
+  let name = '';
   for (;;) {
     if (pos >= buf.length) throw new WireError('TRUNCATED', `name runs past end of message at ${pos}`);
     const len = buf[pos];
@@ -66,10 +75,11 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
     if (pos + 1 + len > buf.length) throw new WireError('TRUNCATED', `label at ${pos} runs past end of message`);
     wireLen += len + 1;
     if (wireLen + 1 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
-    labels.push(labelToText(buf, pos + 1, len));
+    const label = labelToText(buf, pos + 1, len);
+    name = name === '' ? label : `${name}.${label}`;
     pos += len + 1;
   }
-  return { name: labels.join('.'), end, wireLen };
+  return { name, end, wireLen };
 }
 
 /** Skips a name without decoding it; returns the offset after it. Bounded like readName's first segment. */
