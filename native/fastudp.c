@@ -20,8 +20,10 @@
 //             IPv4: a0 holds the address (network order read as big-endian);
 //             IPv6: a0..a3 hold its four 32-bit words, big-endian.
 //   out slab  replies, packed
-//   out meta  per reply: [slot, offset, length]; slot >= 0 replies to the sender
-//             of in-slot `slot`; slot < 0 sends on a connected socket.
+//   out meta  per datagram: [slot, offset, length, port, a0, a1, a2, a3]
+//             slot >= 0 replies to the sender of in-slot `slot`; slot == -2 sends
+//             to port and a0..a3 (the address in the in-meta form, this socket's
+//             family); slot == -1 sends on a connected socket.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,7 +41,7 @@
 #define BATCH 64
 #define SLOT 4096  // default slotBytes (JS side); a DNS query over UDP fits
 #define META_IN 7
-#define META_OUT 3
+#define META_OUT 8
 #define MAX_BATCHES_PER_WAKE 4
 
 typedef struct {
@@ -65,6 +67,7 @@ typedef struct {
   // ECONNREFUSED among those and the send errors.
   double sock_errors, refused;
   struct sockaddr_storage addrs[BATCH];
+  struct sockaddr_storage out_addrs[BATCH];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
 } Sock;
@@ -249,6 +252,25 @@ static int flush_out(Sock *s, int n) {
       if (slot >= 0 && slot < BATCH) {
         h->msg_name = &s->addrs[slot];
         h->msg_namelen = s->addrs[slot].ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      } else if (slot == -2) {
+        struct sockaddr_storage *ss = &s->out_addrs[k];
+        memset(ss, 0, sizeof *ss);
+        if (s->family == 6) {
+          struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+          uint32_t w[4];
+          for (int j = 0; j < 4; j++) w[j] = htonl((uint32_t)m[4 + j]);
+          a6->sin6_family = AF_INET6;
+          a6->sin6_port = htons((uint16_t)m[3]);
+          memcpy(&a6->sin6_addr, w, 16);
+          h->msg_namelen = sizeof *a6;
+        } else {
+          struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+          a4->sin_family = AF_INET;
+          a4->sin_port = htons((uint16_t)m[3]);
+          a4->sin_addr.s_addr = htonl((uint32_t)m[4]);
+          h->msg_namelen = sizeof *a4;
+        }
+        h->msg_name = ss;
       } else {
         h->msg_name = NULL;
         h->msg_namelen = 0;

@@ -24,8 +24,8 @@ export interface FastUdpBinding {
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
 export const META_IN = 7;
-/** Ints per queued datagram in the out-meta array: [slot, offset, length]. */
-export const META_OUT = 3;
+/** Ints per queued datagram in the out-meta array: [slot, offset, length, port, a0, a1, a2, a3]. */
+export const META_OUT = 8;
 
 let loaded: FastUdpBinding | null | undefined;
 let why = '';
@@ -66,6 +66,26 @@ export function fastUdp(): FastUdpBinding | null {
 export function fastUdpStatus(): { available: boolean; reason: string } {
   const b = fastUdp();
   return { available: b !== null, reason: b !== null ? 'loaded' : why };
+}
+
+/** A dotted quad (no leading zeros) as uint32, or -1. */
+export function parseIpv4Text(text: string): number {
+  let value = 0, part = -1, dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (part === 0) return -1;
+      part = part < 0 ? c - 48 : part * 10 + (c - 48);
+      if (part > 255) return -1;
+    } else if (c === 46 && part >= 0 && dots < 3) {
+      value = value * 256 + part;
+      part = -1;
+      dots++;
+    } else {
+      return -1;
+    }
+  }
+  return part < 0 || dots !== 3 ? -1 : (value * 256 + part) >>> 0;
 }
 
 /** Dotted quad from the uint32 the addon reports. */
@@ -227,7 +247,43 @@ export class FastUdpSocket {
       this.outCount++;
       return;
     }
-    this.b.sendTo(this.h, buf, port, address);
+    // Anyone else (an answer that waited for the upstream): queue it with its address
+    // and send everything queued this event-loop turn with one sendmmsg. On loopback a
+    // send also runs the receiver's wake-up; one per batch costs far less than one per reply.
+    const a = this.family === 4 ? this.v4(address) : -1;
+    if (a < 0 || len > this.outBytes) { this.b.sendTo(this.h, buf, port, address); return; }
+    if (this.outCount >= this.maxOut || this.outOff + len > this.outBytes) this.flush();
+    this.out.set(buf, this.outOff);
+    const k = this.outCount * META_OUT;
+    const om = this.outMeta;
+    om[k] = -2;
+    om[k + 1] = this.outOff;
+    om[k + 2] = len;
+    om[k + 3] = port;
+    om[k + 4] = a | 0;
+    this.outOff += len;
+    this.outCount++;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushLater);
+    }
+  }
+
+  private flushQueued = false;
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+  private lastSendText = '';
+  private lastSendA = -1;
+
+  /** A dotted quad as uint32, or -1 (memoised: answers often go to one client in a row). */
+  private v4(text: string): number {
+    if (text === this.lastSendText) return this.lastSendA;
+    const a = parseIpv4Text(text);
+    this.lastSendText = text;
+    this.lastSendA = a;
+    return a;
   }
 
   /** Sends one datagram now; returns the bytes sent, or a negative errno. */
