@@ -16,11 +16,23 @@
 // Pacing (open loop): a 1 ms timer computes how many queries the schedule says are
 // due since the start and sends them all, so timer jitter changes batch sizes, never
 // the rate. The schedule does not wait for answers: a slow server shows as latency
-// and loss. Closed loop: each answer or timeout sends the next query in its window.
+// and loss. Closed loop: each answer or timeout sends the next query in its window,
+// on the same socket when it has a free slot.
+//
+// UDP I/O: with the fastudp addon (native/), each socket is read with recvmmsg (one
+// JS call per batch of up to 64 answers) and queries are written straight into the
+// socket's out slab and leave with one sendmmsg per socket per tick, or at the end of
+// the receive batch whose answers freed their slots. Without the addon (not built,
+// or ANYCAST_KIT_UDP=dgram) it is node:dgram, one send per query. sendmmsg can stop
+// short when the socket's send buffer is full: the queries it did not take keep their
+// slot and ID and go out again on the next tick (counted in `resent`); one still not
+// sent after --timeout is given up and counted in unsent.sendBufferFull.
 
 import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import net, { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { FastUdpSocket, fastUdp, type FastUdpBinding } from '../../native/index.js';
 import { LatencyHistogram } from './histogram.js';
 import { buildRunResult, histState, type HistState, type RawRun, type RunMeta } from './merge.js';
 import type { QuerySet } from './queryfile.js';
@@ -99,6 +111,16 @@ const MAX_BACKLOG_MS = 250;
 const MAX_BURST_MS = 20;
 /** TCP: stop queueing to a connection whose unwritten data exceeds this. */
 const TCP_MAX_BUFFERED = 1 << 20;
+/** Native UDP: queries queued per socket before a flush (the addon's out queue holds 4 × 64). */
+const QMAX = 256;
+
+/** How UDP datagrams are sent and read: the fastudp addon, or node:dgram. */
+export type UdpPath = 'native' | 'dgram';
+
+/** The UDP path a run would use now (the addon when it loads and is not turned off). */
+export function udpPathAvailable(): UdpPath {
+  return fastUdp() !== null ? 'native' : 'dgram';
+}
 
 function nextPow2(n: number): number {
   let p = 1;
@@ -123,19 +145,25 @@ function v4Hex(addr: string): string {
   return addr.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).reverse().join('');
 }
 
+/** A connected UDP socket as /proc/net/udp lists it. */
+export interface UdpEndpoints {
+  local: { port: number; family: string };
+  remote: { address: string; port: number };
+}
+
 /**
  * Datagrams the kernel dropped at our own sockets (receive buffer full), from the
  * "drops" column of /proc/net/udp{,6}: answers that arrived but were never read.
  * Sockets are found by local port and remote address:port. Null when unknown.
  */
-export function ownUdpDrops(sockets: dgram.Socket[]): number | null {
+export function ownUdpDrops(sockets: Array<dgram.Socket | UdpEndpoints>): number | null {
   if (sockets.length === 0) return null;
   const keys = new Set<string>();
   let v6 = false;
   try {
     for (const s of sockets) {
-      const local = s.address();
-      const remote = s.remoteAddress();
+      const local = 'local' in s ? s.local : s.address();
+      const remote = 'remote' in s ? s.remote : s.remoteAddress();
       const lport = local.port.toString(16).toUpperCase().padStart(4, '0');
       const rport = remote.port.toString(16).toUpperCase().padStart(4, '0');
       if (local.family === 'IPv6') { v6 = true; keys.add(`${lport}|${rport}`); }
@@ -185,6 +213,22 @@ export class LoadEngine {
   private mask = 0;
   private chanSource!: Int32Array;
   private udp: dgram.Socket[] = [];
+  /** Native path: the addon, or null for dgram (decided in run()). */
+  private fastB: FastUdpBinding | null = null;
+  private fast: FastUdpSocket[] = [];
+  private outSlabs: Buffer[] = [];
+  /** Native path: per channel, the slots of the queries queued since its last flush, in order. */
+  private qGs!: Int32Array;
+  private qN!: Int32Array;
+  private readonly dirty: number[] = [];
+  private isDirty!: Uint8Array;
+  /** Native path: slots whose query the kernel did not take (send buffer full), to send again. */
+  private retryGs: number[] = [];
+  /** When each such slot's query was first refused (0 when it is not waiting). */
+  private retrySince!: Float64Array;
+  private retrying = 0;
+  /** Native path: when the current receive batch was read (0 outside a batch). */
+  private batchNow = 0;
   private tcpCh: TcpState[] = [];
   /** TCP channels with queued queries since the last flush. */
   private readonly tcpDirty: number[] = [];
@@ -224,6 +268,8 @@ export class LoadEngine {
   private unsentNoId = 0;
   private unsentNoConn = 0;
   private unsentBehind = 0;
+  private unsentSendBuf = 0;
+  private resent = 0;
   private scheduled = 0;
   private readonly rcodes = new Float64Array(16);
   private readonly errors = new Map<string, number>();
@@ -303,9 +349,15 @@ export class LoadEngine {
         this.slotId[c * this.W + s] = ((idBase & ~this.mask) + s - this.W) & 0xffff;
       }
     }
-    if (!this.tcp) {
+    if (!this.tcp && this.fastB === null) {
+      // dgram sends asynchronously: each slot keeps its bytes until the next use.
       this.stride = (this.q.maxLength + 15) & ~15;
       this.slab = Buffer.alloc(total * this.stride);
+    } else if (!this.tcp) {
+      this.qGs = new Int32Array(this.nChan * QMAX);
+      this.qN = new Int32Array(this.nChan);
+      this.isDirty = new Uint8Array(this.nChan);
+      this.retrySince = new Float64Array(total);
     }
     this.srcSent = new Float64Array(nSrc);
     this.srcCompleted = new Float64Array(nSrc);
@@ -318,6 +370,7 @@ export class LoadEngine {
   }
 
   private async openUdp(): Promise<void> {
+    if (this.fastB !== null) return this.openFast(this.fastB);
     const { host, port } = this.opts.server;
     const type = familyOf(host) === 6 || (this.sourceNames[0] && familyOf(this.sourceNames[0]) === 6) ? 'udp6' : 'udp4';
     for (let c = 0; c < this.nChan; c++) {
@@ -347,6 +400,152 @@ export class LoadEngine {
     const remote = this.udp[0].remoteAddress();
     this.serverAddr = remote.address;
     this.serverPort = remote.port;
+  }
+
+  /** The native path: one FastUdpSocket per channel, bound to its source and connected to the server. */
+  private async openFast(b: FastUdpBinding): Promise<void> {
+    const { host, port } = this.opts.server;
+    const v6 = familyOf(host) === 6 || (this.sourceNames[0] !== undefined && familyOf(this.sourceNames[0]) === 6);
+    let addr = host;
+    if (!isIP(host)) {
+      try {
+        addr = (await lookup(host, { family: v6 ? 6 : 4 })).address;
+      } catch (err) {
+        throw new DriverError('CONNECT', `cannot use server ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    for (let c = 0; c < this.nChan; c++) {
+      const src = this.sourceNames.length ? this.sourceNames[this.chanSource[c]] : undefined;
+      let sock: FastUdpSocket;
+      try {
+        sock = new FastUdpSocket(b, { host: src ?? (v6 ? '::' : '0.0.0.0'), port: 0, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }, this.fastHandler(c));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new DriverError('BIND', src
+          ? `cannot send from source address ${src}: ${code}${code === 'EADDRNOTAVAIL' ? ' (the address is not configured on this host)' : ''}`
+          : `cannot open a UDP socket: ${code}`);
+      }
+      this.fast.push(sock);
+      this.outSlabs.push(sock.outSlab);
+      try {
+        sock.connect(addr, port);
+      } catch (err) {
+        throw new DriverError('CONNECT', `cannot use server ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    this.serverAddr = addr;
+    this.serverPort = port;
+  }
+
+  /** Channel c's answers: matched in onAnswer; at the batch's end, what they queued leaves. */
+  private fastHandler(c: number): { onUdp(s: FastUdpSocket, msg: Buffer, address: string, port: number): void; onBatchEnd(): void } {
+    return {
+      onUdp: (_s, msg, _address, port) => {
+        if (this.batchNow === 0) this.batchNow = performance.now();
+        // The socket is connected: the kernel only hands it the server's datagrams.
+        if (port !== this.serverPort) {
+          this.unmatched++;
+          return;
+        }
+        this.onAnswer(c, msg, 0, msg.length, this.batchNow);
+      },
+      onBatchEnd: () => {
+        this.batchNow = 0;
+        if (this.retryGs.length) this.resendRefused(performance.now());
+        this.flushFast();
+      },
+    };
+  }
+
+  /** Native path: writes slot gs's query (its ID already set) into channel c's out slab. */
+  private queueFast(c: number, gs: number): void {
+    const sock = this.fast[c];
+    const q = this.slotQuery[gs];
+    const qoff = this.q.offset[q];
+    const qlen = this.q.length[q];
+    if (this.qN[c] === QMAX) this.flushChan(c);
+    let off = sock.reserve(qlen);
+    if (off < 0) {
+      this.flushChan(c);
+      off = sock.reserve(qlen);
+    }
+    const out = this.outSlabs[c];
+    this.q.wire.copy(out, off, qoff, qoff + qlen);
+    const id = this.slotId[gs];
+    out[off] = id >> 8;
+    out[off + 1] = id & 0xff;
+    this.qGs[c * QMAX + this.qN[c]++] = gs;
+    if (this.isDirty[c] === 0) {
+      this.isDirty[c] = 1;
+      this.dirty.push(c);
+    }
+  }
+
+  /** Native path: sends channel c's queue with sendmmsg; what the kernel did not take waits to be sent again. */
+  private flushChan(c: number): void {
+    const n = this.qN[c];
+    if (n === 0) return;
+    this.qN[c] = 0;
+    const base = c * QMAX;
+    const gsList = this.qGs;
+    // Latency runs from here, the moment the batch is handed to the kernel.
+    const now = performance.now();
+    const sentAt = this.slotSentAt;
+    for (let i = 0; i < n; i++) sentAt[gsList[base + i]] = now;
+    const took = this.fast[c].flush();
+    if (this.retrying > 0) {
+      for (let i = 0; i < took; i++) {
+        const gs = gsList[base + i];
+        if (this.retrySince[gs] !== 0) {
+          this.retrySince[gs] = 0;
+          this.retrying--;
+        }
+      }
+    }
+    for (let i = took; i < n; i++) {
+      const gs = gsList[base + i];
+      // Not in flight: the timeout queue skips it until it is sent again with a new seq.
+      this.slotSeq[gs] = -1;
+      if (this.retrySince[gs] === 0) {
+        this.retrySince[gs] = now;
+        this.retrying++;
+      }
+      this.retryGs.push(gs);
+      this.resent++;
+    }
+  }
+
+  private flushFast(): void {
+    const d = this.dirty;
+    for (let i = 0; i < d.length; i++) {
+      const c = d[i];
+      this.isDirty[c] = 0;
+      this.flushChan(c);
+    }
+    d.length = 0;
+  }
+
+  /** Native path: queues again the queries the kernel refused; gives up on those refused for longer than the timeout. */
+  private resendRefused(now: number): void {
+    const list = this.retryGs;
+    this.retryGs = [];
+    for (const gs of list) {
+      const c = (gs / this.W) | 0;
+      if (now - this.retrySince[gs] > this.timeoutMs) {
+        this.retrySince[gs] = 0;
+        this.retrying--;
+        this.release(gs);
+        this.sent--;
+        this.srcSent[this.chanSource[c]]--;
+        this.unsentSendBuf++;
+        continue;
+      }
+      const seq = ++this.seq;
+      this.slotSeq[gs] = seq;
+      this.slotSentAt[gs] = now;
+      this.pushTimeout(gs, seq);
+      this.queueFast(c, gs);
+    }
   }
 
   private connectTcp(c: number): Promise<void> {
@@ -396,11 +595,13 @@ export class LoadEngine {
     for (const s of this.udp) {
       try { s.close(); } catch { /* already closed */ }
     }
+    for (const s of this.fast) s.close();
     for (const t of this.tcpCh) t.sock.destroy();
   }
 
   /** Runs to completion and returns the results. */
   async run(): Promise<RunResult> {
+    this.fastB = this.tcp ? null : fastUdp();
     this.plan();
     try {
       if (this.tcp) await this.openTcp();
@@ -436,6 +637,7 @@ export class LoadEngine {
       const now = performance.now();
       for (let i = 0; i < this.clients && this.sending; i++) this.sendOne(now);
       this.flushTcp();
+      this.flushFast();
     }
     this.timer = setInterval(() => this.tick(), this.openLoop ? TICK_MS : CLOSED_LOOP_TICK_MS);
     this.tick();
@@ -472,13 +674,17 @@ export class LoadEngine {
     return t.up && t.sock.writableLength < TCP_MAX_BUFFERED;
   }
 
-  /** Sends the next query from the file. Returns false when it could not. */
-  private sendOne(now: number): boolean {
+  /**
+   * Sends the next query from the file, on channel `prefer` when it has a free slot
+   * (closed loop: the channel whose answer or timeout freed one), else round robin.
+   * Returns false when it could not.
+   */
+  private sendOne(now: number, prefer = -1): boolean {
     if (this.sent >= this.maxSends) {
       if (this.sending) this.stopSending(now, 'count');
       return false;
     }
-    const c = this.pickChannel();
+    const c = prefer >= 0 && this.freeCount[prefer] > 0 && (!this.tcp || this.tcpUsable(prefer)) ? prefer : this.pickChannel();
     if (c < 0) {
       // Only an open-loop schedule has queries that "should" have gone out; a closed
       // loop simply waits with a smaller window.
@@ -522,6 +728,8 @@ export class LoadEngine {
       w[p + 2] = id >> 8;
       w[p + 3] = id & 0xff;
       t.wlen = p + 2 + qlen;
+    } else if (this.fastB !== null) {
+      this.queueFast(c, gs);
     } else {
       const off = gs * this.stride;
       const slab = this.slab;
@@ -636,7 +844,7 @@ export class LoadEngine {
     this.srcHist[src].record(us);
     if (this.trackInterval) this.intervalHist.record(us);
     this.lastAnswerAt = now;
-    if (!this.openLoop && this.sending) this.sendOne(now);
+    if (!this.openLoop && this.sending) this.sendOne(now, c);
   }
 
   /** Compares the answer's question with the query's: name case-insensitively, type and class exactly. */
@@ -671,10 +879,11 @@ export class LoadEngine {
         this.release(gs);
         this.lost++;
         this.intervalLost++;
-        this.srcLost[this.chanSource[(gs / this.W) | 0]]++;
+        const c = (gs / this.W) | 0;
+        this.srcLost[this.chanSource[c]]++;
         this.tqHead = (this.tqHead + 1) & (cap - 1);
         this.tqCount--;
-        if (!this.openLoop && this.sending) this.sendOne(now);
+        if (!this.openLoop && this.sending) this.sendOne(now, c);
       } else {
         this.tqHead = (this.tqHead + 1) & (cap - 1);
         this.tqCount--;
@@ -708,6 +917,7 @@ export class LoadEngine {
 
   private tick(): void {
     const now = performance.now();
+    if (this.retryGs.length) this.resendRefused(now);
     if (this.sending) {
       if (this.tcp) this.reconnectTcp(now);
       if (this.openLoop) {
@@ -750,8 +960,10 @@ export class LoadEngine {
         if (this.sending && now >= this.sendDeadline) this.stopSending(this.sendDeadline, this.deadlineReason);
       }
     }
-    this.flushTcp();
+    // Timeouts first: in closed loop they send the next queries, which leave with this flush.
     this.sweepTimeouts(now);
+    this.flushTcp();
+    this.flushFast();
     if (now >= this.nextProgressAt) this.progress(now);
     if (!this.sending && this.inFlight === 0) this.end();
   }
@@ -785,7 +997,25 @@ export class LoadEngine {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.endedAt = performance.now();
-    this.ownDrops = this.tcp ? 0 : ownUdpDrops(this.udp);
+    if (this.tcp) this.ownDrops = 0;
+    else if (this.fastB === null) this.ownDrops = ownUdpDrops(this.udp);
+    else {
+      const remote = { address: this.serverAddr, port: this.serverPort };
+      this.ownDrops = ownUdpDrops(this.fast.map((s) => {
+        const a = s.address();
+        return { local: { port: a.port, family: a.family }, remote };
+      }));
+      // The addon counts socket errors itself; dgram reports them as 'error' events.
+      let refused = 0, other = 0;
+      for (const s of this.fast) {
+        const k = s.counters();
+        refused += k.refused;
+        other += k.sendErrors + k.sockErrors - k.refused;
+        this.malformed += s.oversize;
+      }
+      if (refused > 0) this.errors.set('ECONNREFUSED', (this.errors.get('ECONNREFUSED') ?? 0) + refused);
+      if (other > 0) this.errors.set('OTHER', (this.errors.get('OTHER') ?? 0) + other);
+    }
     this.closeAll();
     this.finish?.();
   }
@@ -812,6 +1042,9 @@ export class LoadEngine {
       unsentNoId: this.unsentNoId,
       unsentNoConn: this.unsentNoConn,
       unsentBehind: this.unsentBehind,
+      unsentSendBuf: this.unsentSendBuf,
+      resent: this.resent,
+      udpPath: this.tcp ? null : this.fastB !== null ? 'native' : 'dgram',
       rcodes: Array.from(this.rcodes),
       errors: Object.fromEntries(this.errors),
       channels: this.nChan,

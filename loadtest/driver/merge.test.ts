@@ -12,6 +12,7 @@ function raw(over: Partial<RawRun>, values: Record<string, number[]>): RawRun {
   return {
     startedAtMs: 1000, durationS: 2, activeS: 2.001, elapsedS: 2.01, stoppedBy: 'count',
     sent: 0, completed: 0, lost: 0, truncated: 0, unmatched: 0, malformed: 0, unsentNoId: 0, unsentNoConn: 0, unsentBehind: 0,
+    unsentSendBuf: 0, resent: 0, udpPath: 'native',
     rcodes: new Array(16).fill(0), errors: {}, channels: 2, ownDrops: 0, sources, ...over,
   };
 }
@@ -38,6 +39,15 @@ describe('buildRunResult', () => {
     expect(r.latencyMs.max).toBe(0.5);
     expect(r.sources!.map((s) => [s.address, s.sent])).toEqual([['127.41.5.1', 2], ['127.41.5.2', 2], ['127.41.5.3', 1]]);
     expect(r.ownSocketDrops).toBe(0);
+  });
+  it('adds refused sends per thread and says so in the warnings, with the UDP path', () => {
+    const r = buildRunResult([raw({ unsentSendBuf: 2, resent: 5 }, {}), raw({ resent: 1 }, {})], { ...meta, sourceOrder: [] });
+    expect(r.unsent.sendBufferFull).toBe(2);
+    expect(r.resent).toBe(6);
+    expect(r.udpPath).toBe('native');
+    expect(r.warnings.join('\n')).toMatch(/2 queries not sent: the kernel refused them/);
+    expect(r.warnings.join('\n')).toMatch(/6 sends were refused by the kernel/);
+    expect(buildRunResult([raw({}, {})], { ...meta, tcp: true, sourceOrder: [] }).udpPath).toBeNull();
   });
   it('says null for own drops when one thread could not tell', () => {
     expect(buildRunResult([raw({ ownDrops: null }, {}), raw({}, {})], { ...meta, sourceOrder: [] }).ownSocketDrops).toBeNull();

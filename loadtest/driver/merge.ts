@@ -51,6 +51,12 @@ export interface RawRun {
   unsentNoId: number;
   unsentNoConn: number;
   unsentBehind: number;
+  /** Native UDP: queries given up after the kernel refused them (send buffer full) for a whole timeout. */
+  unsentSendBuf: number;
+  /** Native UDP: queries the kernel refused once (send buffer full) and that went out again. */
+  resent: number;
+  /** How UDP was sent and read; null for TCP. */
+  udpPath: 'native' | 'dgram' | null;
   rcodes: number[];
   errors: Record<string, number>;
   channels: number;
@@ -85,7 +91,11 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
   const sent = sum((r) => r.sent);
   const completed = sum((r) => r.completed);
   const lost = sum((r) => r.lost);
-  const unsent = { noFreeId: sum((r) => r.unsentNoId), noConnection: sum((r) => r.unsentNoConn), behindSchedule: sum((r) => r.unsentBehind) };
+  const unsent = {
+    noFreeId: sum((r) => r.unsentNoId), noConnection: sum((r) => r.unsentNoConn), behindSchedule: sum((r) => r.unsentBehind),
+    sendBufferFull: sum((r) => r.unsentSendBuf ?? 0),
+  };
+  const resent = sum((r) => r.resent ?? 0);
   const rcodes = new Array<number>(16).fill(0);
   const errors: Record<string, number> = {};
   for (const r of raws) {
@@ -121,6 +131,8 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
   const warnings: string[] = [];
   if (unsent.noFreeId > 0) warnings.push(`${unsent.noFreeId} queries not sent: every query ID was in flight (server too slow for the rate × timeout)`);
   if (unsent.noConnection > 0) warnings.push(`${unsent.noConnection} queries not sent: no usable TCP connection`);
+  if (unsent.sendBufferFull > 0) warnings.push(`${unsent.sendBufferFull} queries not sent: the kernel refused them (socket send buffer full) for longer than the timeout`);
+  if (resent > 0) warnings.push(`${resent} sends were refused by the kernel (socket send buffer full) and made again on the next tick; their latency counts from the send that went out`);
   if (unsent.behindSchedule > 0) warnings.push(`${unsent.behindSchedule} queries not sent: the generator fell behind its schedule (it is the bottleneck at this rate; try --threads)`);
   const own = raws.some((r) => r.ownDrops === null) ? null : sum((r) => r.ownDrops!);
   if (own) warnings.push(`${own} answers were dropped by the kernel at the generator's own sockets (receive buffer full): the generator could not read fast enough, so part of the loss is ours; try --threads or raise net.core.rmem_max`);
@@ -134,6 +146,7 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
     version: 1,
     server: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     transport: meta.tcp ? 'tcp' : 'udp',
+    udpPath: meta.tcp ? null : (raws.find((r) => r.udpPath)?.udpPath ?? null),
     mode: openLoop ? 'open-loop' : 'closed-loop',
     targetQps: openLoop ? meta.qps! : null,
     clients: openLoop ? null : meta.clients,
@@ -152,6 +165,7 @@ export function buildRunResult(raws: RawRun[], meta: RunMeta): RunResult {
     lost,
     lossPct: sent ? (100 * lost) / sent : 0,
     unsent,
+    resent,
     sentQps: sent / durationS,
     achievedQps: completed / activeS,
     rcodes: rcodeCounts(rcodes),

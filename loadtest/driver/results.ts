@@ -21,6 +21,8 @@ export interface UnsentCounts {
   noConnection: number;
   /** Open loop only: the generator fell more than 250 ms behind its schedule and skipped ahead. */
   behindSchedule: number;
+  /** Native UDP only: the kernel refused the query (socket send buffer full) for longer than the timeout. */
+  sendBufferFull: number;
 }
 
 export type StopReason = 'duration' | 'count' | 'time-limit' | 'interrupted';
@@ -30,6 +32,8 @@ export interface RunResult {
   version: 1;
   server: string;
   transport: 'udp' | 'tcp';
+  /** How UDP was sent and read: 'native' (the fastudp addon: recvmmsg/sendmmsg) or 'dgram' (node:dgram); null for TCP. */
+  udpPath: 'native' | 'dgram' | null;
   mode: 'open-loop' | 'closed-loop';
   /** --qps (open loop), else null. */
   targetQps: number | null;
@@ -56,6 +60,8 @@ export interface RunResult {
   /** lost / sent × 100. */
   lossPct: number;
   unsent: UnsentCounts;
+  /** Native UDP: sends the kernel refused (socket send buffer full) that were made again on the next tick. */
+  resent: number;
   /** sent / durationS. */
   sentQps: number;
   /** completed / max(durationS, time from first send to last answer). */
@@ -143,15 +149,17 @@ export function formatRun(r: RunResult): string {
   const lines: string[] = [];
   const mode = r.mode === 'open-loop' ? `open loop at ${int(r.targetQps ?? 0)} q/s` : `closed loop, ${r.clients} in flight`;
   const threads = r.threads > 1 ? ` in ${r.threads} threads` : '';
-  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'socket' : 'connection'}${r.channels === 1 ? '' : 's'}${threads}`);
+  const io = r.udpPath ? ` (${r.udpPath === 'native' ? 'recvmmsg/sendmmsg' : 'node:dgram'})` : '';
+  lines.push(`anycast-kit loadtest run: ${r.server} over ${r.transport.toUpperCase()}, ${mode}, ${r.channels} ${r.transport === 'udp' ? 'socket' : 'connection'}${r.channels === 1 ? '' : 's'}${io}${threads}`);
   lines.push(`  queries file     ${r.queriesFile} (${int(r.queryLines)} lines, ${int(r.distinctQueries)} distinct)`);
   lines.push(`  run time         ${r.durationS.toFixed(3)} s sending, ${r.elapsedS.toFixed(3)} s total (stopped by ${r.stoppedBy})`);
   lines.push(`  queries sent     ${int(r.sent)}  (${int(r.sentQps)} q/s)`);
   lines.push(`  completed        ${int(r.completed)}  (${pct(r.sent ? (100 * r.completed) / r.sent : 0)})`);
   const own = r.ownSocketDrops === null || r.transport === 'tcp' ? '' : `; ${int(r.ownSocketDrops)} of them dropped at our own sockets`;
   lines.push(`  lost             ${int(r.lost)}  (${pct(r.lossPct)}, no answer within ${r.timeoutMs} ms${own})`);
-  const unsent = r.unsent.noFreeId + r.unsent.noConnection + r.unsent.behindSchedule;
-  if (unsent > 0) lines.push(`  not sent         ${int(unsent)}  (no free ID ${int(r.unsent.noFreeId)}, no connection ${int(r.unsent.noConnection)}, behind schedule ${int(r.unsent.behindSchedule)})`);
+  const unsent = r.unsent.noFreeId + r.unsent.noConnection + r.unsent.behindSchedule + r.unsent.sendBufferFull;
+  if (unsent > 0) lines.push(`  not sent         ${int(unsent)}  (no free ID ${int(r.unsent.noFreeId)}, no connection ${int(r.unsent.noConnection)}, behind schedule ${int(r.unsent.behindSchedule)}, send buffer full ${int(r.unsent.sendBufferFull)})`);
+  if (r.resent > 0) lines.push(`  re-sent          ${int(r.resent)}  (the kernel refused them once: socket send buffer full)`);
   lines.push(`  achieved         ${int(r.achievedQps)} q/s`);
   const rc = Object.entries(r.rcodes).map(([k, v]) => `${k} ${int(v)} (${pct(r.completed ? (100 * v) / r.completed : 0)})`).join(', ');
   lines.push(`  response codes   ${rc || '-'}`);

@@ -2,7 +2,7 @@
 // records who asked. Not a DNS server: it echoes the question with a chosen rcode.
 //   nx*      NXDOMAIN        refused*  REFUSED        tc*  NOERROR with TC set
 //   drop*    no answer       wrongq*   answer with a different question
-//   dup*     answers twice   badid*    answer with ID+1
+//   dup*     answers twice   badid*    answer with the ID's top bit flipped
 //   anything else NOERROR
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -33,7 +33,9 @@ export function answersFor(q: Buffer): Buffer[] {
   else if (label.startsWith('refused')) a[3] |= 5;
   else if (label.startsWith('tc')) a[2] |= 0x02;
   else if (label.startsWith('wrongq')) a[13] = a[13] === 0x78 ? 0x79 : 0x78; // change a letter of the name
-  else if (label.startsWith('badid')) a.writeUInt16BE((a.readUInt16BE(0) + 1) & 0xffff, 0);
+  // Top bit: with up to 32,768 slots per socket that is the query's own slot in another
+  // round, never in flight (ID+1 could be the next query's slot, with the same question).
+  else if (label.startsWith('badid')) a.writeUInt16BE(a.readUInt16BE(0) ^ 0x8000, 0);
   else if (label.startsWith('dup')) return [a, Buffer.from(a)];
   return [a];
 }
