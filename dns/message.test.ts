@@ -4,7 +4,7 @@ import dns2 from 'dns2';
 import { CLASS, TYPE } from './constants.js';
 import { WireError } from './errors.js';
 import { buildQuery, encodeMessage, parseMessage, type Message } from './message.js';
-import { isSubdomain, nameToWire, normalizeName, readName } from './name.js';
+import { isSubdomain, lowerName, nameToWire, normalizeName, readName } from './name.js';
 import { rdataFromText, rdataToText } from './rdata.js';
 
 const { Packet } = dns2 as unknown as { Packet: { parse(b: Buffer): any } };
@@ -119,6 +119,14 @@ describe('message codec', () => {
       // And the bytes are the same labels: each name reads back to its original wire form.
       expect(back.answers.map((r) => nameToWire(r.name))).toEqual(wires);
     }), { numRuns: 500 });
+  });
+
+  it('folds only ASCII letters to lower case (RFC 4343)', () => {
+    expect(lowerName('WwW.Example.COM')).toBe('www.example.com');
+    expect(lowerName('www.example.com')).toBe('www.example.com');
+    expect(lowerName('A\\.B.\\065x')).toBe('a\\.b.\\065x');
+    // A raw latin1 letter is not ASCII: DNS does not fold it, String.toLowerCase would.
+    expect(lowerName('\u00C0B.Com')).toBe('\u00C0b.com');
   });
 
   it('passes unknown types through byte for byte (RFC 3597)', () => {

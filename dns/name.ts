@@ -166,7 +166,15 @@ export function normalizeName(name: string): string {
 
 /** ASCII-only lower-casing, as DNS comparison demands (RFC 4343). */
 export function lowerName(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 0x20));
+  // Hot (every cache key, every scrub): most names are lower case already, so look first.
+  let upper = false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return name.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) | 0x20));
+    if (c >= 0x41 && c <= 0x5a) upper = true;
+  }
+  // ASCII only here, where toLowerCase is exactly DNS's case folding (RFC 4343).
+  return upper ? name.toLowerCase() : name;
 }
 
 export function nameEquals(a: string, b: string): boolean {
