@@ -4,6 +4,10 @@
 // a message and status 1 (usage errors are status 2, raised as UsageError).
 
 import { UsageError } from './args.js';
+import { reexecWithHeapFlags } from '../common/runtime.js';
+
+/** Commands that run for days and answer DNS: they get the GC settings of common/runtime.ts. */
+const LONG_RUNNING = new Set(['lab', 'resolver', 'node']);
 
 interface Command {
   summary: string;
@@ -38,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = COMMANDS[name];
+  if (cmd && LONG_RUNNING.has(name) && !rest.includes('--help') && !rest.includes('-h')) reexecWithHeapFlags();
   if (!cmd) {
     process.stderr.write(`anycast-kit: unknown command "${name}"\n\n${usage()}\n`);
     return 2;

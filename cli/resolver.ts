@@ -2,6 +2,7 @@
 // Signals live here, not in startResolver: SIGTERM/SIGINT close it cleanly
 // (a second signal exits at once).
 
+import { fastUdpStatus } from '../native/index.js';
 import { parseFlags } from './args.js';
 import { startResolver } from '../resolver/server.js';
 import { RESOLVER_FLAGS_HELP, resolverConfigFromFlags, resolverFlagOptions, type ResolverFlagValues } from '../resolver/config.js';
@@ -33,8 +34,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   const handle = await startResolver(cfg, { log });
   const where = handle.listening.map((l) => (l.family === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)).join(', ');
-  log(`listening on ${where} (udp+tcp), ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''}, identity ${cfg.identity}, allow ${cfg.allow.join(' ')}`);
-  if (values.json) process.stdout.write(JSON.stringify({ event: 'listening', pid: process.pid, listening: handle.listening, workers: cfg.workers }) + '\n');
+  const fast = fastUdpStatus();
+  const udpIo = fast.available ? 'fastudp' : 'dgram';
+  log(`listening on ${where} (udp+tcp), ${cfg.workers} worker${cfg.workers > 1 ? 's' : ''}, identity ${cfg.identity}, allow ${cfg.allow.join(' ')}, udp i/o ${fast.available ? 'fastudp (recvmmsg/sendmmsg)' : `node:dgram (fastudp ${fast.reason})`}`);
+  if (values.json) process.stdout.write(JSON.stringify({ event: 'listening', pid: process.pid, listening: handle.listening, workers: cfg.workers, udpIo }) + '\n');
 
   const signal = await stopSignal;
   log(`${signal}: shutting down`);

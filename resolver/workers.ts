@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { heapFlags } from '../common/runtime.js';
 import type { ProbeAnswerMode, ResolverHandle } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { bindUdp } from './listener/udp.js';
@@ -103,7 +104,7 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
   function spawnWorker(w: Worker): Promise<void> {
     // A 16 MB young generation: V8 otherwise grows it to 128 MB under a query flood,
     // which is most of the RSS and buys no measurable speed here (resolver/README.md).
-    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-semi-space-size=16'] });
+    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: heapFlags() });
     w.child = child;
     w.ready = false;
     return new Promise<void>((resolve, reject) => {

@@ -15,12 +15,13 @@ const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const ROOT_NS = '127.10.53.1';
 const EXAMPLE_NS = '127.10.53.2';
 
-export interface Running { child: ChildProcess; port: number; stderr: () => string; exited: Promise<number | null> }
+export interface Running { child: ChildProcess; port: number; udpIo: string; stderr: () => string; exited: Promise<number | null> }
 
 /** Starts the built CLI with --json and waits for its "listening" line. */
-export async function startCli(args: string[], timeoutMs = 15_000): Promise<Running> {
+export async function startCli(args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<Running> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [CLI, 'resolver', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'resolver', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let udpIo = '';
   let err = '';
   let out = '';
   child.stderr!.on('data', (d) => { err += d; });
@@ -30,11 +31,16 @@ export async function startCli(args: string[], timeoutMs = 15_000): Promise<Runn
     child.stdout!.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes('"listening"'));
-      if (line) { clearTimeout(t); resolve((JSON.parse(line) as { listening: Array<{ port: number }> }).listening[0].port); }
+      if (line) {
+        clearTimeout(t);
+        const ev = JSON.parse(line) as { listening: Array<{ port: number }>; udpIo: string };
+        udpIo = ev.udpIo;
+        resolve(ev.listening[0].port);
+      }
     });
     child.once('exit', (code) => { clearTimeout(t); reject(new Error(`resolver exited (${code}): ${err}`)); });
   });
-  return { child, port, stderr: () => err, exited };
+  return { child, port, udpIo, stderr: () => err, exited };
 }
 
 export async function stopCli(r: Running): Promise<number | null> {
@@ -60,7 +66,9 @@ function kdig(server: string, port: number, ...args: string[]): string {
 const status = (out: string) => /status: ([A-Z]+)/.exec(out)?.[1];
 const answerLines = (out: string) => out.split('\n').filter((l) => l && !l.startsWith(';'));
 
-describe('anycast-kit resolver (CLI) against NSD', () => {
+// Both UDP paths: fastudp (the addon; CI builds it) and the node:dgram fallback.
+describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) against NSD', (udpIo) => {
+  const env = { ANYCAST_KIT_UDP: udpIo === 'dgram' ? 'dgram' : 'native' };
   let dir: string;
   let nsds: NsdHandle[] = [];
   let r: Running;
@@ -97,7 +105,11 @@ describe('anycast-kit resolver (CLI) against NSD', () => {
       await startNsd(ROOT_NS, 53, [{ name: '.', file: join(dir, 'root.zone') }]),
       await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]),
     ];
-    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--identity', 'e2e-node']);
+    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--identity', 'e2e-node'], 15_000, env);
+  });
+
+  it(`runs with ${udpIo} for UDP`, () => {
+    expect(r.udpIo).toBe(udpIo);
   });
 
   afterAll(async () => {
@@ -188,7 +200,7 @@ describe('anycast-kit resolver (CLI) against NSD', () => {
   });
 
   it('refuses clients outside --allow with no data', async () => {
-    const other = await startCli(['--listen', '127.10.6.1:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--allow', '127.10.7.0/24']);
+    const other = await startCli(['--listen', '127.10.6.1:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--allow', '127.10.7.0/24'], 15_000, env);
     try {
       const out = dig('127.10.6.1', other.port, '-b', '127.10.8.1', 'www.example', 'A');
       expect(status(out)).toBe('REFUSED');

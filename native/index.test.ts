@@ -1,0 +1,147 @@
+// fastudp against node:dgram peers on loopback (127.80.0.0/16 and ::1).
+// CI builds the addon and sets ANYCAST_KIT_REQUIRE_NATIVE=1, so there these tests
+// cannot pass by skipping; elsewhere they are skipped when there is no compiler.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
+import { FastUdpSocket, fastUdp, fastUdpStatus, ipv6Text, parseIpv4Text } from './index.js';
+
+const binding = fastUdp();
+const required = process.env.ANYCAST_KIT_REQUIRE_NATIVE === '1';
+
+describe('address text', () => {
+  it('writes IPv6 as RFC 5952 says, as Node does', () => {
+    const words = (hex: string) => {
+      const b = Buffer.from(hex.replace(/ /g, ''), 'hex');
+      return [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)] as const;
+    };
+    expect(ipv6Text(...words('00000000 00000000 00000000 00000001'))).toBe('::1');
+    expect(ipv6Text(...words('00000000 00000000 00000000 00000000'))).toBe('::');
+    expect(ipv6Text(...words('20010db8 00000000 00000000 00000001'))).toBe('2001:db8::1');
+    expect(ipv6Text(...words('20010db8 00000001 00010001 00010001'))).toBe('2001:db8:0:1:1:1:1:1'); // one zero group stays
+    expect(ipv6Text(...words('20010000 00000001 00000000 00000001'))).toBe('2001:0:0:1::1'); // the longest run
+    expect(ipv6Text(...words('20010db8 00000000 00010000 00000001'))).toBe('2001:db8::1:0:0:1'); // first of equal runs
+    expect(ipv6Text(...words('00000000 00000000 0000ffff c0000201'))).toBe('::ffff:192.0.2.1');
+    expect(ipv6Text(...words('fe800000 00000000 abcdef01 23456789'))).toBe('fe80::abcd:ef01:2345:6789');
+  });
+
+  it('parses only plain dotted quads', () => {
+    expect(parseIpv4Text('127.80.0.1')).toBe(0x7f500001);
+    expect(parseIpv4Text('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', '1.2.3.4 ', '::1', 'a.b.c.d']) expect(parseIpv4Text(bad), bad).toBe(-1);
+  });
+});
+
+describe.skipIf(binding === null && !required)('FastUdpSocket', () => {
+  const open: Array<{ close(): void }> = [];
+  afterEach(() => { for (const s of open.splice(0)) try { s.close(); } catch { /* closed */ } });
+
+  it('is built where CI requires it', () => {
+    expect(fastUdpStatus()).toEqual({ available: true, reason: 'loaded' });
+  });
+
+  async function client(host = '127.80.0.2'): Promise<{ sock: dgram.Socket; got: Buffer[]; port: number }> {
+    const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    open.push(sock);
+    const got: Buffer[] = [];
+    sock.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => sock.bind(0, host, () => r()));
+    return { sock, got, port: sock.address().port };
+  }
+
+  const until = async (cond: () => boolean, ms = 3000) => {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('answers a burst in batches, each reply to its sender, with the sender\'s address as text', async () => {
+    const seen: string[] = [];
+    // A burst of 300 unpaced datagrams needs more than the default receive buffer.
+    const srv = new FastUdpSocket(binding!, { host: '127.80.0.1', port: 0, recvBufferBytes: 1 << 20 }, {
+      onUdp(s, msg, address, port) {
+        seen.push(`${address}:${port}`);
+        s.send(Buffer.concat([Buffer.from('re:'), msg]), port, address);
+      },
+    });
+    open.push(srv);
+    const a = await client('127.80.0.2');
+    const b = await client('127.80.0.3');
+    const n = 300;
+    for (let i = 0; i < n; i++) (i % 2 ? b : a).sock.send(Buffer.from(`q${i}`), srv.address().port, '127.80.0.1');
+    await until(() => a.got.length + b.got.length === n);
+    expect(a.got.map(String).sort()).toEqual(Array.from({ length: n / 2 }, (_, i) => `re:q${2 * i}`).sort());
+    expect(b.got.map(String).sort()).toEqual(Array.from({ length: n / 2 }, (_, i) => `re:q${2 * i + 1}`).sort());
+    expect(new Set(seen)).toEqual(new Set([`127.80.0.2:${a.port}`, `127.80.0.3:${b.port}`]));
+    const c = srv.counters();
+    expect(c.recvDatagrams).toBe(n);
+    expect(c.recvBatches).toBeLessThanOrEqual(n);
+  });
+
+  it('sends replies made later (after the batch) to the right address, and copies of messages stay intact', async () => {
+    const kept: Buffer[] = [];
+    const srv = new FastUdpSocket(binding!, { host: '127.80.0.1', port: 0 }, {
+      onUdp(s, msg, address, port) {
+        const copy = Buffer.from(msg); // the view is reused after the batch
+        kept.push(copy);
+        setTimeout(() => s.send(Buffer.concat([Buffer.from('late:'), copy]), port, address), 5);
+      },
+    });
+    open.push(srv);
+    const a = await client();
+    for (let i = 0; i < 100; i++) a.sock.send(Buffer.from(`m${i}`), srv.address().port, '127.80.0.1');
+    await until(() => a.got.length === 100);
+    expect(a.got.map(String).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `late:m${i}`).sort());
+    expect(kept.map(String).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`).sort());
+  });
+
+  it('drops datagrams longer than a slot without handing them on, and keeps serving', async () => {
+    let calls = 0;
+    const srv = new FastUdpSocket(binding!, { host: '127.80.0.1', port: 0, slotBytes: 1024 }, {
+      onUdp(s, msg, address, port) { calls++; s.send(msg, port, address); },
+    });
+    open.push(srv);
+    const a = await client();
+    a.sock.send(Buffer.alloc(3000, 1), srv.address().port, '127.80.0.1');
+    a.sock.send(Buffer.from('small'), srv.address().port, '127.80.0.1');
+    await until(() => a.got.length === 1);
+    expect(a.got.map(String)).toEqual(['small']);
+    expect(calls).toBe(1);
+    expect(srv.oversize).toBe(1);
+  });
+
+  it('queues and flushes on a connected socket, and stops cleanly when closed inside a batch', async () => {
+    const peer = await client('127.80.0.4');
+    let handled = 0;
+    const s = new FastUdpSocket(binding!, { host: '127.80.0.5', port: 0 }, {
+      onUdp(sock) { handled++; sock.close(); },
+    });
+    open.push(s);
+    s.connect('127.80.0.4', peer.port);
+    for (let i = 0; i < 150; i++) expect(s.queue(Buffer.from(`d${i}`))).toBe(true);
+    expect(s.flush()).toBe(150);
+    await until(() => peer.got.length === 150);
+    expect(peer.got.map(String)).toEqual(Array.from({ length: 150 }, (_, i) => `d${i}`));
+    // Three datagrams arrive in one batch; the handler closes the socket at the first.
+    for (let i = 0; i < 3; i++) peer.sock.send(Buffer.from('x'), s.address().port, '127.80.0.5');
+    await until(() => handled > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(handled).toBe(1);
+    expect(() => s.send(Buffer.from('y'), peer.port, '127.80.0.4')).toThrow(/closed/);
+  });
+
+  it('serves IPv6 (::1) with the same calls', async () => {
+    const srv = new FastUdpSocket(binding!, { host: '::1', port: 0 }, {
+      onUdp(s, msg, address, port) { s.send(Buffer.from(address), port, address); setTimeout(() => s.send(msg, port, address), 1); },
+    });
+    open.push(srv);
+    const a = await client('::1');
+    a.sock.send(Buffer.from('six'), srv.address().port, '::1');
+    await until(() => a.got.length === 2);
+    expect(a.got.map(String).sort()).toEqual(['::1', 'six']);
+  });
+
+  it('reports a port in use as EADDRINUSE', async () => {
+    const a = await client('127.80.0.6');
+    expect(() => new FastUdpSocket(binding!, { host: '127.80.0.6', port: a.port }, { onUdp() {} })).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+  });
+});
