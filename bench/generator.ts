@@ -2,7 +2,9 @@
 // against the same server (Debian's unbound, 1 thread, answering from local-data) in
 // one run. The figure is the ratio of maximum sustained rates: closed loop, 100 queries
 // in flight over 4 sockets for both (and --threads 2 as well), runs alternated so
-// all see the same machine.
+// all see the same machine. Ours runs on both UDP paths: the fastudp addon
+// (recvmmsg/sendmmsg; the default when built) and node:dgram (ANYCAST_KIT_UDP=dgram);
+// each row names the path the run itself reported.
 // On a 2-core box the generator and unbound compete for CPU, so a generator that burns
 // more CPU per query also slows the server it measures: that is part of the figure.
 
@@ -26,14 +28,16 @@ interface Measured {
   /** User + system CPU seconds of the generator process. */
   cpuS: number;
   completed: number;
+  /** The UDP path the run reported (ours only). */
+  udpPath?: string;
 }
 
 /** Runs a command under bash and reads its children's CPU time from `times`. */
-function runTimed(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string; cpuS: number; status: number | null }> {
+function runTimed(cmd: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; cpuS: number; status: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', '"$@" 2>"$ERRFILE"; rc=$?; times >&2; exit $rc', 'bash', cmd, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ERRFILE: '/dev/null' },
+      env: { ...process.env, ERRFILE: '/dev/null', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -70,8 +74,12 @@ async function runDnsperf(server: string, port: number, file: string, durationS:
   };
 }
 
-async function runOurs(server: string, port: number, file: string, durationS: number, extra: string[] = []): Promise<Measured> {
-  const r = await runTimed(process.execPath, [CLI, 'loadtest', 'run', '--server', `${server}:${port}`, '--queries', file, '--duration', String(durationS), '--timeout', '2000', '--json', ...extra], (durationS + 30) * 1000);
+/** UDP path: 'auto' (the addon when built) or 'dgram' (forced with ANYCAST_KIT_UDP). */
+type Path = 'auto' | 'dgram';
+
+async function runOurs(server: string, port: number, file: string, durationS: number, extra: string[] = [], path: Path = 'auto'): Promise<Measured> {
+  const env: Record<string, string> = path === 'dgram' ? { ANYCAST_KIT_UDP: 'dgram' } : {};
+  const r = await runTimed(process.execPath, [CLI, 'loadtest', 'run', '--server', `${server}:${port}`, '--queries', file, '--duration', String(durationS), '--timeout', '2000', '--json', ...extra], (durationS + 30) * 1000, env);
   let res: RunResult;
   try {
     res = JSON.parse(r.stdout) as RunResult;
@@ -79,7 +87,7 @@ async function runOurs(server: string, port: number, file: string, durationS: nu
     throw new Error(`anycast-kit loadtest run gave no JSON (status ${r.status}): ${r.stdout.slice(0, 300)}`);
   }
   // The run's own CPU figure leaves out Node's start-up (about 0.1 s), which dnsperf hardly has.
-  return { qps: res.achievedQps, lossPct: res.lossPct, meanMs: res.latencyMs.mean ?? NaN, cpuS: res.generatorCpuS, completed: res.completed };
+  return { qps: res.achievedQps, lossPct: res.lossPct, meanMs: res.latencyMs.mean ?? NaN, cpuS: res.generatorCpuS, completed: res.completed, udpPath: res.udpPath ?? 'udp' };
 }
 
 const median = (xs: number[]) => {
@@ -101,45 +109,56 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
   const rows: BenchReport['rows'] = [];
   const notes: string[] = [];
   try {
-    const ours: Measured[] = [];
-    const ours2: Measured[] = [];
-    const theirs: Measured[] = [];
     // Warm-up, not reported: first packets, JIT, unbound's caches.
     await runDnsperf(ub.address, ub.port, file, 1);
-    const tools = ['dnsperf', 'anycast-kit', 'anycast-kit --threads 2'] as const;
+    const tools = [
+      { name: 'dnsperf', threads: 1, path: 'auto' as Path },
+      { name: 'anycast-kit', threads: 1, path: 'auto' as Path },
+      { name: 'anycast-kit', threads: 1, path: 'dgram' as Path },
+      { name: 'anycast-kit --threads 2', threads: 2, path: 'auto' as Path },
+    ];
+    const runs = tools.map(() => [] as Measured[]);
+    const label = (k: number, m?: Measured) => (k === 0 ? 'dnsperf' : `${tools[k].name} [${m?.udpPath ?? (tools[k].path === 'dgram' ? 'dgram' : 'default')}]`);
     for (let i = 0; i < rounds; i++) {
       // Rotate who goes first so a drift in machine load does not favour one tool.
-      const order = tools.map((_, k) => tools[(k + i) % tools.length]);
-      for (const tool of order) {
-        const m = tool === 'dnsperf'
+      for (let j = 0; j < tools.length; j++) {
+        const k = (j + i) % tools.length;
+        const t = tools[k];
+        const m = k === 0
           ? await runDnsperf(ub.address, ub.port, file, durationS)
-          : await runOurs(ub.address, ub.port, file, durationS, ['--clients', String(WINDOW), ...(tool === 'anycast-kit' ? [] : ['--threads', '2'])]);
-        (tool === 'dnsperf' ? theirs : tool === 'anycast-kit' ? ours : ours2).push(m);
+          : await runOurs(ub.address, ub.port, file, durationS, ['--clients', String(WINDOW), ...(t.threads > 1 ? ['--threads', String(t.threads)] : [])], t.path);
+        runs[k].push(m);
         rows.push({
-          tool, mode: `closed loop, ${WINDOW} in flight`, run: i + 1, 'qps': Math.round(m.qps), 'loss %': Number(m.lossPct.toFixed(3)),
+          tool: label(k, m), mode: `closed loop, ${WINDOW} in flight`, run: i + 1, 'qps': Math.round(m.qps), 'loss %': Number(m.lossPct.toFixed(3)),
           'mean ms': Number(m.meanMs.toFixed(3)), 'CPU µs/query': Number(((m.cpuS / m.completed) * 1e6).toFixed(2)),
         });
       }
     }
+    const theirs = runs[0];
     const theirQps = median(theirs.map((m) => m.qps));
     const theirCpu = median(theirs.map((m) => m.cpuS / m.completed));
-    const ratio = median(ours.map((m) => m.qps)) / theirQps;
-    const ratio2 = median(ours2.map((m) => m.qps)) / theirQps;
-    rows.push({ tool: 'ratio anycast-kit / dnsperf', mode: 'median max sustained rate', run: '-', qps: Number(ratio.toFixed(3)), 'loss %': '', 'mean ms': '', 'CPU µs/query': Number((median(ours.map((m) => m.cpuS / m.completed)) / theirCpu).toFixed(2)) });
-    rows.push({ tool: 'ratio anycast-kit --threads 2 / dnsperf', mode: 'median max sustained rate', run: '-', qps: Number(ratio2.toFixed(3)), 'loss %': '', 'mean ms': '', 'CPU µs/query': Number((median(ours2.map((m) => m.cpuS / m.completed)) / theirCpu).toFixed(2)) });
+    const ratios: string[] = [];
+    for (let k = 1; k < tools.length; k++) {
+      const ratio = median(runs[k].map((m) => m.qps)) / theirQps;
+      const cpuUs = median(runs[k].map((m) => m.cpuS / m.completed)) * 1e6;
+      const name = label(k, runs[k][0]);
+      rows.push({ tool: `ratio ${name} / dnsperf`, mode: 'median max sustained rate', run: '-', qps: Number(ratio.toFixed(3)), 'loss %': '', 'mean ms': '', 'CPU µs/query': Number((cpuUs / (theirCpu * 1e6)).toFixed(2)) });
+      ratios.push(`${ratio.toFixed(3)}× ${name} (${cpuUs.toFixed(2)} µs CPU/answer)`);
+    }
 
     // Open loop at the same fixed rate, half of dnsperf's maximum: both should keep the
     // schedule with no loss; this shows the two tools' accounting agree under load.
     const rate = Math.round((theirQps * 0.5) / 1000) * 1000;
     const d2 = await runDnsperf(ub.address, ub.port, file, durationS, ['-Q', String(rate), '-q', '100000']);
     const o2 = await runOurs(ub.address, ub.port, file, durationS, ['--qps', String(rate)]);
-    for (const [tool, m] of [['dnsperf', d2], ['anycast-kit', o2]] as const) {
+    for (const [tool, m] of [['dnsperf', d2], [`anycast-kit [${o2.udpPath}]`, o2]] as const) {
       rows.push({
         tool, mode: `open loop, ${rate} q/s`, run: 1, qps: Math.round(m.qps), 'loss %': Number(m.lossPct.toFixed(3)),
         'mean ms': Number(m.meanMs.toFixed(3)), 'CPU µs/query': Number(((m.cpuS / m.completed) * 1e6).toFixed(2)),
       });
     }
-    notes.push(`generator ratio (anycast-kit / dnsperf, median of ${rounds} alternated ${durationS} s runs each): ${ratio.toFixed(3)}× with 1 thread, ${ratio2.toFixed(3)}× with --threads 2 — target ≥ 1.0×`);
+    notes.push(`generator ratio (anycast-kit / dnsperf, median of ${rounds} alternated ${durationS} s runs each; dnsperf ${(theirCpu * 1e6).toFixed(2)} µs CPU/answer): ${ratios.join('; ')} — target ≥ 1.0× with 1 thread`);
+    notes.push('[native] = UDP through the fastudp addon (recvmmsg/sendmmsg), the default when it is built; [dgram] = node:dgram, the fallback (ANYCAST_KIT_UDP=dgram)');
     notes.push('dnsperf -T 1 runs a sender and a receiver thread; anycast-kit runs one event-loop thread per --threads; rows for both settings are shown');
     notes.push(`server: unbound ${'1 thread'}, local-data answers, on ${ub.address}; both tools: ${WINDOW} queries in flight over ${SOCKETS} UDP sockets, same query file (60 names, 1/6 NXDOMAIN), 2 s timeout`);
     notes.push('the machine has 2 cores: the generator and unbound compete for them, and other processes may too; both tools ran under identical conditions, alternating, so the ratio is fair but absolute rates move with load');

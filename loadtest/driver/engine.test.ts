@@ -73,6 +73,17 @@ describe('LoadEngine over UDP', () => {
     expect(r.sources!.reduce((a, s) => a + s.sent, 0)).toBe(4000);
   });
 
+  it('a window smaller than the number of sources still visits every source', async () => {
+    const before = new Map(udp.bySource);
+    const sources = Array.from({ length: 16 }, (_, i) => `127.41.2.${21 + i}`);
+    const r = await runLoad({ server: { host: udp.address, port: udp.port }, queries: mixed, count: 1600, clients: 4, sources });
+    expect(r.completed).toBe(1600);
+    for (const s of r.sources!) {
+      expect(s.sent).toBe(100);
+      expect((udp.bySource.get(s.address) ?? 0) - (before.get(s.address) ?? 0)).toBe(100);
+    }
+  });
+
   it('stops early on abort and still reports', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);

@@ -16,8 +16,9 @@
 // Pacing (open loop): a 1 ms timer computes how many queries the schedule says are
 // due since the start and sends them all, so timer jitter changes batch sizes, never
 // the rate. The schedule does not wait for answers: a slow server shows as latency
-// and loss. Closed loop: each answer or timeout sends the next query in its window,
-// on the same socket when it has a free slot.
+// and loss. Closed loop: each answer or timeout sends the next query in its window:
+// without --sources on the same socket (so a receive batch's refills leave in one
+// sendmmsg), with --sources round robin (so a small window still visits every source).
 //
 // UDP I/O: with the fastudp addon (native/), each socket is read with recvmmsg (one
 // JS call per batch of up to 64 answers) and queries are written straight into the
@@ -206,6 +207,8 @@ export class LoadEngine {
   private readonly clients: number;
   private readonly tcp: boolean;
   private readonly sourceNames: string[];
+  /** Closed loop refills on the socket that freed the slot (no --sources: every socket has the same address). */
+  private readonly sticky: boolean;
 
   // Channels.
   private nChan = 0;
@@ -310,6 +313,7 @@ export class LoadEngine {
     this.clients = opts.clients ?? DEFAULT_CLIENTS;
     this.tcp = !!opts.tcp;
     this.sourceNames = opts.sources && opts.sources.length ? opts.sources : [];
+    this.sticky = this.sourceNames.length === 0;
     this.qpos = Math.max(0, Math.floor(opts.startAt ?? 0)) % this.q.order.length;
     if (this.openLoop && !(this.qps > 0)) throw new DriverError('BAD_OPTION', 'qps must be above 0');
     if (!this.openLoop && !(this.clients >= 1)) throw new DriverError('BAD_OPTION', 'clients must be at least 1');
@@ -844,7 +848,7 @@ export class LoadEngine {
     this.srcHist[src].record(us);
     if (this.trackInterval) this.intervalHist.record(us);
     this.lastAnswerAt = now;
-    if (!this.openLoop && this.sending) this.sendOne(now, c);
+    if (!this.openLoop && this.sending) this.sendOne(now, this.sticky ? c : -1);
   }
 
   /** Compares the answer's question with the query's: name case-insensitively, type and class exactly. */
@@ -883,7 +887,7 @@ export class LoadEngine {
         this.srcLost[this.chanSource[c]]++;
         this.tqHead = (this.tqHead + 1) & (cap - 1);
         this.tqCount--;
-        if (!this.openLoop && this.sending) this.sendOne(now, c);
+        if (!this.openLoop && this.sending) this.sendOne(now, this.sticky ? c : -1);
       } else {
         this.tqHead = (this.tqHead + 1) & (cap - 1);
         this.tqCount--;
