@@ -23,7 +23,8 @@
 //   out meta  per datagram: [slot, offset, length, port, a0, a1, a2, a3]
 //             slot >= 0 replies to the sender of in-slot `slot`; slot == -2 sends
 //             to port and a0..a3 (the address in the in-meta form, this socket's
-//             family); slot == -1 sends on a connected socket.
+//             family); slot == -1 sends on a connected socket. After a send, an
+//             entry that did not leave has its length set to -errno.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -284,10 +285,13 @@ static int flush_out(Sock *s, int n) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
         s->send_dropped += n - done;
+        // Tell the caller which entries did not leave: their length becomes -errno.
+        for (int j = done; j < n; j++) s->out_meta[(size_t)j * META_OUT + 2] = -errno;
         return done;
       }
       // One message the kernel refused (for example ECONNREFUSED on a connected
-      // socket, or EINVAL): skip it and go on with the rest.
+      // socket, EINVAL, or ENETUNREACH): mark it (length -errno), skip it, go on.
+      s->out_meta[(size_t)done * META_OUT + 2] = -errno;
       s->send_errors += 1;
       if (errno == ECONNREFUSED) s->refused += 1;
       done += 1;

@@ -136,6 +136,8 @@ export interface FastUdpOptions {
   slotBytes?: number;
   /** Reply bytes one batch can queue (default 128 KiB); 0 sends every reply at once. */
   queueBytes?: number;
+  /** Datagrams that can be queued (default 4 × batch). */
+  queueDatagrams?: number;
 }
 
 /** Reply bytes one batch can queue by default; bigger or later replies go out with sendto at once. */
@@ -182,7 +184,7 @@ export class FastUdpSocket {
     this.inSlab = new ArrayBuffer(batch * this.slot);
     this.inMeta = new Int32Array(batch * META_IN);
     this.out = Buffer.alloc(Math.max(1, this.outBytes));
-    this.maxOut = this.outBytes > 0 ? batch * 4 : 1;
+    this.maxOut = this.outBytes > 0 ? Math.max(1, o.queueDatagrams ?? batch * 4) : 1;
     this.outMeta = new Int32Array(this.maxOut * META_OUT);
     try {
       b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch, batch, this.slot);
@@ -225,6 +227,8 @@ export class FastUdpSocket {
       this.curSlot = -1;
     }
     if (this.handler.onBatchEnd && !this.closed) this.handler.onBatchEnd(this);
+    // Queued datagrams whose errors someone waits for are sent here, where the errors can be read.
+    if (this.errCbs > 0 && !this.closed) this.flush();
     // The addon sends the queued entries as soon as this returns, before anything can queue more.
     const queued = this.outCount;
     this.outCount = 0;
@@ -232,8 +236,13 @@ export class FastUdpSocket {
     return this.closed ? 0 : queued;
   };
 
-  /** Sends one datagram (queued when it answers the datagram being handled). Errors are dropped, as UDP is. */
-  send(buf: Uint8Array, port: number, address: string): void {
+  /**
+   * Sends one datagram (queued when it answers the datagram being handled, or
+   * until the end of this event-loop turn otherwise). Errors are dropped, as UDP
+   * is, unless `onError` is given: then it is called with the errno of a send
+   * that failed (at once, or when the queue is flushed).
+   */
+  send(buf: Uint8Array, port: number, address: string, onError?: (errno: number) => void): void {
     if (this.closed) throw new Error('send on a closed socket');
     const len = buf.length;
     if (this.curSlot >= 0 && port === this.curPort && address === this.curAddr &&
@@ -251,8 +260,16 @@ export class FastUdpSocket {
     // and send everything queued this event-loop turn with one sendmmsg. On loopback a
     // send also runs the receiver's wake-up; one per batch costs far less than one per reply.
     const a = this.family === 4 ? this.v4(address) : -1;
-    if (a < 0 || len > this.outBytes) { this.b.sendTo(this.h, buf, port, address); return; }
+    if (a < 0 || len > this.outBytes) {
+      const r = this.b.sendTo(this.h, buf, port, address);
+      if (r < 0 && onError) onError(-r);
+      return;
+    }
     if (this.outCount >= this.maxOut || this.outOff + len > this.outBytes) this.flush();
+    if (onError) {
+      this.outErr[this.outCount] = onError;
+      this.errCbs++;
+    }
     this.out.set(buf, this.outOff);
     const k = this.outCount * META_OUT;
     const om = this.outMeta;
@@ -269,6 +286,9 @@ export class FastUdpSocket {
     }
   }
 
+  /** Error callbacks of queued datagrams, by queue index (sparse). */
+  private readonly outErr: Array<((errno: number) => void) | undefined> = [];
+  private errCbs = 0;
   private flushQueued = false;
   private readonly flushLater = (): void => {
     this.flushQueued = false;
@@ -348,7 +368,22 @@ export class FastUdpSocket {
     this.outCount = 0;
     this.outOff = 0;
     if (n === 0 || this.closed) return 0;
-    return this.b.send(this.h, n);
+    const sent = this.b.send(this.h, n);
+    if (this.errCbs > 0) this.reportSendErrors(n);
+    return sent;
+  }
+
+  /** Calls the error callbacks of queued datagrams the addon marked as not sent (length -errno). */
+  private reportSendErrors(n: number): void {
+    const cbs = this.outErr;
+    this.errCbs = 0;
+    for (let i = 0; i < n; i++) {
+      const cb = cbs[i];
+      if (cb === undefined) continue;
+      cbs[i] = undefined;
+      const len = this.outMeta[i * META_OUT + 2];
+      if (len < 0) cb(-len);
+    }
   }
 
   /**

@@ -23,15 +23,18 @@ function answer(q: Message, m: Partial<Message>, id?: number): Buffer {
   });
 }
 
+/** The test server's normal handler: answers as `behaviour` says. */
+function serve(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+  const q = parseMessage(buf);
+  behaviour(q, (m, o = {}) => (o.from ?? server).send(answer(q, m, o.id), rinfo.port, rinfo.address));
+}
+
 beforeAll(async () => {
   server = dgram.createSocket('udp4');
   spoof = dgram.createSocket('udp4');
   await new Promise<void>((r) => server.bind(PORT, ADDR, r));
   await new Promise<void>((r) => spoof.bind(PORT, SPOOF, r));
-  server.on('message', (buf, rinfo) => {
-    const q = parseMessage(buf);
-    behaviour(q, (m, o = {}) => (o.from ?? server).send(answer(q, m, o.id), rinfo.port, rinfo.address));
-  });
+  server.on('message', serve);
   tcpServer = net.createServer((c) => {
     c.on('data', (d) => { const q = parseMessage(d.subarray(2)); tcpBehaviour?.(q, c); });
     c.on('error', () => {});
@@ -47,7 +50,9 @@ afterAll(async () => {
 const A = (ip: string) => ({ name: 'www.example', type: TYPE.A, class: 1, ttl: 60, rdata: Buffer.from(ip.split('.').map(Number)) });
 const question = { address: ADDR, port: PORT, name: 'www.example', type: TYPE.A, class: 1, timeoutMs: 400, tcpTimeoutMs: 400, edns: true };
 
-describe('upstream transport', () => {
+// Both UDP paths: fastudp (batched sends, errors reported at flush) and node:dgram.
+describe.each(['fastudp', 'dgram'] as const)('upstream transport (%s)', (io) => {
+  const udpIo = io === 'dgram' ? 'dgram' as const : 'auto' as const;
   it('classifies local addresses', () => {
     for (const a of ['127.0.0.1', '127.53.1.2', '0.0.0.0', '0.1.2.3', '::1', '::', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLocalAddress(a), a).toBe(true);
     for (const a of ['192.0.2.1', '128.0.0.1', '::2', '2001:db8::1', '::ffff:192.0.2.1']) expect(isLocalAddress(a), a).toBe(false);
@@ -57,7 +62,7 @@ describe('upstream transport', () => {
     for (const a of ['224.0.0.251', '239.255.255.250', '255.255.255.255', '240.0.0.1', 'ff02::fb', '::ffff:224.0.0.1']) expect(isForbiddenDestination(a), a).toBe(true);
     for (const a of ['223.255.255.255', '192.0.2.1', '2001:db8::1', '127.0.0.1']) expect(isForbiddenDestination(a), a).toBe(false);
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     expect(await t.query({ ...question, address: '255.255.255.255' })).toMatchObject({ kind: 'error', code: 'BAD_DESTINATION' });
     expect(await t.query({ ...question, address: '224.0.0.251' })).toMatchObject({ kind: 'error', code: 'BAD_DESTINATION' });
     expect(stats.upstreamQueries).toBe(0);
@@ -82,7 +87,7 @@ describe('upstream transport', () => {
 
   it('refuses loopback destinations unless queryLocalhost is set, without sending', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: false, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: false, stats });
     const out = await t.query(question);
     expect(out).toMatchObject({ kind: 'error', code: 'LOCAL_REFUSED' });
     expect(stats.upstreamQueries).toBe(0);
@@ -91,7 +96,7 @@ describe('upstream transport', () => {
 
   it('ignores replies with a wrong ID, wrong question or from the wrong address, and takes the real one', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     let sawEdns = 0;
     behaviour = (q, reply) => {
       if (q.edns?.udpSize === 1232) sawEdns++;
@@ -101,7 +106,7 @@ describe('upstream transport', () => {
       setTimeout(() => reply({ answers: [A('192.0.2.1')] }), 20);
     };
     const out = await t.query(question);
-    expect(out.kind).toBe('answer');
+    expect(out.kind, JSON.stringify(out)).toBe('answer');
     if (out.kind !== 'answer') return;
     expect([...out.msg.answers[0].rdata]).toEqual([192, 0, 2, 1]);
     expect(sawEdns).toBe(1);
@@ -110,29 +115,47 @@ describe('upstream transport', () => {
     await t.close();
   });
 
-  it('changes source ports: a socket is replaced after socketMaxUses queries, and the pool spreads queries', async () => {
+  it('changes source ports: a socket is replaced after socketMaxUses queries, and the pool spreads queries over turns', async () => {
     const ports: number[] = [];
     behaviour = (q, reply) => reply({ answers: [A('192.0.2.1')] });
     server.on('message', (_b, rinfo) => ports.push(rinfo.port));
-    const single = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats(), udpSockets: 1, socketMaxUses: 1 });
+    const single = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats(), udpSockets: 1, socketMaxUses: 1 });
     for (let i = 0; i < 20; i++) expect((await single.query(question)).kind).toBe('answer');
     await single.close();
     expect(new Set(ports).size).toBeGreaterThanOrEqual(18);
     ports.length = 0;
-    const pooled = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats() });
-    await Promise.all(Array.from({ length: 300 }, () => pooled.query(question)));
+    const pooled = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats() });
+    // The queries of one event-loop turn share a socket (one sendmmsg), at most socketMaxUses (128) each...
+    const burst = await Promise.all(Array.from({ length: 150 }, () => pooled.query(question)));
+    expect(burst.filter((o) => o.kind === 'answer')).toHaveLength(150);
+    expect(new Set(ports).size).toBe(2);
+    // ...and turn after turn the pool spreads them over its random ports.
+    ports.length = 0;
+    for (let turn = 0; turn < 100; turn++) await Promise.all([pooled.query(question), pooled.query(question), pooled.query(question)]);
     await pooled.close();
     expect(new Set(ports).size).toBeGreaterThanOrEqual(40);
     server.removeAllListeners('message');
-    server.on('message', (buf, rinfo) => {
-      const q = parseMessage(buf);
-      behaviour(q, (m, o = {}) => (o.from ?? server).send(answer(q, m, o.id), rinfo.port, rinfo.address));
-    });
+    server.on('message', serve);
+  });
+
+  it('a send the kernel refuses fails its query at once, not at the timeout, and the rest of the turn still goes out', async () => {
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
+    behaviour = (q, reply) => reply({ answers: [A('192.0.2.1')] });
+    const t0 = performance.now();
+    // Port 0 is no destination (EINVAL): queued in the same turn as two good queries.
+    const [good1, bad, good2] = await Promise.all([t.query(question), t.query({ ...question, port: 0, timeoutMs: 5000 }), t.query(question)]);
+    expect(bad).toMatchObject({ kind: 'error', code: 'NETWORK' });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(good1.kind).toBe('answer');
+    expect(good2.kind).toBe('answer');
+    expect(stats.upstreamErrors).toBeGreaterThanOrEqual(1);
+    await t.close();
   });
 
   it('times out when nothing answers and counts it', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     behaviour = () => {};
     expect(await t.query({ ...question, timeoutMs: 50 })).toEqual({ kind: 'timeout', tcp: false });
     expect(stats.upstreamTimeouts).toBe(1);
@@ -141,7 +164,7 @@ describe('upstream transport', () => {
 
   it('after the timeout, keeps listening for lingerMs and hands over a late answer', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     behaviour = (_q, reply) => setTimeout(() => reply({ answers: [A('192.0.2.7')] }), 150);
     const out = await t.query({ ...question, timeoutMs: 40, lingerMs: 1000 });
     expect(out.kind).toBe('timeout');
@@ -163,7 +186,7 @@ describe('upstream transport', () => {
 
   it('falls back to TCP on TC=1 and reads a length-prefixed answer', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     behaviour = (_q, reply) => reply({ flags: FLAG.QR | FLAG.AA | FLAG.TC });
     tcpBehaviour = (q, c) => {
       const big = Array.from({ length: 100 }, (_, i) => A(`192.0.2.${i}`));
@@ -188,7 +211,7 @@ describe('upstream transport', () => {
 
   it('a TCP answer that does not match the question is an error, and a silent TCP server times out', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     behaviour = (_q, reply) => reply({ flags: FLAG.QR | FLAG.TC });
     tcpBehaviour = (q, c) => {
       const out = answer(q, {}, (q.id + 1) & 0xffff);
@@ -203,7 +226,7 @@ describe('upstream transport', () => {
 
   it('a garbage reply carrying our ID is a MALFORMED error', async () => {
     const stats = emptyStats();
-    const t = new UdpTcpTransport({ ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     behaviour = (q) => {};
     server.removeAllListeners('message');
     server.on('message', (buf, rinfo) => {
@@ -212,7 +235,12 @@ describe('upstream transport', () => {
       bad[2] = 0x84; bad[3] = 0; bad.writeUInt16BE(1, 4); bad.writeUInt16BE(5, 6);
       server.send(bad, rinfo.port, rinfo.address);
     });
-    expect(await t.query(question)).toMatchObject({ kind: 'error', code: 'MALFORMED' });
-    await t.close();
+    try {
+      expect(await t.query(question)).toMatchObject({ kind: 'error', code: 'MALFORMED' });
+    } finally {
+      server.removeAllListeners('message');
+      server.on('message', serve);
+      await t.close();
+    }
   });
 });

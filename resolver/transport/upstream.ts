@@ -74,6 +74,8 @@ export interface TransportOptions {
   udpSockets?: number;
   /** Queries sent on one socket before it is replaced by a fresh one on a new random port (default 128). */
   socketMaxUses?: number;
+  /** 'dgram' forces node:dgram even when fastudp is built (tests of the fallback). */
+  udpIo?: 'auto' | 'dgram';
 }
 
 const MAX_TCP_MESSAGE = 65535;
@@ -124,12 +126,13 @@ class PooledSocket {
   uses = 0;
   retired = false;
 
-  constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void) {
-    const b = fastUdp();
+  constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void, useDgram = false) {
+    const b = useDgram ? null : fastUdp();
     if (b !== null) {
       try {
         // Slots of 64 KiB: no UDP answer is ever cut (untouched slot pages cost no memory).
-        this.fast = new FastUdpSocket(b, { host: family === 4 ? '0.0.0.0' : '::', port: 0, batch: 4, slotBytes: 65536, queueBytes: 0 }, {
+        // Queries queue until the end of the event-loop turn and leave with one sendmmsg.
+        this.fast = new FastUdpSocket(b, { host: family === 4 ? '0.0.0.0' : '::', port: 0, batch: 4, slotBytes: 65536, queueBytes: 32 * 1024, queueDatagrams: 128 }, {
           // The message is a view into the socket's slab: the reply is parsed before the next read.
           onUdp: (_s, buf, address, port) => this.onMessage(buf, address, port),
         });
@@ -157,13 +160,17 @@ class PooledSocket {
   /** Sends a query; a failed send (no route, e.g. IPv6 on an IPv4-only host) calls onError, now or soon. */
   send(packet: Buffer, port: number, address: string, onError: (message: string) => void): void {
     if (this.fast !== null) {
-      const r = this.fast.sendNow(packet, port, address);
-      if (r < 0) onError(`send to ${address}:${port} failed (errno ${-r})`);
+      this.fast.send(packet, port, address, (errno) => onError(`send to ${address}:${port} failed (errno ${errno})`));
       return;
     }
     if (this.dgram === null) { onError('socket could not be opened'); return; }
     // With a callback Node reports the error; without one it drops it and the query would wait out its timeout.
-    this.dgram.send(packet, port, address, (err) => { if (err) onError(err.message); });
+    // Some it throws at once (port 0).
+    try {
+      this.dgram.send(packet, port, address, (err) => { if (err) onError(err.message); });
+    } catch (err) {
+      onError((err as Error).message);
+    }
   }
 
   /** A random ID not in use on this socket. */
@@ -209,19 +216,42 @@ class UdpPool {
   private readonly slots: Record<4 | 6, PooledSocket[]> = { 4: [], 6: [] };
   private readonly retiring = new Set<PooledSocket>();
 
-  constructor(private readonly size: number, private readonly maxUses: number, private readonly stats: ResolverStats) {}
+  constructor(private readonly size: number, private readonly maxUses: number, private readonly stats: ResolverStats, private readonly useDgram = false) {}
 
+  /**
+   * The socket for a query: a random one of the pool, the same for every query of
+   * this event-loop turn, so that the turn's queries leave with one sendmmsg (on
+   * loopback or a busy host a send per query costs several times more, most of it
+   * waking the receiver). Each query keeps its own random ID; the socket's random
+   * port changes every `maxUses` queries as before. An off-path attacker still has
+   * to guess the port and the ID of the one query he wants to answer.
+   */
   pick(family: 4 | 6): PooledSocket {
+    const cur = this.turn[family];
+    if (cur !== undefined && !cur.retired && cur.uses < this.maxUses) return cur;
     const slots = this.slots[family];
     const i = randomId() % this.size;
     let ps = slots[i];
     if (!ps || ps.retired || ps.uses >= this.maxUses) {
       if (ps && !ps.retired) this.retire(ps);
-      ps = new PooledSocket(family, this.stats, (p) => this.idleRetired(p));
+      ps = new PooledSocket(family, this.stats, (p) => this.idleRetired(p), this.useDgram);
       slots[i] = ps;
+    }
+    this.turn[family] = ps;
+    if (!this.turnEnds) {
+      this.turnEnds = true;
+      setImmediate(this.endTurn);
     }
     return ps;
   }
+
+  private readonly turn: Record<4 | 6, PooledSocket | undefined> = { 4: undefined, 6: undefined };
+  private turnEnds = false;
+  private readonly endTurn = (): void => {
+    this.turnEnds = false;
+    this.turn[4] = undefined;
+    this.turn[6] = undefined;
+  };
 
   private retire(ps: PooledSocket): void {
     ps.retired = true;
@@ -239,6 +269,8 @@ class UdpPool {
   }
 
   close(): void {
+    this.turn[4] = undefined;
+    this.turn[6] = undefined;
     for (const fam of [4, 6] as const) for (const ps of this.slots[fam]) ps?.close();
     for (const ps of this.retiring) ps.close();
     this.slots[4] = []; this.slots[6] = [];
@@ -268,7 +300,7 @@ export class UdpTcpTransport implements Upstream {
 
   constructor(opts: TransportOptions) {
     this.o = opts;
-    this.pool = new UdpPool(opts.udpSockets ?? 64, opts.socketMaxUses ?? 128, opts.stats);
+    this.pool = new UdpPool(opts.udpSockets ?? 64, opts.socketMaxUses ?? 128, opts.stats, opts.udpIo === 'dgram');
   }
 
   async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
