@@ -25,7 +25,7 @@ import type { ResolverStats } from '../stats.js';
 import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
 import { fastLower } from '../cache/names.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
-import type { Upstream, UpstreamOutcome } from '../transport/upstream.js';
+import { Canceller, type Upstream, type UpstreamOutcome } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
 import type { RootHints } from './roothints.js';
 import { scrubResponse, type Scrubbed } from './scrub.js';
@@ -80,7 +80,7 @@ interface DelegationPoint {
   /** The query still within its RTO, if any (the next one waits for it). */
   current: InFlight | undefined;
   /** Cancels this delegation's queries once the resolution moves on. */
-  abort: AbortController | undefined;
+  abort: Canceller | undefined;
 }
 
 /** One upstream query of a delegation point. */
@@ -344,7 +344,7 @@ export class Iterator {
             const rtoMs = infra.rtoMs(address);
             // Whole milliseconds: Node keeps one timer list per distinct duration.
             const timeoutMs = Math.max(1, Math.ceil(Math.min(rtoMs, leftMs)));
-            dp.abort ??= new AbortController();
+            dp.abort ??= new Canceller();
             const q: InFlight = {
               address, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
               promise: upstream.query({

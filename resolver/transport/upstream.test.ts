@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { UdpTcpTransport, isForbiddenDestination, isLocalAddress, matchReply, randomId } from './upstream.js';
+import { Canceller, UdpTcpTransport, isForbiddenDestination, isLocalAddress, matchReply, randomId } from './upstream.js';
 import { buildQuery, encodeMessage, parseMessage, type Message } from '../../dns/message.js';
 import { FLAG, TYPE } from '../../dns/constants.js';
 import { emptyStats } from '../stats.js';
@@ -181,6 +181,14 @@ describe.each(['fastudp', 'dgram'] as const)('upstream transport (%s)', (io) => 
     const cancelled = await t.query({ ...question, timeoutMs: 20, lingerMs: 10_000, signal: ac.signal });
     ac.abort();
     expect(cancelled.kind === 'timeout' && (await cancelled.late!)).toMatchObject({ kind: 'error', code: 'CLOSED' });
+    // The iterator's lighter Canceller does the same, and one already cancelled sends nothing.
+    const c = new Canceller();
+    const viaCanceller = await t.query({ ...question, timeoutMs: 20, lingerMs: 10_000, signal: c.signal });
+    c.abort();
+    expect(viaCanceller.kind === 'timeout' && (await viaCanceller.late!)).toMatchObject({ kind: 'error', code: 'CLOSED' });
+    const sent = stats.upstreamQueries;
+    expect(await t.query({ ...question, signal: c.signal })).toMatchObject({ kind: 'error', code: 'CLOSED' });
+    expect(stats.upstreamQueries).toBe(sent);
     await t.close();
   });
 

@@ -37,8 +37,48 @@ export interface UpstreamQuestion {
   edns: boolean;
   /** After a UDP timeout, keep listening this long for a late answer (see UpstreamOutcome.late). */
   lingerMs?: number;
-  /** Cancels the query (and any lingering) when aborted. */
-  signal?: AbortSignal;
+  /** Cancels the query (and any lingering) when aborted. An AbortSignal or a Canceller. */
+  signal?: CancelSignal;
+}
+
+/** What the transport needs of a cancel signal; AbortSignal has this shape. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A cancel signal without EventTarget: the iterator makes one per delegation it
+ * queries, and AbortController's event machinery was a visible share of a cold miss.
+ */
+export class Canceller implements CancelSignal {
+  aborted = false;
+  private listeners: Array<() => void> = [];
+
+  get signal(): CancelSignal {
+    return this;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i < 0) return;
+    this.listeners[i] = this.listeners[this.listeners.length - 1];
+    this.listeners.pop();
+  }
+
+  /** Calls every listener once; later listeners are not added. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const ls = this.listeners;
+    this.listeners = [];
+    for (const l of ls) l();
+  }
 }
 
 export type UpstreamErrorCode =
