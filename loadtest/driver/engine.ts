@@ -422,7 +422,8 @@ export class LoadEngine {
       const src = this.sourceNames.length ? this.sourceNames[this.chanSource[c]] : undefined;
       let sock: FastUdpSocket;
       try {
-        sock = new FastUdpSocket(b, { host: src ?? (v6 ? '::' : '0.0.0.0'), port: 0, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }, this.fastHandler(c));
+        // 64 KiB slots: no answer is cut, so a big one is counted as the answer it is (pages never touched cost nothing).
+        sock = new FastUdpSocket(b, { host: src ?? (v6 ? '::' : '0.0.0.0'), port: 0, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20, slotBytes: 65536 }, this.fastHandler(c));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         throw new DriverError('BIND', src
