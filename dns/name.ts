@@ -14,16 +14,7 @@ export const MAX_POINTER_HOPS = 32;
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
 
-const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
-
 function labelToText(buf: Uint8Array, start: number, len: number): string {
-  // Most labels are plain (printable, no '.' or '\\'): one native slice instead of a string per byte.
-  let plain = true;
-  for (let i = start; i < start + len; i++) {
-    const c = buf[i];
-    if (c <= 0x20 || c >= 0x7f || c === DOT || c === BACKSLASH) { plain = false; break; }
-  }
-  if (plain) return latin1Slice.call(buf, start, start + len);
   let out = '';
   for (let i = start; i < start + len; i++) {
     const c = buf[i];
