@@ -17,6 +17,11 @@ ${RESOLVER_FLAGS_HELP}
   --json                 print one JSON line to stdout once listening ({"listening":[...]})
   -h, --help             this help
 
+Environment:
+  ANYCAST_KIT_UDP=dgram  use node:dgram instead of the fastudp addon (recvmmsg/sendmmsg);
+                         =native fails when the addon is not built (native/README.md)
+  ANYCAST_KIT_NO_REEXEC=1  do not re-execute with --max-semi-space-size=32 (resolver/README.md)
+
 Config keys and metrics: resolver/README.md`;
 
 export async function run(argv: string[]): Promise<number> {
