@@ -315,12 +315,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     // libuv stops a poll handle on POLLERR. On a connected UDP socket that is a
     // pending ICMP error (port unreachable: ECONNREFUSED): take it, which clears it,
     // count it, and poll again, or the socket would never read again.
+    // Whatever the error, poll again: a listener that stopped reading would be a
+    // node that answers nothing while its process looks alive.
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-      count_sock_error(s, err);
-      uv_poll_start(&s->poll, UV_READABLE, on_readable);
-    }
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) count_sock_error(s, err);
+    else count_sock_error(s, -status);
+    uv_poll_start(&s->poll, UV_READABLE, on_readable);
     return;
   }
   if (!(events & UV_READABLE)) return;
