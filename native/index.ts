@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseIpv4 } from '../common/ip.js';
 
 /** The addon's functions (see the comments in fastudp.c). */
 export interface FastUdpBinding {
@@ -66,26 +67,6 @@ export function fastUdp(): FastUdpBinding | null {
 export function fastUdpStatus(): { available: boolean; reason: string } {
   const b = fastUdp();
   return { available: b !== null, reason: b !== null ? 'loaded' : why };
-}
-
-/** A dotted quad (no leading zeros) as uint32, or -1. */
-export function parseIpv4Text(text: string): number {
-  let value = 0, part = -1, dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (part === 0) return -1;
-      part = part < 0 ? c - 48 : part * 10 + (c - 48);
-      if (part > 255) return -1;
-    } else if (c === 46 && part >= 0 && dots < 3) {
-      value = value * 256 + part;
-      part = -1;
-      dots++;
-    } else {
-      return -1;
-    }
-  }
-  return part < 0 || dots !== 3 ? -1 : (value * 256 + part) >>> 0;
 }
 
 /** Dotted quad from the uint32 the addon reports. */
@@ -300,7 +281,7 @@ export class FastUdpSocket {
   /** A dotted quad as uint32, or -1 (memoised: answers often go to one client in a row). */
   private v4(text: string): number {
     if (text === this.lastSendText) return this.lastSendA;
-    const a = parseIpv4Text(text);
+    const a = parseIpv4(text);
     this.lastSendText = text;
     this.lastSendA = a;
     return a;

@@ -4,6 +4,10 @@
 // IPv4-mapped IPv6 sources (::ffff:a.b.c.d, seen on dual-stack sockets) are
 // checked against the IPv4 rules.
 
+import { parseIpv4 } from '../common/ip.js';
+
+export { parseIpv4 };
+
 export class AclError extends Error {
   constructor(message: string) {
     super(message);
@@ -15,33 +19,6 @@ interface Rule4 { net: number; mask: number }
 interface Rule6 { words: Uint32Array; bits: number }
 
 const scratch6 = new Uint32Array(4);
-
-/** Parses dotted-quad IPv4 from `text` starting at `start`; returns the address as uint32, or -1. */
-export function parseIpv4(text: string, start = 0, end = text.length): number {
-  let value = 0;
-  let part = -1;
-  let dots = 0;
-  let digits = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (digits === 3 || (digits > 0 && part === 0)) return -1; // too long, or a leading zero
-      part = part < 0 ? c - 48 : part * 10 + (c - 48);
-      digits++;
-      if (part > 255) return -1;
-    } else if (c === 46) {
-      if (part < 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      part = -1;
-      digits = 0;
-      dots++;
-    } else {
-      return -1;
-    }
-  }
-  if (part < 0 || dots !== 3) return -1;
-  return (value * 256 + part) >>> 0;
-}
 
 /**
  * Parses an IPv6 address (RFC 4291 text forms, optional %zone, optional dotted IPv4
