@@ -134,6 +134,17 @@ static Sock *get_sock(napi_env env, napi_value v) {
   return s;
 }
 
+// The arguments of a call whose first argument is a socket handle: fills argv (missing
+// ones are undefined) and returns the socket, or NULL with a JS exception pending.
+static Sock *sock_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "napi_get_cb_info failed");
+    return NULL;
+  }
+  return get_sock(env, argv[0]);
+}
+
 // open(family, host, port, reusePort, rcvbufBytes, sndbufBytes) -> handle
 static napi_value Open(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -187,10 +198,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
 
 // localPort(handle) -> number
 static napi_value LocalPort(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 1, argv);
   if (s == NULL) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
@@ -203,10 +212,8 @@ static napi_value LocalPort(napi_env env, napi_callback_info info) {
 
 // connect(handle, host, port)
 static napi_value Connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 3, argv);
   if (s == NULL) return NULL;
   char host[64];
   size_t hostlen;
@@ -395,10 +402,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 
 // start(handle, inSlab, inMeta, outSlab, outMeta, callback(count) -> replies, vlen, slotBytes)
 static napi_value Start(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 8, argv);
   if (s == NULL) return NULL;
   if (s->polling) {
     napi_throw_error(env, NULL, "fastudp socket already started");
@@ -447,10 +452,8 @@ static napi_value Start(napi_env env, napi_callback_info info) {
 
 // send(handle, n) -> sent: the first n out-meta entries (outside a receive callback)
 static napi_value Send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 2, argv);
   if (s == NULL) return NULL;
   int32_t n;
   CHECK(napi_get_value_int32(env, argv[1], &n));
@@ -467,10 +470,8 @@ static napi_value Send(napi_env env, napi_callback_info info) {
 
 // sendTo(handle, bytes: Uint8Array, port, host) -> bytes sent, or -errno
 static napi_value SendTo(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 4, argv);
   if (s == NULL) return NULL;
   size_t len = 0;
   void *data = ab_data(env, argv[1], &len);
@@ -529,10 +530,8 @@ static napi_value Close(napi_env env, napi_callback_info info) {
 
 // ref(handle, bool): whether this socket keeps the event loop alive.
 static napi_value Ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 2, argv);
   if (s == NULL) return NULL;
   bool on;
   CHECK(napi_get_value_bool(env, argv[1], &on));
@@ -545,10 +544,8 @@ static napi_value Ref(napi_env env, napi_callback_info info) {
 
 // counters(handle) -> [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused]
 static napi_value Counters(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Sock *s = get_sock(env, argv[0]);
+  Sock *s = sock_args(env, info, 1, argv);
   if (s == NULL) return NULL;
   napi_value arr, v;
   CHECK(napi_create_array_with_length(env, 6, &arr));
