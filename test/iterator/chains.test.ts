@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
-import { ScriptedNet, nodata, nxdomain, referral, soaLine, type ServerScript, priming } from './scripted-auth.js';
+import { ScriptedNet, nodata, nxdomain, referral, soaLine, type ServerScript, rootDelegatingTest } from './scripted-auth.js';
 import { hints, manualClock, rdatas, testConfig } from './helpers.js';
 
 const PORT = 10534;
@@ -15,13 +15,7 @@ const ip = (n: number) => `127.20.4.${n}`;
 const ROOT = ip(1), TLD = ip(2), EX = ip(10), OTHER = ip(11), SUB = ip(12), LOOPY = ip(13);
 
 const scripts: ServerScript[] = [
-  {
-    address: ROOT,
-    entries: [
-      priming(ROOT),
-      { name: 'test', subdomain: true, reply: referral('test', [['ns.nic.test.', TLD]]) },
-    ],
-  },
+  rootDelegatingTest(ROOT, TLD),
   {
     address: TLD,
     entries: [

@@ -7,7 +7,7 @@ import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { TRUST } from '../../resolver/cache/rrset-cache.js';
-import { ScriptedNet, nxdomain, referral, type ServerScript, priming } from './scripted-auth.js';
+import { ScriptedNet, nxdomain, referral, type ServerScript, rootDelegatingTest } from './scripted-auth.js';
 import { hints, manualClock, rdatas, testConfig } from './helpers.js';
 
 const PORT = 10532;
@@ -52,13 +52,7 @@ const cfg = testConfig(PORT, { timeoutMs: 250, resolutionTimeoutMs: 2000 });
 const it2 = createIterator(cfg, stats, { rootHints: hints([['a.root.test', ROOT]]), now: clock.now });
 
 const scripts: ServerScript[] = [
-  {
-    address: ROOT,
-    entries: [
-      priming(ROOT),
-      { name: 'test', subdomain: true, reply: referral('test', [['ns.nic.test.', TLD]]) },
-    ],
-  },
+  rootDelegatingTest(ROOT, TLD),
   {
     address: TLD,
     entries: Object.entries(zones).map(([z, ns]) => ({ name: z, subdomain: true, reply: referral(z, ns) })),

@@ -228,12 +228,23 @@ export class ScriptedNet {
 
 // ---- small builders for canned replies -------------------------------------
 
-/** A referral: NS records for `zone` and glue lines. */
 /** The root's answer to priming (. NS): one root server, a.root.test, at `rootAddress`. */
 export function priming(rootAddress: string): Entry {
   return { name: '.', type: 'NS', reply: { answer: ['. 86400 IN NS a.root.test.'], additional: [`a.root.test. 86400 IN A ${rootAddress}`] } };
 }
 
+/** A root that answers priming and refers everything under `test` to ns.nic.test at `tldAddress`. */
+export function rootDelegatingTest(rootAddress: string, tldAddress: string): ServerScript {
+  return {
+    address: rootAddress,
+    entries: [
+      priming(rootAddress),
+      { name: 'test', subdomain: true, reply: referral('test', [['ns.nic.test.', tldAddress]]) },
+    ],
+  };
+}
+
+/** A referral: NS records for `zone` and glue lines. */
 export function referral(zone: string, ns: Array<[string, string | undefined]>, ttl = 3600): Reply {
   const z = zone.endsWith('.') ? zone : zone + '.';
   return {
