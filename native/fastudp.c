@@ -93,6 +93,9 @@ static napi_value throw_errno(napi_env env, int err, const char *what) {
     case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
     case EINVAL: name = "EINVAL"; break;
     case ENETUNREACH: name = "ENETUNREACH"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOBUFS: name = "ENOBUFS"; break;
     default: name = "EIO"; break;
   }
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);

@@ -119,6 +119,35 @@ export interface FastUdpOptions {
   queueBytes?: number;
   /** Datagrams that can be queued (default 4 × batch). */
   queueDatagrams?: number;
+  /**
+   * Buffers to read into and queue from, shared with other sockets (see sharedSlabs()).
+   * Safe because every socket is read on the JS thread and a datagram is handled
+   * before the next read; a handler that keeps bytes must copy them. The resolver's
+   * one-query-per-socket upstream transport uses this so a socket costs no buffers.
+   */
+  slabs?: FastUdpSlabs;
+}
+
+/** Receive and send buffers of a socket; see FastUdpOptions.slabs. */
+export interface FastUdpSlabs {
+  readonly batch: number;
+  readonly slotBytes: number;
+  readonly inSlab: ArrayBuffer;
+  readonly inMeta: Int32Array;
+  /** Zero queue bytes: every send leaves at once. */
+  readonly out: Buffer;
+  readonly outMeta: Int32Array;
+}
+
+/** Buffers for sockets that read `batch` datagrams of up to `slotBytes` at a time and queue nothing. */
+export function sharedSlabs(batch: number, slotBytes: number): FastUdpSlabs {
+  return {
+    batch, slotBytes,
+    inSlab: new ArrayBuffer(batch * slotBytes),
+    inMeta: new Int32Array(batch * META_IN),
+    out: Buffer.alloc(1),
+    outMeta: new Int32Array(META_OUT),
+  };
 }
 
 /** Reply bytes one batch can queue by default; bigger or later replies go out with sendto at once. */
@@ -158,15 +187,16 @@ export class FastUdpSocket {
     this.family = o.host.includes(':') ? 6 : 4;
     this.host = o.host;
     this.h = b.open(this.family, o.host, o.port, o.reusePort ? 1 : 0, o.recvBufferBytes ?? 0, o.sendBufferBytes ?? 0);
-    const batch = Math.max(1, Math.min(o.batch ?? b.BATCH, b.BATCH));
-    this.slot = Math.max(512, Math.min(o.slotBytes ?? b.SLOT, 65536));
-    this.outBytes = o.queueBytes ?? OUT_BYTES;
+    const sh = o.slabs;
+    const batch = sh ? Math.max(1, Math.min(sh.batch, b.BATCH)) : Math.max(1, Math.min(o.batch ?? b.BATCH, b.BATCH));
+    this.slot = Math.max(512, Math.min(sh ? sh.slotBytes : o.slotBytes ?? b.SLOT, 65536));
+    this.outBytes = sh ? 0 : o.queueBytes ?? OUT_BYTES;
     // Untouched pages of these cost no memory: a slot is as big as its largest datagram so far.
-    this.inSlab = new ArrayBuffer(batch * this.slot);
-    this.inMeta = new Int32Array(batch * META_IN);
-    this.out = Buffer.alloc(Math.max(1, this.outBytes));
+    this.inSlab = sh ? sh.inSlab : new ArrayBuffer(batch * this.slot);
+    this.inMeta = sh ? sh.inMeta : new Int32Array(batch * META_IN);
+    this.out = sh ? sh.out : Buffer.alloc(Math.max(1, this.outBytes));
     this.maxOut = this.outBytes > 0 ? Math.max(1, o.queueDatagrams ?? batch * 4) : 1;
-    this.outMeta = new Int32Array(this.maxOut * META_OUT);
+    this.outMeta = sh ? sh.outMeta : new Int32Array(this.maxOut * META_OUT);
     try {
       b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch, batch, this.slot);
     } catch (err) {

@@ -42,7 +42,18 @@ export interface UpstreamSettings {
   maxReferrals: number;
   /** Permit upstream queries to loopback addresses (unbound: do-not-query-localhost: no). */
   queryLocalhost: boolean;
+  /**
+   * QNAME minimisation (RFC 9156): send each server only the labels it needs.
+   * 'relaxed' falls back to the full name when a server mishandles a minimised
+   * question; 'strict' never does; 'off' always sends the full name.
+   */
+  qnameMinimisation: QnameMinimisation;
+  /** Randomise the letter case of names sent upstream (0x20; unbound's use-caps-for-id). */
+  use0x20: boolean;
 }
+
+export type QnameMinimisation = 'relaxed' | 'strict' | 'off';
+export const QNAME_MINIMISATION_MODES: readonly QnameMinimisation[] = ['relaxed', 'strict', 'off'];
 
 export interface ProbeSettings {
   /** Name answered locally for health probes (see healthcheck). Empty disables it. */
@@ -111,6 +122,8 @@ export function defaultResolverConfig(): ResolverConfig {
       maxCnameChain: 12,
       maxReferrals: 30,
       queryLocalhost: false,
+      qnameMinimisation: 'relaxed',
+      use0x20: false,
     },
     probe: { name: DEFAULT_PROBE_NAME },
     tcp: defaultTcpSettings(),
@@ -305,7 +318,7 @@ class SectionReader {
 
 const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
-const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost'] as const;
+const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20'] as const;
 const PROBE_KEYS = ['name'] as const;
 const TCP_KEYS = ['idle_timeout_ms', 'max_connections', 'max_pipelined'] as const;
 const LOCAL_ZONES_KEYS = ['nodefault'] as const;
@@ -389,6 +402,14 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     set('maxCnameChain', r.int(up, 'max_cname_chain', p, 0, 64));
     set('maxReferrals', r.int(up, 'max_referrals', p, 1, 200));
     set('queryLocalhost', r.bool(up, 'query_localhost', p));
+    const qmin = up['qname_minimisation'];
+    if (qmin !== undefined && qmin !== null) {
+      // YAML reads a bare off/on as a boolean: take true/false too.
+      const v = qmin === true ? 'relaxed' : qmin === false ? 'off' : String(qmin);
+      if ((QNAME_MINIMISATION_MODES as readonly string[]).includes(v)) cfg.upstream.qnameMinimisation = v as QnameMinimisation;
+      else src.error([...p, 'qname_minimisation'], `must be one of ${QNAME_MINIMISATION_MODES.join(', ')} (got "${v}")`);
+    }
+    set('use0x20', r.bool(up, 'use_0x20', p));
   }
 
   const probe = r.map(top, 'probe', path);

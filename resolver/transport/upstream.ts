@@ -1,10 +1,12 @@
 // Upstream transport: one question to one authoritative server.
-//  - UDP: a pool of sockets bound to port 0 (random ephemeral ports), each replaced
-//    after a few queries, so source ports keep changing; each query goes out on a
-//    random socket with a fresh random 16-bit ID from a CSPRNG. A reply counts only if it
+//  - UDP: every query has a socket of its own, bound to a port drawn at random
+//    (CSPRNG) from the whole ephemeral range and connected to the server, with a
+//    fresh random 16-bit ID; the socket is closed when the query is settled, so no
+//    two outstanding queries share a port (RFC 5452). A reply counts only if it
 //    comes from the queried address and port, carries our ID with QR=1, and repeats
-//    our question (name compared case-insensitively, type and class exactly).
-//    Anything else is ignored (and counted), and we keep waiting for the real one.
+//    our question (name compared case-insensitively, or exactly with 0x20; type and
+//    class exactly). Anything else is ignored (and counted), and we keep waiting for
+//    the real one.
 //  - EDNS0 advertising cfg.upstream.ednsUdpSize (1232), DO=0, RD=0.
 //  - TC=1: the same question again over TCP (2-byte length framing, one answer,
 //    bounded to 65535 bytes, with its own timeout).
@@ -14,13 +16,14 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { buildQuery, parseMessage, type Message } from '../../dns/message.js';
 import { FLAG, HEADER_LEN } from '../../dns/constants.js';
 import { lowerName } from '../../dns/name.js';
 import { WireError } from '../../dns/errors.js';
 import { ipv6ToBytes } from '../../dns/rdata.js';
-import { FastUdpSocket, fastUdp } from '../../native/index.js';
+import { FastUdpSocket, fastUdp, sharedSlabs, type FastUdpBinding, type FastUdpSlabs } from '../../native/index.js';
 import type { ResolverStats } from '../stats.js';
 
 export interface UpstreamQuestion {
@@ -110,10 +113,21 @@ export interface TransportOptions {
   stats: ResolverStats;
   /** Records parsed per reply at most (bounded work on hostile input). */
   maxRecords?: number;
-  /** UDP sockets kept per address family (default 64). */
-  udpSockets?: number;
-  /** Queries sent on one socket before it is replaced by a fresh one on a new random port (default 128). */
-  socketMaxUses?: number;
+  /**
+   * UDP queries outstanding at once, each with its own socket (default 4096, as
+   * unbound's outgoing-range). More wait, in order, for a socket to be free; their
+   * timeout starts when they are sent.
+   */
+  maxUdpSockets?: number;
+  /** Source ports to draw from (default: the kernel's ephemeral range, less its reserved ports). */
+  ports?: PortPicker;
+  /**
+   * Randomise the letter case of the name in each query (draft-vixie-dnsext-dns0x20,
+   * unbound's use-caps-for-id): a reply must repeat it exactly, which adds one bit
+   * of entropy per letter against forgery. Servers that do not copy the case back
+   * then look dead, so it is off by default.
+   */
+  use0x20?: boolean;
   /** 'dgram' forces node:dgram even when fastudp is built (tests of the fallback). */
   udpIo?: 'auto' | 'dgram';
 }
@@ -146,176 +160,153 @@ export function isLocalAddress(address: string): boolean {
   return false;
 }
 
-interface Pending {
-  q: UpstreamQuestion;
-  id: number;
-  finish(out: UpstreamOutcome): void;
-  onReply(buf: Buffer): void;
+/** Reads the kernel's ephemeral port range and reserved ports (Linux); IANA's dynamic range elsewhere. */
+export function ephemeralPorts(): { lo: number; hi: number; reserved: Set<number> } {
+  let lo = 49152, hi = 65535;
+  const reserved = new Set<number>();
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(a) && Number.isInteger(b) && a >= 1024 && b <= 65535 && a <= b) { lo = a; hi = b; }
+    const text = readFileSync('/proc/sys/net/ipv4/ip_local_reserved_ports', 'utf8').trim();
+    for (const part of text ? text.split(',') : []) {
+      const [x, y] = part.split('-').map(Number);
+      for (let p = x; p <= (y ?? x) && p - x < 65536; p++) reserved.add(p);
+    }
+  } catch { /* not Linux: keep the IANA range */ }
+  return { lo, hi, reserved };
 }
 
 /**
- * One UDP socket of the pool: bound to port 0 (a random ephemeral port chosen by
- * the kernel), carrying several queries at once, told apart by ID. A reply is
- * handed to the query with its ID only if it comes from that query's server
- * address and port; everything else is counted and ignored.
+ * Source ports for upstream queries (RFC 5452 section 9.2): each one drawn
+ * uniformly at random, from a CSPRNG, over the whole ephemeral range, skipping
+ * reserved ports. Nothing about one port tells anything about the next.
  */
-class PooledSocket {
-  private readonly dgram: dgram.Socket | null = null;
-  private readonly fast: FastUdpSocket | null = null;
-  private readonly pending = new Map<number, Pending>();
-  uses = 0;
-  retired = false;
+export class PortPicker {
+  private readonly lo: number;
+  private readonly span: number;
+  private readonly reserved: Set<number>;
+  /** The largest multiple of span below 2^32: draws above it are rejected, so no port is favoured. */
+  private readonly limit: number;
+  private readonly pool = Buffer.alloc(1024);
+  private pos = this.pool.length;
 
-  constructor(family: 4 | 6, private readonly stats: ResolverStats, private readonly onIdleRetired: (p: PooledSocket) => void, useDgram = false) {
-    const b = useDgram ? null : fastUdp();
-    if (b !== null) {
+  constructor(range = ephemeralPorts()) {
+    this.lo = range.lo;
+    this.span = range.hi - range.lo + 1;
+    this.reserved = range.reserved;
+    this.limit = Math.floor(0x1_0000_0000 / this.span) * this.span;
+  }
+
+  next(): number {
+    for (;;) {
+      if (this.pos + 4 > this.pool.length) { randomFillSync(this.pool); this.pos = 0; }
+      const x = this.pool.readUInt32LE(this.pos);
+      this.pos += 4;
+      if (x >= this.limit) continue;
+      const port = this.lo + (x % this.span);
+      if (!this.reserved.has(port)) return port;
+    }
+  }
+}
+
+/** Ports tried before falling back to letting the kernel choose one (it also picks at random on Linux). */
+const PORT_TRIES = 8;
+
+/**
+ * The socket of ONE upstream UDP query: bound to its own random port, connected to
+ * the server it asks (the kernel then drops datagrams from any other address or
+ * port, and reports ICMP errors), and closed when the query is settled. No two
+ * outstanding queries ever share a port, so an attacker who sees one query's port
+ * (he owns the server it went to) learns nothing about any other query's port.
+ * unbound works the same way (a fresh random port per query).
+ */
+class QuerySocket {
+  private fast: FastUdpSocket | null = null;
+  private dgram: dgram.Socket | null = null;
+  private closed = false;
+  port = 0;
+
+  private constructor(private readonly onMessage: (buf: Buffer, address: string, port: number) => void) {}
+
+  /** Opens a socket on a random port, connected to address:port. Rejects with the socket error. */
+  static async open(family: 4 | 6, address: string, port: number, ports: PortPicker, io: SocketIo,
+    onMessage: (buf: Buffer, address: string, port: number) => void): Promise<QuerySocket> {
+    const qs = new QuerySocket(onMessage);
+    const any = family === 4 ? '0.0.0.0' : '::';
+    for (let attempt = 0; ; attempt++) {
+      // After PORT_TRIES ports in use, port 0: the kernel picks a free one at random.
+      const local = attempt < PORT_TRIES ? ports.next() : 0;
       try {
-        // Slots of 64 KiB: no UDP answer is ever cut (untouched slot pages cost no memory).
-        // Queries queue until the end of the event-loop turn and leave with one sendmmsg.
-        this.fast = new FastUdpSocket(b, { host: family === 4 ? '0.0.0.0' : '::', port: 0, batch: 4, slotBytes: 65536, queueBytes: 32 * 1024, queueDatagrams: 128 }, {
-          // The message is a view into the socket's slab: the reply is parsed before the next read.
-          onUdp: (_s, buf, address, port) => this.onMessage(buf, address, port),
-        });
-        return;
+        if (io.binding !== null) qs.openFast(io, any, local, address, port);
+        else await qs.openDgram(family, local, address, port);
+        return qs;
       } catch (e) {
-        this.fail((e as Error).message);
+        qs.close();
+        qs.closed = false;
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || local === 0) throw e;
       }
     }
+  }
+
+  private openFast(io: SocketIo, any: string, local: number, address: string, port: number): void {
+    this.fast = new FastUdpSocket(io.binding!, { host: any, port: local, slabs: io.slabs! }, {
+      // The message is a view into the shared slab: the reply is parsed before the next read.
+      onUdp: (_s, buf, from, fromPort) => this.onMessage(buf, from, fromPort),
+    });
+    this.fast.connect(address, port);
+    this.port = this.fast.address().port;
+  }
+
+  private openDgram(family: 4 | 6, local: number, address: string, port: number): Promise<void> {
     // Destinations are IP literals checked in query(): skip dns.lookup (a regex and a nextTick per send).
-    const lookup = (address: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family);
-    this.dgram = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
-    this.dgram.bind(0);
-    this.dgram.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
-    this.dgram.on('error', (e) => this.fail(e.message));
+    const lookup = (a: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, a, family);
+    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
+    this.dgram = sock;
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      sock.once('error', fail);
+      sock.bind({ port: local, exclusive: true }, () => {
+        sock.connect(port, address, () => {
+          sock.off('error', fail);
+          sock.on('error', () => { /* ICMP errors on a connected socket: the query times out or is retried */ });
+          sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
+          this.port = sock.address().port;
+          resolve();
+        });
+      });
+    });
   }
 
-  /** A socket-level error ends every query on it; the pool replaces the socket. */
-  private fail(message: string): void {
-    this.stats.upstreamErrors++;
-    for (const p of [...this.pending.values()]) p.finish({ kind: 'error', code: 'NETWORK', detail: message });
-    this.retired = true;
-    this.onIdleRetired(this);
-  }
-
-  /** Sends a query; a failed send (no route, e.g. IPv6 on an IPv4-only host) calls onError, now or soon. */
-  send(packet: Buffer, port: number, address: string, onError: (message: string) => void): void {
+  /** Sends the query; a failed send (no route, e.g. IPv6 on an IPv4-only host) calls onError, now or soon. */
+  send(packet: Buffer, address: string, port: number, onError: (message: string) => void): void {
     if (this.fast !== null) {
-      this.fast.send(packet, port, address, (errno) => onError(`send to ${address}:${port} failed (errno ${errno})`));
+      const r = this.fast.sendNow(packet, port, address);
+      if (r < 0) onError(`send to ${address}:${port} failed (errno ${-r})`);
       return;
     }
     if (this.dgram === null) { onError('socket could not be opened'); return; }
-    // With a callback Node reports the error; without one it drops it and the query would wait out its timeout.
-    // Some it throws at once (port 0).
+    // Connected: no address. With a callback Node reports the error; without one the query would wait out its timeout.
     try {
-      this.dgram.send(packet, port, address, (err) => { if (err) onError(err.message); });
+      this.dgram.send(packet, (err) => { if (err) onError(err.message); });
     } catch (err) {
       onError((err as Error).message);
     }
   }
 
-  /** A random ID not in use on this socket. */
-  freeId(): number {
-    for (;;) {
-      const id = randomId();
-      if (!this.pending.has(id)) return id;
-    }
-  }
-
-  add(p: Pending): void {
-    this.pending.set(p.id, p);
-    this.uses++;
-  }
-
-  release(id: number): void {
-    this.pending.delete(id);
-    if (this.retired && this.pending.size === 0) this.onIdleRetired(this);
-  }
-
-  get idle(): boolean { return this.pending.size === 0; }
-
-  private onMessage(buf: Buffer, address: string, port: number): void {
-    if (buf.length < HEADER_LEN) { this.stats.upstreamErrors++; return; }
-    const p = this.pending.get((buf[0] << 8) | buf[1]);
-    // Unknown ID, or the right ID from the wrong place: not the answer. Keep waiting.
-    if (!p || port !== p.q.port || !sameAddress(address, p.q.address)) { this.stats.upstreamErrors++; return; }
-    p.onReply(buf);
-  }
-
   close(): void {
-    try { this.fast?.close(); this.dgram?.close(); } catch { /* already closed */ }
+    if (this.closed) return;
+    this.closed = true;
+    try { this.fast?.close(); } catch { /* already closed */ }
+    try { this.dgram?.close(); } catch { /* already closed */ }
+    this.fast = null;
+    this.dgram = null;
   }
 }
 
-/**
- * A small pool of UDP sockets per address family. Each query goes out on a
- * randomly chosen socket; a socket is replaced after `maxUses` queries, so source
- * ports keep changing (creating a socket per query costs more than the whole
- * resolution on a cache-cold path in Node).
- */
-class UdpPool {
-  private readonly slots: Record<4 | 6, PooledSocket[]> = { 4: [], 6: [] };
-  private readonly retiring = new Set<PooledSocket>();
-
-  constructor(private readonly size: number, private readonly maxUses: number, private readonly stats: ResolverStats, private readonly useDgram = false) {}
-
-  /**
-   * The socket for a query: a random one of the pool, the same for every query of
-   * this event-loop turn, so that the turn's queries leave with one sendmmsg (on
-   * loopback or a busy host a send per query costs several times more, most of it
-   * waking the receiver). Each query keeps its own random ID; the socket's random
-   * port changes every `maxUses` queries as before. An off-path attacker still has
-   * to guess the port and the ID of the one query he wants to answer.
-   */
-  pick(family: 4 | 6): PooledSocket {
-    const cur = this.turn[family];
-    if (cur !== undefined && !cur.retired && cur.uses < this.maxUses) return cur;
-    const slots = this.slots[family];
-    const i = randomId() % this.size;
-    let ps = slots[i];
-    if (!ps || ps.retired || ps.uses >= this.maxUses) {
-      if (ps && !ps.retired) this.retire(ps);
-      ps = new PooledSocket(family, this.stats, (p) => this.idleRetired(p), this.useDgram);
-      slots[i] = ps;
-    }
-    this.turn[family] = ps;
-    if (!this.turnEnds) {
-      this.turnEnds = true;
-      setImmediate(this.endTurn);
-    }
-    return ps;
-  }
-
-  private readonly turn: Record<4 | 6, PooledSocket | undefined> = { 4: undefined, 6: undefined };
-  private turnEnds = false;
-  private readonly endTurn = (): void => {
-    this.turnEnds = false;
-    this.turn[4] = undefined;
-    this.turn[6] = undefined;
-  };
-
-  private retire(ps: PooledSocket): void {
-    ps.retired = true;
-    if (ps.idle) ps.close();
-    else this.retiring.add(ps);
-  }
-
-  private idleRetired(ps: PooledSocket): void {
-    for (const fam of [4, 6] as const) {
-      const at = this.slots[fam].indexOf(ps);
-      if (at >= 0) delete this.slots[fam][at];
-    }
-    this.retiring.delete(ps);
-    ps.close();
-  }
-
-  close(): void {
-    this.turn[4] = undefined;
-    this.turn[6] = undefined;
-    for (const fam of [4, 6] as const) for (const ps of this.slots[fam]) ps?.close();
-    for (const ps of this.retiring) ps.close();
-    this.slots[4] = []; this.slots[6] = [];
-    this.retiring.clear();
-  }
+/** How query sockets are made: the fastudp binding and its shared read buffers, or node:dgram. */
+interface SocketIo {
+  binding: FastUdpBinding | null;
+  slabs: FastUdpSlabs | null;
 }
 
 /**
@@ -334,13 +325,28 @@ export function isForbiddenDestination(address: string): boolean {
 export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
-  private readonly pool: UdpPool;
+  private readonly io: SocketIo;
+  private readonly ports: PortPicker;
+  private readonly maxSockets: number;
+  /** UDP sockets open now (one per outstanding query). */
+  private sockets = 0;
+  /** Queries waiting for a socket, oldest first. */
+  private readonly waiting: Array<() => void> = [];
   private readonly destinations = new Map<string, { family: 0 | 4 | 6; forbidden: boolean; local: boolean }>();
   private closed = false;
 
   constructor(opts: TransportOptions) {
     this.o = opts;
-    this.pool = new UdpPool(opts.udpSockets ?? 64, opts.socketMaxUses ?? 128, opts.stats, opts.udpIo === 'dgram');
+    const binding = opts.udpIo === 'dgram' ? null : fastUdp();
+    // One read slot of 64 KiB shared by every query socket: no UDP answer is ever cut, and a socket costs no buffer.
+    this.io = { binding, slabs: binding ? sharedSlabs(1, 65536) : null };
+    this.ports = opts.ports ?? new PortPicker();
+    this.maxSockets = Math.max(1, opts.maxUdpSockets ?? 4096);
+  }
+
+  /** UDP sockets open now, one per outstanding query (for tests and metrics). */
+  get openSockets(): number {
+    return this.sockets;
   }
 
   async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
@@ -364,59 +370,89 @@ export class UdpTcpTransport implements Upstream {
     return tcp;
   }
 
+  /** Waits for one of the maxSockets places; resolves false if the transport closed meanwhile. */
+  private async takeSocketPlace(signal: CancelSignal | undefined): Promise<boolean> {
+    while (this.sockets >= this.maxSockets) {
+      if (this.closed || signal?.aborted) return false;
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+    if (this.closed || signal?.aborted) return false;
+    this.sockets++;
+    return true;
+  }
+
+  private releaseSocketPlace(): void {
+    this.sockets--;
+    this.waiting.shift()?.();
+  }
+
   /**
-   * One UDP exchange in two phases. Until `timeoutMs` the returned promise waits for
-   * the answer. Then, if `lingerMs` is set, it resolves with a timeout that carries
-   * `late`: the socket keeps listening for this query's answer for `lingerMs` more,
-   * so a server that is merely slow is still heard while the next server is tried.
+   * One UDP exchange, on a socket of its own, in two phases. Until `timeoutMs` the
+   * returned promise waits for the answer. Then, if `lingerMs` is set, it resolves
+   * with a timeout that carries `late`: the socket keeps listening for this query's
+   * answer for `lingerMs` more, so a server that is merely slow is still heard while
+   * the next server is tried.
    */
-  private udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
+  private async udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
     const stats = this.o.stats;
+    if (!(await this.takeSocketPlace(q.signal))) return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
+    const id = randomId();
+    const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
+    let packet: Buffer;
+    try {
+      packet = buildQuery({ id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+    } catch (e) {
+      this.releaseSocketPlace();
+      return { kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` };
+    }
+    let onReply: (buf: Buffer) => void = () => {};
+    let sock: QuerySocket;
+    try {
+      sock = await QuerySocket.open(family, q.address, q.port, this.ports, this.io, (buf, address, port) => {
+        // Connected, so the kernel delivers only the server's datagrams; checked again all the same.
+        if (port !== q.port || !sameAddress(address, q.address)) { stats.upstreamErrors++; return; }
+        onReply(buf);
+      });
+    } catch (e) {
+      this.releaseSocketPlace();
+      stats.upstreamErrors++;
+      return { kind: 'error', code: 'NETWORK', detail: `cannot open a query socket: ${(e as Error).message}` };
+    }
+    if (this.closed || q.signal?.aborted) {
+      sock.close();
+      this.releaseSocketPlace();
+      return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
+    }
     return new Promise((resolve) => {
-      const ps = this.pool.pick(family);
-      const id = ps.freeId();
-      let packet: Buffer;
-      try {
-        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
-      } catch (e) {
-        resolve({ kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` });
-        return;
-      }
       let done = false;
       // Where the outcome goes: the caller first, then (after the soft timeout) the late promise.
       let deliver: (out: UpstreamOutcome) => void = resolve;
       let timer: NodeJS.Timeout | undefined;
       const sentAt = performance.now();
-      const onAbort = () => pending.finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
-      const pending: Pending = {
-        q, id,
-        finish: (out) => {
-          if (done) return;
-          done = true;
-          if (timer) clearTimeout(timer);
-          this.open.delete(handle);
-          q.signal?.removeEventListener('abort', onAbort);
-          ps.release(id);
-          deliver(out);
-        },
-        onReply: (buf) => {
-          const verdict = matchReply(buf, id, q, this.o.maxRecords);
-          if (verdict === 'mismatch') { stats.upstreamErrors++; return; }
-          if (verdict instanceof WireError) {
-            stats.upstreamErrors++;
-            pending.finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
-            return;
-          }
-          pending.finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
-        },
+      const onAbort = () => finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
+      const finish = (out: UpstreamOutcome) => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.open.delete(handle);
+        q.signal?.removeEventListener('abort', onAbort);
+        sock.close();
+        this.releaseSocketPlace();
+        deliver(out);
       };
-      const handle = { abort: () => pending.finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
+      onReply = (buf) => {
+        const verdict = matchReply(buf, id, { name: wireName, type: q.type, class: q.class }, this.o.maxRecords, this.o.use0x20 === true);
+        if (verdict === 'mismatch') { stats.upstreamErrors++; return; }
+        if (verdict instanceof WireError) {
+          stats.upstreamErrors++;
+          finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
+          return;
+        }
+        finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
+      };
+      const handle = { abort: () => finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
       this.open.add(handle);
-      if (q.signal) {
-        if (q.signal.aborted) { onAbort(); return; }
-        q.signal.addEventListener('abort', onAbort, { once: true });
-      }
-      ps.add(pending);
+      if (q.signal) q.signal.addEventListener('abort', onAbort, { once: true });
       // The timer fires in the timers phase; replies already queued in the kernel are only read in
       // the poll phase after it. Deciding in setImmediate (after poll) keeps event-loop lag from
       // turning an answer that did arrive into a timeout.
@@ -424,15 +460,15 @@ export class UdpTcpTransport implements Upstream {
         if (done) return;
         stats.upstreamTimeouts++;
         const linger = Math.ceil(q.lingerMs ?? 0);
-        if (linger <= 0) { pending.finish({ kind: 'timeout', tcp: false }); return; }
+        if (linger <= 0) { finish({ kind: 'timeout', tcp: false }); return; }
         const late = new Promise<UpstreamOutcome>((r) => { deliver = r; });
-        timer = setTimeout(() => pending.finish({ kind: 'timeout', tcp: false }), linger);
+        timer = setTimeout(() => finish({ kind: 'timeout', tcp: false }), linger);
         resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
       stats.upstreamQueries++;
-      ps.send(packet, q.port, q.address, (message) => {
+      sock.send(packet, q.address, q.port, (message) => {
         stats.upstreamErrors++;
-        pending.finish({ kind: 'error', code: 'NETWORK', detail: message });
+        finish({ kind: 'error', code: 'NETWORK', detail: message });
       });
     });
   }
@@ -512,7 +548,7 @@ export class UdpTcpTransport implements Upstream {
   async close(): Promise<void> {
     this.closed = true;
     for (const h of [...this.open]) h.abort();
-    this.pool.close();
+    for (const w of this.waiting.splice(0)) w();
   }
 }
 
@@ -530,7 +566,7 @@ function sameAddress(a: string, b: string): boolean {
  * (cheap), then a bounded full parse, then the question. A malformed packet that
  * does not even carry our ID is a mismatch, not an error for this server.
  */
-export function matchReply(buf: Uint8Array, id: number, q: Pick<UpstreamQuestion, 'name' | 'type' | 'class'>, maxRecords = 1000): Message | 'mismatch' | WireError {
+export function matchReply(buf: Uint8Array, id: number, q: Pick<UpstreamQuestion, 'name' | 'type' | 'class'>, maxRecords = 1000, exactCase = false): Message | 'mismatch' | WireError {
   if (buf.length < HEADER_LEN) return 'mismatch';
   if (((buf[0] << 8) | buf[1]) !== id) return 'mismatch';
   if ((buf[2] & 0x80) === 0) return 'mismatch';
@@ -548,6 +584,21 @@ export function matchReply(buf: Uint8Array, id: number, q: Pick<UpstreamQuestion
     return 'mismatch';
   }
   const got = msg.questions[0];
-  if (got.type !== q.type || got.class !== q.class || lowerName(got.name) !== lowerName(q.name)) return 'mismatch';
+  if (got.type !== q.type || got.class !== q.class) return 'mismatch';
+  // With 0x20 the name must come back letter for letter as it was sent.
+  if (exactCase ? got.name !== q.name : lowerName(got.name) !== lowerName(q.name)) return 'mismatch';
   return msg;
+}
+
+/** The name with each ASCII letter's case flipped at random (CSPRNG), for 0x20. */
+export function randomCase(name: string): string {
+  const bits = Buffer.alloc(Math.ceil(name.length / 8) || 1);
+  randomFillSync(bits);
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    out += letter && (bits[i >> 3] >> (i & 7)) & 1 ? String.fromCharCode(c ^ 0x20) : name[i];
+  }
+  return out;
 }

@@ -92,8 +92,15 @@ export class ScriptedNet {
   private readonly conns = new Set<net.Socket>();
   private readonly scripts = new Map<string, ServerScript>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Called for every UDP query a server sees, with the resolver's source address and port (an on-path observer). */
+  onUdpQuery: ((q: SeenQuery, resolverAddress: string) => void) | undefined;
 
   constructor(readonly port: number) {}
+
+  /** Sends raw bytes from one of the network's addresses (a spoofer using a server's address). */
+  sendFrom(fromAddress: string, bytes: Buffer, port: number, address: string, cb?: () => void): void {
+    this.udp.get(fromAddress)!.send(bytes, port, address, cb);
+  }
 
   /** Binds UDP and TCP on every server address (plus spare addresses used as spoof sources). */
   async start(servers: ServerScript[], spareAddresses: string[] = []): Promise<void> {
@@ -178,7 +185,9 @@ export class ScriptedNet {
     try { query = parseMessage(buf); } catch { return; }
     if (query.flags & FLAG.QR || query.questions.length !== 1) return;
     const q = query.questions[0];
-    this.seen.push({ server: address, name: q.name, type: q.type, tcp: false, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: rinfo.port, id: query.id });
+    const seen: SeenQuery = { server: address, name: q.name, type: q.type, tcp: false, edns: !!query.edns, rd: (query.flags & FLAG.RD) !== 0, srcPort: rinfo.port, id: query.id };
+    this.seen.push(seen);
+    this.onUdpQuery?.(seen, rinfo.address);
     const r = this.pick(address, q, false, !!query.edns);
     if (r.drop) return;
     const send = () => { try { sendNow(); } catch (e) { this.errors.push(`${address} ${q.name}: ${(e as Error).message}`); } };
