@@ -1,7 +1,7 @@
 // Classifies a scrubbed response: what it means for the question we asked of a
 // server authoritative for `zone`. This decides the iterator's next state.
 
-import { FLAG, RCODE } from '../../dns/constants.js';
+import { FLAG, RCODE, TYPE } from '../../dns/constants.js';
 import type { Message } from '../../dns/message.js';
 import { isSubdomain, lowerName } from '../../dns/name.js';
 import type { Scrubbed } from './scrub.js';
@@ -62,6 +62,17 @@ export function classifyResponse(msg: Message, s: Scrubbed, zone: string): Respo
   // A chain that ended inside the zone without the data or a proof: ask for the target.
   if (s.answers.length) return 'cname';
   if (aa) return 'nodata';
-  // No data, no proof, no deeper delegation: an upward/sideways referral or an empty non-answer.
-  return 'lame';
+  // Without AA, judge the raw message (scrubbing has removed what is out of the zone):
+  // an NS set at or above the zone we asked is a referral to the same zone or upward,
+  // i.e. a server that does not serve it; RA without AA is a recursive server's answer.
+  if (recursiveLame || hasNsAtOrAbove(msg, zone)) return 'lame';
+  // Otherwise an empty NOERROR is NODATA even without AA, as unbound and Knot Resolver
+  // take it (servers that leave AA off, or the type asked does not exist at the name).
+  return 'nodata';
+}
+
+/** True if the authority section holds an NS record whose owner is `zone` or an ancestor of it. */
+function hasNsAtOrAbove(msg: Message, zone: string): boolean {
+  for (const r of msg.authority) if (r.type === TYPE.NS && isSubdomain(zone, r.name)) return true;
+  return false;
 }

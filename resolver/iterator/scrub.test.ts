@@ -95,11 +95,20 @@ describe('scrub', () => {
     expect(classifyResponse(m, s, 'com')).toBe('referral');
   });
 
-  it('sibling glue outside the delegated zone is dropped', () => {
-    const m = msg({ ns: ['example.com 3600 NS ns.sibling.com.'], ar: ['ns.sibling.com 3600 A 192.0.2.8'] });
+  it('sibling glue inside the server\'s zone is kept; glue outside it is dropped, or kept apart with looseGlue', () => {
+    // The com server may say where ns.sibling.com is (it serves com); it may not say where ns.other.net is.
+    const m = msg({ ns: ['example.com 3600 NS ns.sibling.com.', 'example.com 3600 NS ns.other.net.'], ar: ['ns.sibling.com 3600 A 192.0.2.8', 'ns.other.net 3600 A 192.0.2.9'] });
     const s = scrubResponse(m, q('www.example.com'), 'com');
-    expect(s.glue).toEqual([]);
-    expect(s.ns).toHaveLength(1);
+    expect(text(s.glue)).toEqual(['ns.sibling.com A 192.0.2.8']);
+    expect(s.looseGlue).toEqual([]);
+    expect(s.ns).toHaveLength(2);
+    // The root's referral to com with a.gtld-servers.net's address: in the root's bailiwick.
+    const root = msg({ ns: ['com 172800 NS a.gtld-servers.net.'], ar: ['a.gtld-servers.net 172800 A 192.5.6.30'] });
+    expect(text(scrubResponse(root, q('www.example.com'), '').glue)).toEqual(['a.gtld-servers.net A 192.5.6.30']);
+    // harden-glue off: the out-of-bailiwick address comes back apart, never mixed with glue.
+    const loose = scrubResponse(m, q('www.example.com'), 'com', { looseGlue: true });
+    expect(text(loose.glue)).toEqual(['ns.sibling.com A 192.0.2.8']);
+    expect(text(loose.looseGlue)).toEqual(['ns.other.net A 192.0.2.9']);
   });
 
   it('a referral to the same zone or above is lame', () => {
@@ -143,13 +152,20 @@ describe('scrub', () => {
     expect(text(scrubResponse(root, q('', TYPE.NS), '').glue)).toEqual(['a.root-servers.net A 198.41.0.4']);
   });
 
-  it('classifies REFUSED, recursive non-AA answers and empty non-AA replies as lame', () => {
+  it('classifies REFUSED, recursive non-AA answers and same-zone or upward referrals as lame; an empty non-AA reply as NODATA', () => {
     const refused = msg({ rcode: 5 });
     expect(classifyResponse(refused, scrubResponse(refused, q('a.example.com'), 'example.com'), 'example.com')).toBe('lame');
     const rec = msg({ ra: true, an: ['a.example.com 300 A 192.0.2.1'] });
     expect(classifyResponse(rec, scrubResponse(rec, q('a.example.com'), 'example.com'), 'example.com')).toBe('lame');
+    // Empty, no AA, no RA, no NS: NODATA (the type does not exist at the name), as unbound and Knot take it.
     const empty = msg({});
-    expect(classifyResponse(empty, scrubResponse(empty, q('a.example.com'), 'example.com'), 'example.com')).toBe('lame');
+    expect(classifyResponse(empty, scrubResponse(empty, q('a.example.com'), 'example.com'), 'example.com')).toBe('nodata');
+    // Empty with RA: a recursive server that does not serve the zone.
+    const emptyRa = msg({ ra: true });
+    expect(classifyResponse(emptyRa, scrubResponse(emptyRa, q('a.example.com'), 'example.com'), 'example.com')).toBe('lame');
+    // Empty with the zone's own NS set (a referral to the zone we asked): lame.
+    const same = msg({ ns: ['example.com 3600 NS ns.example.com.'] });
+    expect(classifyResponse(same, scrubResponse(same, q('a.example.com'), 'example.com'), 'example.com')).toBe('lame');
     const servfail = msg({ rcode: 2 });
     expect(classifyResponse(servfail, scrubResponse(servfail, q('a.example.com'), 'example.com'), 'example.com')).toBe('server-error');
     const formerr = msg({ rcode: 1 });

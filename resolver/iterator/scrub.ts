@@ -9,7 +9,11 @@
 //  - authority: one NS RRset (the deepest cut above the chain's end inside the zone)
 //    and one SOA (owner inside the zone, above the chain's end). Nothing else.
 //  - additional: only A/AAAA for the kept NS names, and only if they lie inside the
-//    delegated zone (referral) or the zone itself (apex NS set). No other record.
+//    zone of the server that sent them (its bailiwick: a root server may give the
+//    address of a.gtld-servers.net for `com`, a `com` server may not give one under
+//    `net`). No other record. With hardenGlue off (unbound's harden-glue: no),
+//    addresses outside the bailiwick are returned apart, as `looseGlue`, for the
+//    iterator to use for this one delegation and never to cache.
 // Records of another class than the question's are dropped everywhere.
 
 import { CLASS, TYPE } from '../../dns/constants.js';
@@ -41,6 +45,8 @@ export interface Scrubbed {
   ns: ResourceRecord[];
   /** Address records for `ns` names within the allowed bailiwick. */
   glue: ResourceRecord[];
+  /** With hardenGlue off: address records for `ns` names outside the bailiwick (never cached). */
+  looseGlue: ResourceRecord[];
   /** Records removed. */
   dropped: number;
 }
@@ -79,7 +85,12 @@ export function dnameSubstitute(name: string, owner: string, target: string): st
   return out;
 }
 
-export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string): Scrubbed {
+export interface ScrubOptions {
+  /** Keep out-of-bailiwick glue apart in `looseGlue` instead of dropping it (default false: dropped). */
+  looseGlue?: boolean;
+}
+
+export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts: ScrubOptions = {}): Scrubbed {
   let dropped = 0;
   const cls = q.class;
   const inZone = (n: string) => isSubdomain(n, zone);
@@ -159,19 +170,21 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string): Scr
   const answerNs = answered && q.type === TYPE.NS ? answers.filter((r) => r.type === TYPE.NS) : [];
   dropped += msg.authority.length - (soa ? 1 : 0) - ns.length;
 
-  // ---- additional: glue for kept NS names, inside the delegation ----
+  // ---- additional: glue for kept NS names, inside the server's bailiwick ----
   const glue: ResourceRecord[] = [];
+  const looseGlue: ResourceRecord[] = [];
   const nsSets: Array<{ owner: string; names: string[] }> = [];
   if (ns.length) nsSets.push({ owner: ns[0].name, names: nsTargets(ns) });
   if (answerNs.length) nsSets.push({ owner: answerNs[0].name, names: nsTargets(answerNs) });
   for (const r of msg.additional) {
     if (r.class !== cls || (r.type !== TYPE.A && r.type !== TYPE.AAAA)) continue;
     const owner = lowerName(r.name);
-    // Referral (cut below the zone): glue must lie inside the delegated zone.
-    // Apex NS set: inside the zone. Either way, never outside what the server serves.
-    const ok = nsSets.some((s) => s.names.includes(owner) && isSubdomain(owner, s.owner) && inZone(owner));
-    if (ok) glue.push(r);
+    // Only addresses of the kept NS names, and only where the server speaks with
+    // authority: inside its zone (in-bailiwick glue, sibling glue included).
+    if (!nsSets.some((s) => s.names.includes(owner))) continue;
+    if (inZone(owner)) glue.push(r);
+    else if (opts.looseGlue) looseGlue.push(r);
   }
-  dropped += msg.additional.length - glue.length;
-  return { answers, finalName: cur, answered, stop, soa, ns, glue, dropped: Math.max(0, dropped) };
+  dropped += msg.additional.length - glue.length - looseGlue.length;
+  return { answers, finalName: cur, answered, stop, soa, ns, glue, looseGlue, dropped: Math.max(0, dropped) };
 }
