@@ -45,7 +45,7 @@ resolver:
     expect(cfg.identity).toBe('dns1.site-a');
     expect(cfg.maxInflight).toBe(5000);
     expect(cfg.cache).toEqual({ maxBytes: 32 * 1024 * 1024, minTtl: 5, maxTtl: 3600, maxNegativeTtl: 900, servfailTtl: 3 });
-    expect(cfg.upstream).toEqual({ port: 5300, ednsUdpSize: 1400, timeoutMs: 800, resolutionTimeoutMs: 3000, maxQueriesPerResolution: 50, maxCnameChain: 8, maxReferrals: 20, queryLocalhost: true, qnameMinimisation: 'relaxed', use0x20: false });
+    expect(cfg.upstream).toEqual({ port: 5300, ednsUdpSize: 1400, timeoutMs: 800, resolutionTimeoutMs: 3000, maxQueriesPerResolution: 50, maxCnameChain: 8, maxReferrals: 20, queryLocalhost: true, qnameMinimisation: 'relaxed', use0x20: false, hardenGlue: true, ipv4: true, ipv6: true });
     expect(cfg.probe.name).toBe('Probe.Example');
     expect(cfg.tcp).toEqual({ idleTimeoutMs: 5000, maxConnections: 100, maxPipelined: 32 });
     expect(cfg.localZonesNodefault).toEqual(['test', '10.in-addr.arpa']);
@@ -86,8 +86,13 @@ resolver:
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: off }\n').cfg.upstream.qnameMinimisation).toBe('off');
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: yes }\n').cfg.upstream.qnameMinimisation).toBe('relaxed');
     expect(fromYaml('resolver:\n  upstream: {}\n').cfg.upstream).toMatchObject({ qnameMinimisation: 'relaxed', use0x20: false });
-    const { issues } = fromYaml('resolver:\n  upstream:\n    qname_minimisation: sometimes\n');
-    expect(issues).toEqual([expect.stringMatching(/^node\.yaml:3: resolver\.upstream\.qname_minimisation: must be one of relaxed, strict, off/)]);
+    const { issues } = fromYaml('resolver:\n  upstream:\n    qname_minimisation: sometimes\n    harden_glue: 1\n');
+    expect(issues).toEqual([
+      expect.stringMatching(/^node\.yaml:3: resolver\.upstream\.qname_minimisation: must be one of relaxed, strict, off/),
+      expect.stringMatching(/^node\.yaml:4: resolver\.upstream\.harden_glue: must be true or false/),
+    ]);
+    expect(fromYaml('resolver:\n  upstream: { harden_glue: false, ipv6: false }\n').cfg.upstream).toMatchObject({ hardenGlue: false, ipv4: true, ipv6: false });
+    expect(fromYaml('resolver:\n  upstream: { ipv4: false, ipv6: false }\n').issues).toEqual([expect.stringMatching(/resolver\.upstream\.ipv6: ipv4 and ipv6 are both false/)]);
   });
 
   it('lets flags override the file', () => {

@@ -50,6 +50,15 @@ export interface UpstreamSettings {
   qnameMinimisation: QnameMinimisation;
   /** Randomise the letter case of names sent upstream (0x20; unbound's use-caps-for-id). */
   use0x20: boolean;
+  /**
+   * Use only glue inside the bailiwick of the server that gave it (unbound's
+   * harden-glue, on by default). Off: out-of-bailiwick glue is used for the
+   * delegation it came with, never cached.
+   */
+  hardenGlue: boolean;
+  /** Send queries to IPv4 / IPv6 authoritative servers (unbound's do-ip4 / do-ip6). */
+  ipv4: boolean;
+  ipv6: boolean;
 }
 
 export type QnameMinimisation = 'relaxed' | 'strict' | 'off';
@@ -124,6 +133,9 @@ export function defaultResolverConfig(): ResolverConfig {
       queryLocalhost: false,
       qnameMinimisation: 'relaxed',
       use0x20: false,
+      hardenGlue: true,
+      ipv4: true,
+      ipv6: true,
     },
     probe: { name: DEFAULT_PROBE_NAME },
     tcp: defaultTcpSettings(),
@@ -318,7 +330,7 @@ class SectionReader {
 
 const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
-const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20'] as const;
+const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
 const TCP_KEYS = ['idle_timeout_ms', 'max_connections', 'max_pipelined'] as const;
 const LOCAL_ZONES_KEYS = ['nodefault'] as const;
@@ -410,6 +422,10 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
       else src.error([...p, 'qname_minimisation'], `must be one of ${QNAME_MINIMISATION_MODES.join(', ')} (got "${v}")`);
     }
     set('use0x20', r.bool(up, 'use_0x20', p));
+    set('hardenGlue', r.bool(up, 'harden_glue', p));
+    set('ipv4', r.bool(up, 'ipv4', p));
+    set('ipv6', r.bool(up, 'ipv6', p));
+    if (cfg.upstream.ipv4 === false && cfg.upstream.ipv6 === false) src.error([...p, 'ipv6'], 'ipv4 and ipv6 are both false: no authoritative server could be asked');
   }
 
   const probe = r.map(top, 'probe', path);

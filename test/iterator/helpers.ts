@@ -15,7 +15,7 @@ export function testConfig(port: number, upstream: Partial<ResolverConfig['upstr
     cache: { maxBytes: 8 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, ...cache },
     upstream: {
       port, ednsUdpSize: 1232, timeoutMs: 1500, resolutionTimeoutMs: 4000, maxQueriesPerResolution: 64,
-      maxCnameChain: 12, maxReferrals: 30, queryLocalhost: true, qnameMinimisation: 'off', use0x20: false, ...upstream,
+      maxCnameChain: 12, maxReferrals: 30, queryLocalhost: true, qnameMinimisation: 'off', use0x20: false, hardenGlue: true, ipv4: true, ipv6: true, ...upstream,
     },
     probe: { name: '' },
   };
