@@ -15,6 +15,29 @@ function make(opts: Partial<{ maxBytes: number; minTtl: number; maxTtl: number; 
 }
 
 describe('RRsetCache', () => {
+  it('keeps referral glue apart (parent side): the child\'s answer neither overwrites it nor is overwritten by it', () => {
+    const { cache, advance } = make();
+    cache.putParentSide([rec('ns.example.net', TYPE.A, 3600, '192.0.2.44')]);
+    cache.putRRset([rec('ns.example.net', TYPE.A, 300, '192.0.2.55')], TRUST.ANSWER_AA);
+    expect(cache.addressesOf('ns.example.net', 1)).toEqual(['192.0.2.55']);
+    expect(cache.parentSideAddresses('NS.example.net', 1)).toEqual(['192.0.2.44']);
+    // A later referral refreshes the parent side only.
+    cache.putParentSide([rec('ns.example.net', TYPE.A, 3600, '192.0.2.45'), rec('ns.example.net', TYPE.A, 3600, '192.0.2.46')]);
+    expect(cache.addressesOf('ns.example.net', 1)).toEqual(['192.0.2.55']);
+    expect(cache.parentSideAddresses('ns.example.net', 1)).toEqual(['192.0.2.45', '192.0.2.46']);
+    // It is never an answer: no RRset lookup sees it, and it expires with its TTL.
+    expect(cache.getRRset('ns.example.net', TYPE.A, 1)?.records).toHaveLength(1);
+    advance(3601_000);
+    expect(cache.parentSideAddresses('ns.example.net', 1)).toEqual([]);
+  });
+
+  it('glue never replaces an authoritative answer of the same name and type', () => {
+    const { cache } = make();
+    cache.putRRset([rec('ns1.bank.test', TYPE.A, 300, '192.0.2.11')], TRUST.ANSWER_AA);
+    expect(cache.putRRset([rec('ns1.bank.test', TYPE.A, 300, '6.6.6.6')], TRUST.GLUE)).toBe(false);
+    expect(cache.addressesOf('ns1.bank.test', 1)).toEqual(['192.0.2.11']);
+  });
+
   it('counts TTLs down with the injected clock and expires entries', () => {
     const { cache, advance } = make();
     cache.putRRset([rec('www.example', TYPE.A, 100, '192.0.2.1')], TRUST.ANSWER_AA);

@@ -128,6 +128,9 @@ function pack(parts: Buffer[]): { rdata: string; ends: number[] } {
   return { rdata, ends };
 }
 
+/** Key prefix of the parent-side store (no owner name can start with this byte: keys are lower-cased text). */
+const PARENT_SIDE = '\u0001p\u0000';
+
 function nodeKey(name: string, cls: number): string {
   return cls === 1 ? fastLower(name) : `${fastLower(name)}\u0000${cls}`;
 }
@@ -337,6 +340,45 @@ export class RRsetCache {
   addressesOf(name: string, cls: number): string[] {
     const out: string[] = [];
     const n = this.lru.get(nodeKey(name, cls));
+    if (!n) return out;
+    const a = this.readRRset(n, TYPE.A, cls, TRUST.GLUE);
+    if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
+    const aaaa = this.readRRset(n, TYPE.AAAA, cls, TRUST.GLUE);
+    if (aaaa) for (const r of aaaa.records) if (r.rdata.length === 16) out.push(bytesToIpv6(r.rdata));
+    return out;
+  }
+
+  /**
+   * Parent-side addresses (unbound keeps them apart the same way): the glue a
+   * referral gave for an NS name, stored under a key of its own so that the child's
+   * authoritative answer for the name never overwrites it and it never overwrites
+   * the child's data. Never given to clients: the iterator reads it only as a last
+   * resort, when every address the child side gave for a delegation has failed.
+   */
+  putParentSide(records: ResourceRecord[]): void {
+    if (records.length === 0) return;
+    const { name, type, class: cls } = records[0];
+    if (type !== TYPE.A && type !== TYPE.AAAA) return;
+    const key = PARENT_SIDE + nodeKey(name, cls);
+    let ttl = Infinity;
+    for (const r of records) ttl = Math.min(ttl, r.ttl);
+    ttl = this.clampTtl(ttl);
+    if (ttl <= 0) return;
+    const existing = this.lru.peek(key);
+    const n = existing ?? this.newNode(key);
+    const at = findSet(n, type);
+    if (at >= 0) { n.bytes -= n.sets[at].bytes; n.sets.splice(at, 1); }
+    const { rdata, ends } = pack(records.map((r) => r.rdata));
+    const bytes = ENTRY_OVERHEAD_BYTES + 2 * name.length + rdata.length + RECORD_OVERHEAD_BYTES * records.length;
+    n.sets.push({ type, trust: TRUST.GLUE, expiresAtMs: this.opts.now() + ttl * 1000, bytes, owner: name, rdata, ends });
+    n.bytes += bytes;
+    this.commit(key, n);
+  }
+
+  /** Parent-side (referral glue) A then AAAA addresses of an NS name; see putParentSide. */
+  parentSideAddresses(name: string, cls: number): string[] {
+    const out: string[] = [];
+    const n = this.lru.get(PARENT_SIDE + nodeKey(name, cls));
     if (!n) return out;
     const a = this.readRRset(n, TYPE.A, cls, TRUST.GLUE);
     if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
