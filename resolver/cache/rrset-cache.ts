@@ -6,12 +6,12 @@
 //
 // Expiry is checked against an injected clock (milliseconds, monotonic), never with
 // lru-cache's own TTL: that one treats 0 as "forever" and reads performance.now()
-// behind a cache (see shared/NOTES.md), which tests cannot move.
+// behind a cache of its own (its ttlResolution: one clock reading reused for a while to save
+// calls), which tests cannot move.
 
 import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
-import { lowerName } from '../../dns/name.js';
-import { fastLower, fastParent } from './names.js';
+import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 
@@ -129,7 +129,7 @@ function pack(parts: Buffer[]): { rdata: string; ends: number[] } {
 }
 
 function nodeKey(name: string, cls: number): string {
-  return cls === 1 ? fastLower(name) : `${fastLower(name)}\u0000${cls}`;
+  return cls === 1 ? lowerName(name) : `${lowerName(name)}\u0000${cls}`;
 }
 
 function findSet(n: NameNode, type: number): number {
@@ -308,7 +308,7 @@ export class RRsetCache {
    * (e.g. one whose only NS names lie inside it and have no addresses left).
    */
   findDelegation(name: string, cls: number, usable: (d: Delegation) => boolean = () => true): Delegation | undefined {
-    for (let n: string | null = name; n !== null; n = fastParent(n)) {
+    for (let n: string | null = name; n !== null; n = parentName(n)) {
       const ns = this.getRRset(n, TYPE.NS, cls);
       if (!ns) continue;
       const d = this.delegationFrom(ns.records, cls);

@@ -23,7 +23,6 @@ import { bytesToIpv6, decodeSoa, rdataName } from '../../dns/rdata.js';
 import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
-import { fastLower } from '../cache/names.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { Canceller, type Upstream, type UpstreamOutcome } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
@@ -127,7 +126,7 @@ interface Task {
 }
 
 function flightKey(name: string, type: number, cls: number): string {
-  return `${fastLower(name)}\u0000${type}\u0000${cls}`;
+  return `${lowerName(name)}\u0000${type}\u0000${cls}`;
 }
 
 export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
@@ -208,7 +207,7 @@ export class Iterator {
     const flight: Flight = { key, promise: undefined as unknown as Promise<ResolveResult>, waitingOn: new Set() };
     const task: Task = {
       qname: req.name, qtype: req.type, qclass: req.class,
-      chain: [], seen: new Set([fastLower(req.name)]), cnames: 0, referrals: 0,
+      chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
       budget: parent ? parent.budget : { deadlineMs, queries: 0, maxQueries: this.d.cfg.upstream.maxQueriesPerResolution },
@@ -488,7 +487,7 @@ export class Iterator {
     }
     if (t.cnames > cfg.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.maxCnameChain}`, EDE.OTHER);
     if (s.stop === 'loop') return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
-    const key = fastLower(s.finalName);
+    const key = lowerName(s.finalName);
     if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
     t.seen.add(key);
     t.qname = s.finalName;
@@ -497,7 +496,7 @@ export class Iterator {
 
   /** Moves the question to a CNAME target found in the cache. */
   private followChain(t: Task, target: string): IteratorState {
-    const key = fastLower(target);
+    const key = lowerName(target);
     if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${target}`, EDE.OTHER);
     t.seen.add(key);
     t.qname = target;

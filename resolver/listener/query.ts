@@ -4,6 +4,8 @@
 // buffer instead of allocating. Whatever it cannot vouch for becomes a status
 // the front turns into FORMERR, NOTIMP, BADVERS or a silent drop.
 
+import { lowerByte } from '../../dns/name.js';
+
 /** What to do with a packet. */
 export const QS = {
   OK: 0,
@@ -87,8 +89,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
     if (p + 1 + l > len || k + l > 254) return QS.FORMERR; // 255 bytes with the root label
     const end = p + 1 + l;
     for (let i = p + 1; i < end; i++) {
-      let c = msg[i];
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      const c = lowerByte(msg[i]);
       key[k++] = c;
       h = Math.imul(h ^ c, 0x01000193);
     }
