@@ -21,6 +21,7 @@ import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
 import { Inflight, type Pending } from './inflight.js';
 import { LocalAnswers } from './local.js';
+import { TtlPolicy } from './ttl-policy.js';
 import { MAX_KEY_LEN, QS, QueryInfo, readQuery, type QueryStatus } from './listener/query.js';
 import type { Resolution, ResolveResult } from './iterator/types.js';
 import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from './stats.js';
@@ -95,6 +96,7 @@ export class Front {
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
   private readonly cfg: ResolverConfig;
+  private readonly ttl: TtlPolicy;
   private readonly q = new QueryInfo();
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
@@ -111,6 +113,7 @@ export class Front {
 
   constructor(o: FrontOptions) {
     this.cfg = o.cfg;
+    this.ttl = new TtlPolicy(o.cfg.cache);
     this.resolution = o.resolution;
     this.backStats = o.backStats ?? emptyStats();
     this.now = o.now ?? (() => performance.now());
@@ -383,26 +386,11 @@ export class Front {
     this.answerWaiters(waiters, e, now);
   }
 
-  /** Applies the cache policy: TTL clamps, RFC 2308 negative TTL, brief SERVFAIL memory. */
+  /** Encodes a result with the TTLs the TTL policy gives it (resolver/ttl-policy.ts). */
   entryFromResult(name: string, type: number, cls: number, res: ResolveResult, now: number): AnswerEntry {
-    const cc = this.cfg.cache;
-    const rcode = res.rcode;
-    const cacheTtl = Math.max(0, Math.floor(res.cacheTtl));
-    let ttl = 0;
-    let recordTtl: (t: number) => number;
-    if (rcode === RCODE.NOERROR && res.answers.length > 0) {
-      ttl = Math.min(Math.max(cacheTtl, cc.minTtl), cc.maxTtl);
-      recordTtl = (t) => (t & 0x80000000 ? cc.minTtl : Math.min(Math.max(t, cc.minTtl), cc.maxTtl));
-    } else if (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) {
-      ttl = Math.min(cacheTtl, cc.maxNegativeTtl);
-      const cap = ttl;
-      recordTtl = (t) => (t & 0x80000000 ? 0 : Math.min(t, cap));
-    } else {
-      if (rcode === RCODE.SERVFAIL) ttl = cc.servfailTtl;
-      recordTtl = (t) => (t & 0x80000000 ? 0 : Math.min(t, cc.maxTtl));
-    }
+    const { ttl, recordTtl } = this.ttl.answer(res.rcode, res.answers.length > 0, res.cacheTtl);
     const init: AnswerInit = {
-      name, type, class: cls, rcode,
+      name, type, class: cls, rcode: res.rcode,
       answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
     };
     return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? this.cache.slabs : undefined);

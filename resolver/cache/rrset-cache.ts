@@ -13,6 +13,7 @@ import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
 import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
+import type { TtlPolicy } from '../ttl-policy.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 
 /**
@@ -98,10 +99,8 @@ interface NameNode {
 
 export interface RRsetCacheOptions {
   maxBytes: number;
-  /** Clamp for positive TTLs, seconds. */
-  minTtl: number;
-  maxTtl: number;
-  maxNegativeTtl: number;
+  /** Positive and negative TTL clamps (resolver/ttl-policy.ts). */
+  ttl: TtlPolicy;
   /** Monotonic milliseconds. */
   now: () => number;
 }
@@ -166,12 +165,6 @@ export class RRsetCache {
   get size(): number { return this.lru.size; }
   get bytes(): number { return this.lru.calculatedSize ?? 0; }
 
-  /** Clamps a positive TTL to [minTtl, maxTtl]; a TTL with the top bit set counts as 0 (RFC 2181 section 8). */
-  clampTtl(ttl: number): number {
-    const t = ttl > 0x7fffffff ? 0 : ttl;
-    return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, t));
-  }
-
   /**
    * Re-inserts a changed node so lru-cache recounts its size; drops it when empty.
    * A fresh object each time: lru-cache skips the size update when set() is given
@@ -202,7 +195,7 @@ export class RRsetCache {
     if (old && old.expiresAtMs > now && old.trust > trust) return false;
     let ttl = Infinity;
     for (const r of records) ttl = Math.min(ttl, r.ttl);
-    ttl = this.clampTtl(ttl);
+    ttl = this.opts.ttl.positive(ttl);
     if (ttl <= 0 && !existing) return true; // TTL 0: for this resolution only (RFC 1035 3.2.1), not stored
     const n = existing ?? this.newNode(key);
     if (old) { n.sets.splice(at, 1); n.bytes -= old.bytes; }
@@ -276,10 +269,10 @@ export class RRsetCache {
 
   /**
    * Remembers NXDOMAIN for a name or NODATA for a name and type. `ttl` is the
-   * negative TTL already computed (min of SOA TTL and MINIMUM) and is clamped here.
+   * negative TTL already computed (min of SOA TTL and MINIMUM) and is capped by the TTL policy here.
    */
   putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number): void {
-    const t = ttl > 0x7fffffff ? 0 : Math.min(ttl, this.opts.maxNegativeTtl);
+    const t = this.opts.ttl.negative(ttl);
     const key = nodeKey(name, cls);
     const existing = this.lru.peek(key);
     if (t <= 0 && !existing) return;

@@ -19,10 +19,11 @@ import { performance } from 'node:perf_hooks';
 import { CLASS, RCODE, TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameEquals, parentName } from '../../dns/name.js';
-import { bytesToIpv6, decodeSoa, rdataName } from '../../dns/rdata.js';
+import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
+import { TtlPolicy } from '../ttl-policy.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { Canceller, type Upstream, type UpstreamOutcome } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
@@ -49,6 +50,8 @@ export interface IteratorDeps {
   upstream: Upstream;
   hints: RootHints;
   cache: RRsetCache;
+  /** TTL clamps for the result (the same policy the RRset cache applies). */
+  ttl: TtlPolicy;
   infra: InfraCache;
   maxDependencyDepth?: number;
   random?: () => number;
@@ -131,17 +134,6 @@ function flightKey(name: string, type: number, cls: number): string {
 
 export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
   return { rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0, ede: { code, text } };
-}
-
-/** Negative TTL per RFC 2308: min(SOA TTL, SOA MINIMUM). */
-export function negativeTtl(soa: ResourceRecord | undefined): number {
-  if (!soa) return 0;
-  try {
-    const t = Math.min(soa.ttl, decodeSoa(soa.rdata).minimum);
-    return t > 0x7fffffff ? 0 : t;
-  } catch {
-    return 0;
-  }
 }
 
 /** Groups records into RRsets (owner case-insensitive, type, class), keeping order. */
@@ -462,7 +454,7 @@ export class Iterator {
         const next = this.appendChain(t, s);
         if (next) return next;
         const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
-        const ttl = negativeTtl(s.soa);
+        const ttl = TtlPolicy.negativeFromSoa(s.soa);
         if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl);
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
@@ -616,25 +608,24 @@ export class Iterator {
   }
 
   /**
-   * FINISHED: builds the result. TTLs are clamped as the cache clamps them; a
-   * negative answer (NXDOMAIN, NODATA) carries its SOA with the negative TTL,
-   * min(SOA TTL, SOA MINIMUM) bounded by maxNegativeTtl, and cacheTtl is the
-   * smallest TTL of everything in the answer.
+   * FINISHED: builds the result. TTLs follow the TTL policy (resolver/ttl-policy.ts),
+   * as the cache applies it; a negative answer (NXDOMAIN, NODATA) carries its SOA
+   * with the negative TTL, and cacheTtl is the smallest TTL of everything in the answer.
    */
   private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
-    const cache = this.d.cache;
+    const policy = this.d.ttl;
     // One TTL per RRset, the smallest (RFC 2181 section 5.2), clamped as the cache clamps.
     const rrsetTtl = new Map<string, number>();
     for (const r of t.chain) {
       const k = flightKey(r.name, r.type, r.class);
       rrsetTtl.set(k, Math.min(rrsetTtl.get(k) ?? Infinity, r.ttl));
     }
-    const answers = t.chain.map((r) => ({ ...r, ttl: cache.clampTtl(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
+    const answers = t.chain.map((r) => ({ ...r, ttl: policy.positive(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
     let cacheTtl = Infinity;
     for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
     const authority: ResourceRecord[] = [];
     if (negative) {
-      const ttl = Math.max(0, Math.min(negative.ttl, this.d.cfg.cache.maxNegativeTtl));
+      const ttl = policy.negative(negative.ttl);
       if (negative.soa) authority.push({ ...negative.soa, ttl });
       // Without an SOA a negative answer may not be cached at all (RFC 2308 section 5).
       cacheTtl = Math.min(cacheTtl, negative.soa ? ttl : 0);
