@@ -57,7 +57,7 @@ class Worker {
 
 /** Binds UDP+TCP with SO_REUSEPORT on port 0 to find a port free for both; holds it while workers join. */
 async function reservePort(host: string, log: (m: string) => void): Promise<{ port: number; release: () => Promise<void> }> {
-  const noop = { onUdp() {}, onTcp() { return false; } };
+  const noop = { handle() {} };
   for (let i = 0; i < 20; i++) {
     const udp = await bindUdp({ host, port: 0, reusePort: true, log }, noop);
     const port = udp.address().port;
