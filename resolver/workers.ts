@@ -10,11 +10,10 @@ import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { heapFlags } from '../common/runtime.js';
-import type { ProbeAnswerMode, ResolverHandle } from './api.js';
+import type { ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { bindUdp } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
-import type { StartOptions } from './server.js';
 import { emptyStats, mergeStats, type ResolverStats } from './stats.js';
 
 /** Messages between the primary and a worker. */
