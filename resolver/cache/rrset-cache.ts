@@ -346,3 +346,14 @@ export class RRsetCache {
     return ms <= 0 ? 0 : Math.ceil(ms / 1000);
   }
 }
+
+/** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */
+export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
+  const map = new Map<string, ResourceRecord[]>();
+  for (const r of records) {
+    const k = `${lowerName(r.name)}\u0000${r.type}\u0000${r.class}`;
+    const list = map.get(k);
+    if (list) list.push(r); else map.set(k, [r]);
+  }
+  return [...map.values()];
+}
