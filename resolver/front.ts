@@ -13,7 +13,8 @@
 //   5. past the fast path the question is decoded once (decodeQuestion) and that
 //      Question, with its lower-cased key, is what the rest of the chain uses.
 //   6. local answers (CHAOS, probe name, special-use zones, ANY).
-//   7. inflight: identical misses join one resolution; the first starts the iterator.
+//   7. wait list (waitlist.ts): clients asking the same question wait in one group;
+//      the first makes the one iterator call, which settles by its own deadline.
 //   8. the result is encoded once, cached, and rendered for every waiting client.
 // The hit path allocates only the reply buffer and creates no closures.
 
@@ -23,7 +24,7 @@ import { DEFAULT_MAX_INFLIGHT } from './config.js';
 import { Acl } from './acl.js';
 import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
-import { Inflight, type Pending } from './inflight.js';
+import { WaitList, type WaitGroup } from './waitlist.js';
 import { LocalAnswers } from './local.js';
 import { TtlPolicy } from './ttl-policy.js';
 import { MAX_KEY_LEN, QS, QueryInfo, decodeQuestion, readQuery, type Question, type QueryStatus } from './listener/query.js';
@@ -89,7 +90,7 @@ export class Front implements QueryHandler {
   readonly cache: AnswerCache;
   readonly local: LocalAnswers;
   private readonly acl: Acl;
-  private readonly inflight: Inflight<Waiter, Question>;
+  private readonly waiting: WaitList<Waiter, Question>;
   private readonly resolution: Resolution;
   private readonly backStats: ResolverStats;
   private readonly now: () => number;
@@ -102,7 +103,6 @@ export class Front implements QueryHandler {
   /** OPT records by (DO ? 1 : 0) | (NSID ? 2 : 0). */
   private readonly opts: Buffer[];
   private readonly nsid: Buffer;
-  private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private lastErrorLogMs = -Infinity;
   /** Clock reading shared by the packets of one event-loop turn (see batchNow). */
@@ -119,20 +119,13 @@ export class Front implements QueryHandler {
     this.log = o.log ?? (() => {});
     this.acl = new Acl(o.cfg.allow);
     this.cache = new AnswerCache(o.cfg.cache.maxBytes);
-    this.inflight = new Inflight<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
+    this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
     this.nsid = nsidOption(o.cfg.identity);
     this.opts = [
       buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
       buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
     ];
-  }
-
-  /** Starts the deadline sweep that answers resolutions the back never finished. */
-  start(): void {
-    const graceMs = this.cfg.upstream.resolutionTimeoutMs + 1000;
-    this.sweepTimer = setInterval(() => this.sweep(graceMs), 250);
-    this.sweepTimer.unref();
   }
 
   setProbeMode(mode: ProbeAnswerMode): void {
@@ -149,15 +142,13 @@ export class Front implements QueryHandler {
   }
 
   get pendingResolutions(): number {
-    return this.inflight.size;
+    return this.waiting.size;
   }
 
-  /** Answers everything still pending with SERVFAIL and stops the sweep. */
+  /** Answers everything still pending with SERVFAIL (shutdown). */
   abandonPending(): void {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
     const now = this.now();
-    for (const p of this.inflight.all()) this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
+    for (const p of this.waiting.all()) this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
   }
 
   // ------------------------------------------------------------ hot path
@@ -303,12 +294,12 @@ export class Front implements QueryHandler {
       return;
     }
     this.c[C_MISSES]++;
-    const j = this.inflight.join(question, w, t0);
+    const j = this.waiting.join(question, w);
     if (j.kind === 'full') { this.c[C_DROPPED]++; return; }
     // Queued: the answer comes after this call returns.
     w.replier = r.hold();
     if (j.kind === 'joined') return;
-    const p = j.pending;
+    const p = j.group;
     let promise: Promise<ResolveResult>;
     try {
       promise = this.resolution.resolve({ name, type, class: cls });
@@ -320,14 +311,14 @@ export class Front implements QueryHandler {
       (err: unknown) => {
         this.logError(`resolving ${name}/${type}: ${(err as Error)?.message ?? String(err)}`);
         const now = this.now();
-        this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
+        this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
       },
     );
   }
 
-  private finish(p: Pending<Waiter, Question>, res: ResolveResult): void {
+  private finish(p: WaitGroup<Waiter, Question>, res: ResolveResult): void {
     const now = this.now();
-    const waiters = this.inflight.settle(p);
+    const waiters = this.waiting.settle(p);
     const { name, type, cls } = p.question;
     let e: AnswerEntry;
     try {
@@ -351,7 +342,7 @@ export class Front implements QueryHandler {
   }
 
   /** SERVFAIL for a resolution that failed or overran; never cached. */
-  private servfailEntry(p: Pending<Waiter, Question>, now: number): AnswerEntry {
+  private servfailEntry(p: WaitGroup<Waiter, Question>, now: number): AnswerEntry {
     const { name, type, cls } = p.question;
     return buildEntry({ name, type, class: cls, rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [] }, now, 0);
   }
@@ -368,14 +359,6 @@ export class Front implements QueryHandler {
     } catch (err) {
       // The socket was closed under us (shutdown): nothing to send it on.
       this.logError(`sending to ${r.address}: ${(err as Error).message}`);
-    }
-  }
-
-  private sweep(graceMs: number): void {
-    const now = this.now();
-    for (const p of this.inflight.overdue(now - graceMs)) {
-      this.logError(`no result for ${p.question.name} after ${graceMs} ms; answered SERVFAIL`);
-      this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
     }
   }
 
@@ -403,7 +386,7 @@ export class Front implements QueryHandler {
     s.upstreamErrors = this.backStats.upstreamErrors;
     s.dropped = c[C_DROPPED];
     s.refusedAcl = c[C_REFUSED_ACL];
-    s.inflight = this.inflight.size;
+    s.inflight = this.waiting.size;
     s.cacheEntries = this.cache.entries;
     s.cacheBytes = this.cache.bytes;
     for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) s.latency.counts[i] = c[C_LAT + i];

@@ -69,7 +69,6 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
     await resolution.close?.();
     throw err;
   }
-  front.start();
   let closing: Promise<void> | undefined;
   const graceMs = o.closeGraceMs ?? 2000;
 

@@ -117,13 +117,24 @@ export class Iterator {
     this.maxDepth = deps.maxDependencyDepth ?? DEFAULT_MAX_DEPENDENCY_DEPTH;
   }
 
-  /** Resolves a client question. Never rejects: failures are SERVFAIL with an EDE. */
+  /**
+   * Resolves a client question. Never rejects: failures are SERVFAIL with an EDE.
+   * The Budget made here (upstream.resolutionTimeoutMs from now) is the resolver's
+   * one deadline: shared by every sub-question, checked between states, and
+   * bounding every wait inside (upstream tries and their lingering, joins, priming),
+   * so the result comes by then; the front keeps no timer of its own.
+   */
   async resolve(req: ResolveRequest): Promise<ResolveResult> {
     if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
     if (req.class !== CLASS.IN) {
       return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
     }
-    return this.resolveShared(req, undefined);
+    const budget = this.newBudget();
+    const key = flightKey(req.name, req.type, req.class);
+    const existing = this.flights.get(key);
+    // A client joining a resolution in flight keeps its own deadline.
+    if (existing) return this.flights.join(existing, undefined, budget.deadlineMs, servfail(`resolution of ${req.name} timed out`));
+    return this.startFlight(key, req, undefined, budget).promise;
   }
 
   close(): void {
@@ -142,27 +153,31 @@ export class Iterator {
   }
 
   /**
-   * Joins an identical resolution in flight or starts one (flights.ts). A
-   * sub-question (parent set) shares its parent's budget; joining one that
-   * (transitively) waits on the parent would deadlock, so that is refused as a
-   * dependency cycle.
+   * A sub-question of `parent` (an NS name's address): joins an identical
+   * resolution in flight or starts one (flights.ts), on the parent's budget.
+   * Joining one that (transitively) waits on the parent would deadlock, so that is
+   * refused as a dependency cycle.
    */
-  private resolveShared(req: ResolveRequest, parent: Task | undefined): Promise<ResolveResult> {
+  private resolveSub(req: ResolveRequest, parent: Task): Promise<ResolveResult> {
     const key = flightKey(req.name, req.type, req.class);
-    if (parent?.ancestors.has(key)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
-    const budget = parent ? parent.budget : this.newBudget();
+    if (parent.ancestors.has(key)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
     const existing = this.flights.get(key);
     if (existing) {
-      if (parent && this.flights.wouldDeadlock(existing, parent.flight)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
-      return this.flights.join(existing, parent?.flight, budget.deadlineMs, servfail(`resolution of ${req.name} timed out`));
+      if (this.flights.wouldDeadlock(existing, parent.flight)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
+      return this.flights.join(existing, parent.flight, parent.budget.deadlineMs, servfail(`resolution of ${req.name} timed out`));
     }
+    return this.startFlight(key, req, parent, parent.budget).promise;
+  }
+
+  /** Starts a resolution of `req` in the flight table, at INIT. */
+  private startFlight(key: string, req: ResolveRequest, parent: Task | undefined, budget: Budget): Flight {
     return this.flights.start(key, (flight) => this.run({
       qname: req.name, qtype: req.type, qclass: req.class,
       chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
       budget, flight, onResponse: 'handleResponse',
-    })).promise;
+    }));
   }
 
   /** The dispatch loop: one call per state until the task is finished. */
@@ -522,7 +537,7 @@ export class Iterator {
   private async lookupAddresses(t: Task, name: string): Promise<string[]> {
     const out: string[] = [];
     for (const type of [TYPE.A, TYPE.AAAA]) {
-      const r = await this.resolveShared({ name, type, class: t.qclass }, t);
+      const r = await this.resolveSub({ name, type, class: t.qclass }, t);
       if (r.rcode === RCODE.NOERROR) {
         for (const rr of r.answers) {
           if (rr.type !== type) continue;
