@@ -142,7 +142,7 @@ export class Iterator {
   }
 
   /** Number of resolutions in flight (top-level and sub). */
-  get inflightCount(): number {
+  get flightCount(): number {
     return this.flights.size;
   }
 
