@@ -2,7 +2,11 @@
 // absolute, WITHOUT the trailing dot: "www.example.com", and the root is "".
 // Bytes that are not printable ASCII, and "." or "\" inside a label, are escaped
 // as \DDD or \. so that a label containing a dot can never be confused with two labels
-// (dns2 gets this wrong; see shared/NOTES.md).
+// (the dns2 package splits on every dot, escaped or not, and gets such names wrong).
+//
+// Case: DNS compares names ASCII case-insensitively (RFC 4343). isUpperAscii() is
+// the one place that says what an upper-case letter is; lowerName() (strings) and
+// lowerByte() (wire bytes, the front's query reader) both use it.
 
 import { WireError } from './errors.js';
 
@@ -156,13 +160,27 @@ export function normalizeName(name: string): string {
 }
 
 /** ASCII-only lower-casing, as DNS comparison demands (RFC 4343). */
+/** True for the bytes/char codes DNS folds to lower case: ASCII A-Z only (RFC 4343). */
+export function isUpperAscii(c: number): boolean {
+  return c >= 0x41 && c <= 0x5a;
+}
+
+/** One wire byte lower-cased as DNS does (labels are compared ASCII case-insensitively). */
+export function lowerByte(c: number): number {
+  return isUpperAscii(c) ? c | 0x20 : c;
+}
+
+/**
+ * The name lower-cased. Returns the very same string when there is nothing to
+ * change, so hot paths (every cache key, every scrub) allocate nothing for names
+ * that are lower case already.
+ */
 export function lowerName(name: string): string {
-  // Hot (every cache key, every scrub): most names are lower case already, so look first.
   let upper = false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 0x80) return name.replace(/[A-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) | 0x20));
-    if (c >= 0x41 && c <= 0x5a) upper = true;
+    if (c >= 0x80) return name.replace(/[A-Z]/g, (ch) => String.fromCharCode(lowerByte(ch.charCodeAt(0))));
+    if (isUpperAscii(c)) upper = true;
   }
   // ASCII only here, where toLowerCase is exactly DNS's case folding (RFC 4343).
   return upper ? name.toLowerCase() : name;
@@ -199,11 +217,14 @@ export function isSubdomain(name: string, zone: string): boolean {
   return backslashes % 2 === 0;
 }
 
-/** Parent name, or null for the root. */
+/** Parent name, or null for the root. A plain indexOf when the name has no escapes (hot: cache walks). */
 export function parentName(name: string): string | null {
   if (name === '') return null;
-  const labels = splitLabels(name);
-  return labels.slice(1).join('.');
+  if (!name.includes('\\')) {
+    const dot = name.indexOf('.');
+    return dot < 0 ? '' : name.slice(dot + 1);
+  }
+  return splitLabels(name).slice(1).join('.');
 }
 
 export function labelCount(name: string): number {

@@ -1,6 +1,7 @@
 // The small interface through which other parts (healthcheck, lab, tests) see a
 // running resolver. They never reach into the resolver's insides.
 
+import type { Resolution } from './iterator/types.js';
 import type { ResolverStats } from './stats.js';
 
 /** How the resolver answers the health probe name (see healthcheck/README.md). */
@@ -18,4 +19,20 @@ export interface ResolverHandle {
   setProbeMode(mode: ProbeAnswerMode): void;
   /** Stops listening and ends every worker. Resolves when all sockets are closed. */
   close(): Promise<void>;
+}
+
+/** A Resolution the resolver closes when it stops. */
+export type ClosableResolution = Resolution & { close?(): Promise<void> };
+
+export interface StartOptions {
+  /** Resolution to use instead of the iterator (tests; a worker's parent never passes it). */
+  resolution?: ClosableResolution;
+  /** Log sink; default: stderr lines prefixed "anycast-kit resolver:". */
+  log?: (msg: string) => void;
+  /** Share each listen address with other processes (SO_REUSEPORT). Set by workers. */
+  reusePort?: boolean;
+  /** Monotonic clock, ms (tests). */
+  now?: () => number;
+  /** How long close() waits for resolutions in flight before answering SERVFAIL, ms. Default 2000. */
+  closeGraceMs?: number;
 }

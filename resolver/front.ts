@@ -1,46 +1,43 @@
 // The resolver's front: everything between a client packet and the iterator.
-// Order per query (see DESIGN.md):
-//   1. readQuery: header, question and OPT straight from the Buffer (drop QR=1).
+// One request chain for both transports: a listener (listener/udp.ts, listener/tcp.ts)
+// calls handle(query, replier) and the Replier (listener/replier.ts) carries the
+// answer back. Order per query (resolver/README.md, "Front design"):
+//   1. readQuery: header, question and OPT straight from the Buffer (drop QR=1);
+//      the question is lower-cased into the key buffer as it is read.
 //   2. ACL: clients outside --allow get REFUSED, no data. The one exception is the
 //      health probe name: a switch's `ip sla ... dns` probe comes from the switch's
 //      own address, which is seldom a client network. It is a fixed local answer of
 //      a few bytes (no recursion, no cache), so it opens nothing to outsiders.
 //   3. malformed / unsupported: FORMERR, NOTIMP, BADVERS, REFUSED without decoding.
 //   4. fastpath: a cache hit is rendered from stored bytes and sent. Nothing else runs.
-//   5. local answers (CHAOS, probe name, special-use zones, ANY).
-//   6. inflight: identical misses join one resolution; the first starts the iterator.
-//   7. the result is encoded once, cached, and rendered for every waiting client.
-// The hit path allocates only the reply buffer and the key string, and creates no closures.
+//   5. past the fast path the question is decoded once (decodeQuestion) and that
+//      Question, with its lower-cased key, is what the rest of the chain uses.
+//   6. local answers (CHAOS, probe name, special-use zones, ANY).
+//   7. wait list (waitlist.ts): clients asking the same question wait in one group;
+//      the first makes the one iterator call, which settles by its own deadline.
+//   8. the result is encoded once, cached, and rendered for every waiting client.
+// The hit path allocates only the reply buffer and creates no closures.
 
 import { RCODE } from '../dns/constants.js';
-import { readName, lowerName } from '../dns/name.js';
 import type { ResolverConfig } from './config.js';
 import { DEFAULT_MAX_INFLIGHT } from './config.js';
 import { Acl } from './acl.js';
 import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
-import { Inflight, type Pending } from './inflight.js';
+import { WaitList, type WaitGroup } from './waitlist.js';
 import { LocalAnswers } from './local.js';
-import { MAX_KEY_LEN, QS, QueryInfo, readQuery, type QueryStatus } from './listener/query.js';
+import { TtlPolicy } from './ttl-policy.js';
+import { MAX_KEY_LEN, QS, QueryInfo, decodeQuestion, readQuery, type Question, type QueryStatus } from './listener/query.js';
 import type { Resolution, ResolveResult } from './iterator/types.js';
 import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from './stats.js';
 import type { ProbeAnswerMode } from './api.js';
-import type { UdpReplySocket as UdpSocket } from './listener/udp.js';
+import type { QueryHandler, Replier } from './listener/replier.js';
 
 /** Largest UDP reply we send, whatever the client advertises (DNS flag day 2020). */
 export const MAX_UDP_REPLY = 1232;
 const CLASSIC_UDP = 512;
 
-/** Where a TCP reply goes; implemented by the TCP listener. */
-export interface TcpReplier {
-  /**
-   * Sends one framed reply (the 2-byte length is already in place). `deferred` is
-   * true for answers to queries onTcp reported as pending.
-   */
-  reply(framed: Buffer, deferred: boolean): void;
-}
-
-/** A client waiting for a resolution. */
+/** A client to be answered: its query, what its reply must honour, and where it goes. */
 class Waiter {
   constructor(
     readonly query: Buffer,
@@ -49,11 +46,15 @@ class Waiter {
     readonly nsid: boolean,
     readonly limit: number,
     readonly t0: number,
-    readonly sock: UdpSocket | null,
-    readonly port: number,
-    readonly address: string,
-    readonly conn: TcpReplier | null,
+    /** The listener's replier; replaced by its held form once the answer must wait. */
+    public replier: Replier,
   ) {}
+}
+
+/** Largest reply a UDP client takes: its EDNS size clamped to 512..1232, or 512 without EDNS. */
+function udpLimit(q: QueryInfo): number {
+  if (!q.hasOpt) return CLASSIC_UDP;
+  return q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
 }
 
 // Counter slots (one Float64Array: cheap to bump, no hidden-class churn).
@@ -85,23 +86,23 @@ export interface FrontOptions {
   log?: (msg: string) => void;
 }
 
-export class Front {
+export class Front implements QueryHandler {
   readonly cache: AnswerCache;
   readonly local: LocalAnswers;
   private readonly acl: Acl;
-  private readonly inflight: Inflight<Waiter>;
+  private readonly waiting: WaitList<Waiter, Question>;
   private readonly resolution: Resolution;
   private readonly backStats: ResolverStats;
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
   private readonly cfg: ResolverConfig;
+  private readonly ttl: TtlPolicy;
   private readonly q = new QueryInfo();
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
   /** OPT records by (DO ? 1 : 0) | (NSID ? 2 : 0). */
   private readonly opts: Buffer[];
   private readonly nsid: Buffer;
-  private sweepTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private lastErrorLogMs = -Infinity;
   /** Clock reading shared by the packets of one event-loop turn (see batchNow). */
@@ -111,26 +112,20 @@ export class Front {
 
   constructor(o: FrontOptions) {
     this.cfg = o.cfg;
+    this.ttl = new TtlPolicy(o.cfg.cache);
     this.resolution = o.resolution;
     this.backStats = o.backStats ?? emptyStats();
     this.now = o.now ?? (() => performance.now());
     this.log = o.log ?? (() => {});
     this.acl = new Acl(o.cfg.allow);
     this.cache = new AnswerCache(o.cfg.cache.maxBytes);
-    this.inflight = new Inflight<Waiter>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
+    this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
     this.nsid = nsidOption(o.cfg.identity);
     this.opts = [
       buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
       buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
     ];
-  }
-
-  /** Starts the deadline sweep that answers resolutions the back never finished. */
-  start(): void {
-    const graceMs = this.cfg.upstream.resolutionTimeoutMs + 1000;
-    this.sweepTimer = setInterval(() => this.sweep(graceMs), 250);
-    this.sweepTimer.unref();
   }
 
   setProbeMode(mode: ProbeAnswerMode): void {
@@ -147,15 +142,13 @@ export class Front {
   }
 
   get pendingResolutions(): number {
-    return this.inflight.size;
+    return this.waiting.size;
   }
 
-  /** Answers everything still pending with SERVFAIL and stops the sweep. */
+  /** Answers everything still pending with SERVFAIL (shutdown). */
   abandonPending(): void {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
     const now = this.now();
-    for (const p of this.inflight.all()) this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
+    for (const p of this.waiting.all()) this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
   }
 
   // ------------------------------------------------------------ hot path
@@ -175,85 +168,47 @@ export class Front {
     return this.batchMs;
   }
 
-  /** One UDP datagram from `address`:`port`, received on `sock`. */
-  onUdp(sock: UdpSocket, msg: Buffer, address: string, port: number): void {
+  /**
+   * The request chain, the same for UDP and TCP (the replier says which framing
+   * the reply needs). `msg` may be reused by the listener after return.
+   */
+  handle(msg: Buffer, r: Replier): void {
     if (this.closing) return;
     const t0 = this.batchNow();
     const q = this.q;
     const st = readQuery(msg, q, this.keyBuf);
     const c = this.c;
     if (st === QS.DROP) { c[C_DROPPED]++; return; }
-    c[C_UDP]++;
-    if (!this.acl.allows(address)) {
-      if (st === QS.OK && this.probeFromOutside(msg, t0, sock, port, address, null)) return;
+    const framing = r.framing;
+    c[framing === 0 ? C_UDP : C_TCP]++;
+    if (!this.acl.allows(r.address)) {
+      if (st === QS.OK && this.probeFromOutside(msg, t0, r)) return;
       c[C_REFUSED_ACL]++;
       if (st !== QS.OK) { c[C_DROPPED]++; return; }
-      this.sendUdp(sock, this.errorReply(msg, q, RCODE.REFUSED, 0, false), port, address, RCODE.REFUSED, t0);
+      this.send(r, this.errorReply(msg, q, RCODE.REFUSED, framing, false), RCODE.REFUSED, t0);
       return;
     }
     if (st !== QS.OK) {
       const rcode = statusRcode(st);
-      this.sendUdp(sock, this.errorReply(msg, q, rcode, 0), port, address, rcode, t0);
+      this.send(r, this.errorReply(msg, q, rcode, framing), rcode, t0);
       return;
     }
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    let limit = CLASSIC_UDP;
-    if (q.hasOpt) limit = q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
+    const limit = framing === 0 ? udpLimit(q) : 0xffff;
     // RD=0 never reads the cache (no cache snooping); see miss().
     const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
-      const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, 0);
-      this.sendUdp(sock, out, port, address, e.rcode, t0);
+      const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, framing);
+      this.send(r, out, e.rcode, t0);
       return;
     }
-    // msg may be a view into the listener's batch slab: the waiter keeps a copy.
-    this.miss(Buffer.from(msg), limit, t0, sock, port, address, null);
+    // msg may be a view into the listener's batch slab or read buffer: the waiter keeps a copy.
+    this.miss(Buffer.from(msg), decodeQuestion(msg, q, this.keyBuf), limit, t0, r);
   }
 
-  /**
-   * One TCP query (without its length prefix). `msg` may be reused by the caller
-   * after return. Returns true when the answer will come later through
-   * conn.reply(..., true); false when it was sent already or the query was dropped.
-   */
-  onTcp(conn: TcpReplier, msg: Buffer, address: string): boolean {
-    if (this.closing) return false;
-    const t0 = this.batchNow();
-    const q = this.q;
-    const st = readQuery(msg, q, this.keyBuf);
-    const c = this.c;
-    if (st === QS.DROP) { c[C_DROPPED]++; return false; }
-    c[C_TCP]++;
-    if (!this.acl.allows(address)) {
-      if (st === QS.OK && this.probeFromOutside(msg, t0, null, 0, address, conn)) return false;
-      c[C_REFUSED_ACL]++;
-      if (st !== QS.OK) { c[C_DROPPED]++; return false; }
-      this.sendTcp(conn, this.errorReply(msg, q, RCODE.REFUSED, 2, false), RCODE.REFUSED, t0);
-      return false;
-    }
-    if (st !== QS.OK) {
-      const rcode = statusRcode(st);
-      this.sendTcp(conn, this.errorReply(msg, q, rcode, 2), rcode, t0);
-      return false;
-    }
-    c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
-    if (e !== undefined) {
-      c[C_HITS]++;
-      const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, 0xffff, t0, 2);
-      this.sendTcp(conn, out, e.rcode, t0);
-      return false;
-    }
-    return this.miss(Buffer.from(msg), 0xffff, t0, null, 0, address, conn);
-  }
-
-  private sendUdp(sock: UdpSocket, out: Buffer, port: number, address: string, rcode: number, t0: number): void {
-    sock.send(out, port, address);
-    this.count(rcode, t0);
-  }
-
-  private sendTcp(conn: TcpReplier, out: Buffer, rcode: number, t0: number, deferred = false): void {
-    conn.reply(out, deferred);
+  private send(r: Replier, out: Buffer, rcode: number, t0: number): void {
+    r.send(out);
     this.count(rcode, t0);
   }
 
@@ -308,50 +263,43 @@ export class Front {
    * locally, like any allowed client gets it. Returns false for every other name.
    * Runs only on the refused path, so allowed traffic pays nothing for it.
    */
-  private probeFromOutside(msg: Buffer, t0: number, sock: UdpSocket | null, port: number, address: string, conn: TcpReplier | null): boolean {
+  private probeFromOutside(msg: Buffer, t0: number, r: Replier): boolean {
     const q = this.q;
-    const name = readName(msg, 12).name;
-    const lower = lowerName(name);
-    if (!this.local.isProbe(lower)) return false;
-    const local = this.local.answer(name, lower, q.qtype, q.qclass);
+    const question = decodeQuestion(msg, q, this.keyBuf);
+    if (!this.local.isProbe(question.lower)) return false;
+    const local = this.local.answer(question.name, question.lower, q.qtype, q.qclass);
     if (local === null) return false;
     this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    let limit = CLASSIC_UDP;
-    if (q.hasOpt) limit = q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
-    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, sock, port, address, conn);
-    this.deliver(w, buildEntry(local, t0, 0), t0, false);
+    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, r.framing === 0 ? udpLimit(q) : 0xffff, t0, r);
+    this.deliver(w, buildEntry(local, t0, 0), t0);
     return true;
   }
 
   // ------------------------------------------------------------ miss path
 
-  /** Returns true when a waiter was queued (the answer comes later). */
-  private miss(msg: Buffer, limit: number, t0: number, sock: UdpSocket | null, port: number, address: string, conn: TcpReplier | null): boolean {
+  /** A query the answer cache could not answer: local data, else merged into a resolution. */
+  private miss(msg: Buffer, question: Question, limit: number, t0: number, r: Replier): void {
     const q = this.q;
-    const key = this.keyBuf.toString('latin1', 0, q.keyLen);
-    const name = readName(msg, 12).name;
-    const local = this.local.answer(name, lowerName(name), q.qtype, q.qclass);
-    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, sock, port, address, conn);
+    const { name, type, cls } = question;
+    const local = this.local.answer(name, question.lower, type, cls);
+    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, r);
     if (local !== null) {
-      this.deliver(w, buildEntry(local, t0, 0), t0, false);
-      return false;
+      this.deliver(w, buildEntry(local, t0, 0), t0);
+      return;
     }
     if ((msg[2] & 0x01) === 0) {
       // Not a recursive query: local data only, as unbound does for "allow" clients.
       // Answering it from the cache would let anyone probe what this node's clients asked.
-      const out = this.errorReply(msg, q, RCODE.REFUSED, conn !== null ? 2 : 0);
-      if (conn !== null) this.sendTcp(conn, out, RCODE.REFUSED, t0);
-      else if (sock !== null) this.sendUdp(sock, out, port, address, RCODE.REFUSED, t0);
-      return false;
+      this.send(r, this.errorReply(msg, q, RCODE.REFUSED, r.framing), RCODE.REFUSED, t0);
+      return;
     }
     this.c[C_MISSES]++;
-    const j = this.inflight.join(key, w, t0);
-    if (j.kind === 'joined') return true;
-    if (j.kind === 'full') { this.c[C_DROPPED]++; return false; }
-    const p = j.pending;
-    p.hash = q.keyHash;
-    const type = q.qtype;
-    const cls = q.qclass;
+    const j = this.waiting.join(question, w);
+    if (j.kind === 'full') { this.c[C_DROPPED]++; return; }
+    // Queued: the answer comes after this call returns.
+    w.replier = r.hold();
+    if (j.kind === 'joined') return;
+    const p = j.group;
     let promise: Promise<ResolveResult>;
     try {
       promise = this.resolution.resolve({ name, type, class: cls });
@@ -359,65 +307,43 @@ export class Front {
       promise = Promise.reject(err);
     }
     promise.then(
-      (res) => this.finish(p, name, type, cls, res),
+      (res) => this.finish(p, res),
       (err: unknown) => {
         this.logError(`resolving ${name}/${type}: ${(err as Error)?.message ?? String(err)}`);
         const now = this.now();
-        this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now, name, type, cls), now);
+        this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
       },
     );
-    return true;
   }
 
-  private finish(p: Pending<Waiter>, name: string, type: number, cls: number, res: ResolveResult): void {
+  private finish(p: WaitGroup<Waiter, Question>, res: ResolveResult): void {
     const now = this.now();
-    const waiters = this.inflight.settle(p);
+    const waiters = this.waiting.settle(p);
+    const { name, type, cls } = p.question;
     let e: AnswerEntry;
     try {
       e = this.entryFromResult(name, type, cls, res, now);
     } catch (err) {
       this.logError(`encoding the answer for ${name}/${type}: ${(err as Error).message}`);
-      e = this.servfailEntry(p, now, name, type, cls);
+      e = this.servfailEntry(p, now);
     }
-    this.cache.store(p.hash, e, now);
+    this.cache.store(p.question.hash, e, now);
     this.answerWaiters(waiters, e, now);
   }
 
-  /** Applies the cache policy: TTL clamps, RFC 2308 negative TTL, brief SERVFAIL memory. */
+  /** Encodes a result with the TTLs the TTL policy gives it (resolver/ttl-policy.ts). */
   entryFromResult(name: string, type: number, cls: number, res: ResolveResult, now: number): AnswerEntry {
-    const cc = this.cfg.cache;
-    const rcode = res.rcode;
-    const cacheTtl = Math.max(0, Math.floor(res.cacheTtl));
-    let ttl = 0;
-    let recordTtl: (t: number) => number;
-    if (rcode === RCODE.NOERROR && res.answers.length > 0) {
-      ttl = Math.min(Math.max(cacheTtl, cc.minTtl), cc.maxTtl);
-      recordTtl = (t) => (t & 0x80000000 ? cc.minTtl : Math.min(Math.max(t, cc.minTtl), cc.maxTtl));
-    } else if (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) {
-      ttl = Math.min(cacheTtl, cc.maxNegativeTtl);
-      const cap = ttl;
-      recordTtl = (t) => (t & 0x80000000 ? 0 : Math.min(t, cap));
-    } else {
-      if (rcode === RCODE.SERVFAIL) ttl = cc.servfailTtl;
-      recordTtl = (t) => (t & 0x80000000 ? 0 : Math.min(t, cc.maxTtl));
-    }
+    const { ttl, recordTtl } = this.ttl.answer(res.rcode, res.answers.length > 0, res.cacheTtl);
     const init: AnswerInit = {
-      name, type, class: cls, rcode,
+      name, type, class: cls, rcode: res.rcode,
       answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
     };
     return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? this.cache.slabs : undefined);
   }
 
   /** SERVFAIL for a resolution that failed or overran; never cached. */
-  private servfailEntry(p: Pending<Waiter>, now: number, name?: string, type?: number, cls?: number): AnswerEntry {
-    if (name === undefined || type === undefined || cls === undefined) {
-      // Only the question's length matters: render copies each waiter's own question in.
-      const w = p.waiters[0];
-      const r = w ? readName(w.query, 12) : { name: '', end: 12 };
-      name = r.name;
-      type = w ? w.query.readUInt16BE(r.end) : 1;
-      cls = w ? w.query.readUInt16BE(r.end + 2) : 1;
-    }
+  private servfailEntry(p: WaitGroup<Waiter, Question>, now: number): AnswerEntry {
+    const { name, type, cls } = p.question;
     return buildEntry({ name, type, class: cls, rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [] }, now, 0);
   }
 
@@ -425,26 +351,14 @@ export class Front {
     for (const w of waiters) this.deliver(w, e, now);
   }
 
-  private deliver(w: Waiter, e: AnswerEntry, now: number, deferred = true): void {
+  private deliver(w: Waiter, e: AnswerEntry, now: number): void {
     const opt = w.hasOpt ? this.optFor(w.dnssecOk, w.nsid, e.ede) : null;
-    if (w.conn !== null) {
-      this.sendTcp(w.conn, render(e, w.query, opt, 0xffff, now, 2), e.rcode, w.t0, deferred);
-    } else if (w.sock !== null) {
-      try {
-        this.sendUdp(w.sock, render(e, w.query, opt, w.limit, now, 0), w.port, w.address, e.rcode, w.t0);
-      } catch (err) {
-        // The socket was closed under us (shutdown): nothing to send it on.
-        this.logError(`sending to ${w.address}:${w.port}: ${(err as Error).message}`);
-      }
-    }
-  }
-
-  private sweep(graceMs: number): void {
-    const now = this.now();
-    for (const p of this.inflight.overdue(now - graceMs)) {
-      const w = p.waiters[0];
-      this.logError(`no result for ${w ? readName(w.query, 12).name : '?'} after ${graceMs} ms; answered SERVFAIL`);
-      this.answerWaiters(this.inflight.settle(p), this.servfailEntry(p, now), now);
+    const r = w.replier;
+    try {
+      this.send(r, render(e, w.query, opt, w.limit, now, r.framing), e.rcode, w.t0);
+    } catch (err) {
+      // The socket was closed under us (shutdown): nothing to send it on.
+      this.logError(`sending to ${r.address}: ${(err as Error).message}`);
     }
   }
 
@@ -472,7 +386,7 @@ export class Front {
     s.upstreamErrors = this.backStats.upstreamErrors;
     s.dropped = c[C_DROPPED];
     s.refusedAcl = c[C_REFUSED_ACL];
-    s.inflight = this.inflight.size;
+    s.inflight = this.waiting.size;
     s.cacheEntries = this.cache.entries;
     s.cacheBytes = this.cache.bytes;
     for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) s.latency.counts[i] = c[C_LAT + i];

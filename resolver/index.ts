@@ -1,6 +1,6 @@
 // Public entry of the resolver part (package export "anycast-kit/resolver").
-export { startResolver, type StartOptions } from './server.js';
-export type { ResolverHandle, ProbeAnswerMode } from './api.js';
+export { startResolver } from './server.js';
+export type { ResolverHandle, ProbeAnswerMode, StartOptions } from './api.js';
 export {
   defaultResolverConfig, resolverFlagOptions, resolverConfigFromFlags, readResolverSection, applyResolverFlags,
   checkResolverConfig, RESOLVER_FLAGS_HELP, DEFAULT_PROBE_NAME,

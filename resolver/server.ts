@@ -3,29 +3,13 @@
 // while `anycast-kit node` first runs its lameduck period and then calls close().
 
 import { isIPv6 } from 'node:net';
-import type { ProbeAnswerMode, ResolverHandle } from './api.js';
+import type { ClosableResolution, ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
-import type { Resolution } from './iterator/types.js';
 import { createIterator } from './iterator/index.js';
 import { bindUdp, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
-
-export type ClosableResolution = Resolution & { close?(): Promise<void> };
-
-export interface StartOptions {
-  /** Resolution to use instead of the iterator (tests; a worker's parent never passes it). */
-  resolution?: ClosableResolution;
-  /** Log sink; default: stderr lines prefixed "anycast-kit resolver:". */
-  log?: (msg: string) => void;
-  /** Share each listen address with other processes (SO_REUSEPORT). Set by workers. */
-  reusePort?: boolean;
-  /** Monotonic clock, ms (tests). */
-  now?: () => number;
-  /** How long close() waits for resolutions in flight before answering SERVFAIL, ms. Default 2000. */
-  closeGraceMs?: number;
-}
 
 export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
   return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
@@ -85,7 +69,6 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
     await resolution.close?.();
     throw err;
   }
-  front.start();
   let closing: Promise<void> | undefined;
   const graceMs = o.closeGraceMs ?? 2000;
 

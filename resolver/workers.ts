@@ -10,11 +10,10 @@ import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { heapFlags } from '../common/runtime.js';
-import type { ProbeAnswerMode, ResolverHandle } from './api.js';
+import type { ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { bindUdp } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
-import type { StartOptions } from './server.js';
 import { emptyStats, mergeStats, type ResolverStats } from './stats.js';
 
 /** Messages between the primary and a worker. */
@@ -57,7 +56,7 @@ class Worker {
 
 /** Binds UDP+TCP with SO_REUSEPORT on port 0 to find a port free for both; holds it while workers join. */
 async function reservePort(host: string, log: (m: string) => void): Promise<{ port: number; release: () => Promise<void> }> {
-  const noop = { onUdp() {}, onTcp() { return false; } };
+  const noop = { handle() {} };
   for (let i = 0; i < 20; i++) {
     const udp = await bindUdp({ host, port: 0, reusePort: true, log }, noop);
     const port = udp.address().port;

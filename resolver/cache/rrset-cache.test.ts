@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TtlPolicy } from '../ttl-policy.js';
 import { RRsetCache, TRUST } from './rrset-cache.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { rdataFromText } from '../../dns/rdata.js';
@@ -10,7 +11,8 @@ function rec(name: string, type: number, ttl: number, text: string): ResourceRec
 
 function make(opts: Partial<{ maxBytes: number; minTtl: number; maxTtl: number; maxNegativeTtl: number }> = {}) {
   let t = 5_000;
-  const cache = new RRsetCache({ maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, ...opts, now: () => t });
+  const o = { maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, ...opts };
+  const cache = new RRsetCache({ maxBytes: o.maxBytes, ttl: new TtlPolicy({ ...o, servfailTtl: 0 }), now: () => t });
   return { cache, advance: (ms: number) => { t += ms; } };
 }
 

@@ -6,13 +6,14 @@
 //
 // Expiry is checked against an injected clock (milliseconds, monotonic), never with
 // lru-cache's own TTL: that one treats 0 as "forever" and reads performance.now()
-// behind a cache (see shared/NOTES.md), which tests cannot move.
+// behind a cache of its own (its ttlResolution: one clock reading reused for a while to save
+// calls), which tests cannot move.
 
 import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
-import { lowerName } from '../../dns/name.js';
-import { fastLower, fastParent } from './names.js';
+import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
+import type { TtlPolicy } from '../ttl-policy.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 
 /**
@@ -98,10 +99,8 @@ interface NameNode {
 
 export interface RRsetCacheOptions {
   maxBytes: number;
-  /** Clamp for positive TTLs, seconds. */
-  minTtl: number;
-  maxTtl: number;
-  maxNegativeTtl: number;
+  /** Positive and negative TTL clamps (resolver/ttl-policy.ts). */
+  ttl: TtlPolicy;
   /** Monotonic milliseconds. */
   now: () => number;
 }
@@ -132,7 +131,7 @@ function pack(parts: Buffer[]): { rdata: string; ends: number[] } {
 const PARENT_SIDE = '\u0001p\u0000';
 
 function nodeKey(name: string, cls: number): string {
-  return cls === 1 ? fastLower(name) : `${fastLower(name)}\u0000${cls}`;
+  return cls === 1 ? lowerName(name) : `${lowerName(name)}\u0000${cls}`;
 }
 
 function findSet(n: NameNode, type: number): number {
@@ -169,12 +168,6 @@ export class RRsetCache {
   get size(): number { return this.lru.size; }
   get bytes(): number { return this.lru.calculatedSize ?? 0; }
 
-  /** Clamps a positive TTL to [minTtl, maxTtl]; a TTL with the top bit set counts as 0 (RFC 2181 section 8). */
-  clampTtl(ttl: number): number {
-    const t = ttl > 0x7fffffff ? 0 : ttl;
-    return Math.max(this.opts.minTtl, Math.min(this.opts.maxTtl, t));
-  }
-
   /**
    * Re-inserts a changed node so lru-cache recounts its size; drops it when empty.
    * A fresh object each time: lru-cache skips the size update when set() is given
@@ -205,7 +198,7 @@ export class RRsetCache {
     if (old && old.expiresAtMs > now && old.trust > trust) return false;
     let ttl = Infinity;
     for (const r of records) ttl = Math.min(ttl, r.ttl);
-    ttl = this.clampTtl(ttl);
+    ttl = this.opts.ttl.positive(ttl);
     if (ttl <= 0 && !existing) return true; // TTL 0: for this resolution only (RFC 1035 3.2.1), not stored
     const n = existing ?? this.newNode(key);
     if (old) { n.sets.splice(at, 1); n.bytes -= old.bytes; }
@@ -279,10 +272,10 @@ export class RRsetCache {
 
   /**
    * Remembers NXDOMAIN for a name or NODATA for a name and type. `ttl` is the
-   * negative TTL already computed (min of SOA TTL and MINIMUM) and is clamped here.
+   * negative TTL already computed (min of SOA TTL and MINIMUM) and is capped by the TTL policy here.
    */
   putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number): void {
-    const t = ttl > 0x7fffffff ? 0 : Math.min(ttl, this.opts.maxNegativeTtl);
+    const t = this.opts.ttl.negative(ttl);
     const key = nodeKey(name, cls);
     const existing = this.lru.peek(key);
     if (t <= 0 && !existing) return;
@@ -311,7 +304,7 @@ export class RRsetCache {
    * (e.g. one whose only NS names lie inside it and have no addresses left).
    */
   findDelegation(name: string, cls: number, usable: (d: Delegation) => boolean = () => true): Delegation | undefined {
-    for (let n: string | null = name; n !== null; n = fastParent(n)) {
+    for (let n: string | null = name; n !== null; n = parentName(n)) {
       const ns = this.getRRset(n, TYPE.NS, cls);
       if (!ns) continue;
       const d = this.delegationFrom(ns.records, cls);
@@ -362,7 +355,7 @@ export class RRsetCache {
     const key = PARENT_SIDE + nodeKey(name, cls);
     let ttl = Infinity;
     for (const r of records) ttl = Math.min(ttl, r.ttl);
-    ttl = this.clampTtl(ttl);
+    ttl = this.opts.ttl.positive(ttl);
     if (ttl <= 0) return;
     const existing = this.lru.peek(key);
     const n = existing ?? this.newNode(key);
@@ -394,4 +387,15 @@ export class RRsetCache {
     const ms = expiresAtMs - this.opts.now();
     return ms <= 0 ? 0 : Math.ceil(ms / 1000);
   }
+}
+
+/** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */
+export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
+  const map = new Map<string, ResourceRecord[]>();
+  for (const r of records) {
+    const k = `${lowerName(r.name)}\u0000${r.type}\u0000${r.class}`;
+    const list = map.get(k);
+    if (list) list.push(r); else map.set(k, [r]);
+  }
+  return [...map.values()];
 }

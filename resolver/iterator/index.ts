@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { RRsetCache } from '../cache/rrset-cache.js';
+import { TtlPolicy } from '../ttl-policy.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { Iterator } from './iterator.js';
@@ -47,16 +48,15 @@ export interface IteratorHandle extends Resolution {
 export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: IteratorOptions = {}): IteratorHandle {
   const now = opts.now ?? (() => performance.now() + 1);
   const hints = opts.rootHints ?? (cfg.rootHintsFile ? loadRootHints(cfg.rootHintsFile) : builtinRootHints());
+  const ttl = new TtlPolicy(cfg.cache);
   const cache = new RRsetCache({
     maxBytes: opts.rrsetCacheBytes ?? Math.max(1 << 20, Math.floor(cfg.cache.maxBytes / 4)),
-    minTtl: cfg.cache.minTtl,
-    maxTtl: cfg.cache.maxTtl,
-    maxNegativeTtl: cfg.cache.maxNegativeTtl,
+    ttl,
     now,
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
   return {
     resolve: (req) => it.resolve(req),
     cache,

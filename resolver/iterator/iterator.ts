@@ -1,32 +1,44 @@
 // The iterator: resolves one question from the root as an explicit state machine,
 // in the manner of unbound's iterator (one function per state, one loop that
-// dispatches on the state):
+// dispatches on the state). This file holds the machine; what it works with lives
+// beside it: delegation points and server choice in delegpt.ts, merging of
+// resolutions and deadlock detection in flights.ts, TTLs in ../ttl-policy.ts,
+// scrubbing in scrub.ts, response kinds in classify.ts.
 //
-//   init ──► findZoneCut ──► queryTargets ──► handleResponse ──► finished
-//    ▲                          ▲    │              │
-//    │                          │    └─(no server)──┼──► finished (SERVFAIL)
-//    │                          └──(referral, lame, timeout, error)
+//   init ──► findZoneCut ──────────► queryTargets ──► handleResponse ──► finished
+//    ▲            │                   ▲    ▲   │             │
+//    │            └─(no cut)─► prime ─┘    │   └─(no server)─┼──► finished (SERVFAIL)
+//    │                                     └──(referral, lame, timeout, error)
 //    └───────────────(CNAME/DNAME to a name we must ask afresh)
 //
-// Sub-questions (addresses of NS names for glueless delegations, priming) run as
-// resolutions of their own through the same machine. Every resolution, top-level or
-// sub, goes through one in-flight table, so identical questions asked at the same
-// time (by many clients, or for the same NS name) cause one resolution upstream.
-// Dependency cycles (a glueless NS name that needs the zone being resolved) are
-// caught before they can deadlock on each other.
+//   priming resolution (RFC 8109), started by prime, one at a time:
+//     [delegation point = root hints] queryTargets ──► primeResponse ──► finished
+//                                         ▲                 │
+//                                         └─(anything but the root NS answer)
+//
+// Sub-questions (addresses of NS names for glueless delegations) run as
+// resolutions of their own through the same machine, merged with any identical
+// resolution in flight (flights.ts). Every resolution has one Budget: a deadline
+// and a query count, set when the client's question arrives and shared by its
+// sub-questions; it is the resolver's only deadline (the front has none).
 
 import { performance } from 'node:perf_hooks';
 import { CLASS, RCODE, TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameEquals, parentName } from '../../dns/name.js';
-import { bytesToIpv6, decodeSoa, rdataName } from '../../dns/rdata.js';
+import { rdataName } from '../../dns/rdata.js';
 import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
-import { RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
-import { fastLower } from '../cache/names.js';
-import { InfraCache, type InfraOptions } from '../selection/infra.js';
-import { Canceller, type Upstream, type UpstreamOutcome } from '../transport/upstream.js';
+import { groupRRsets, RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
+import { TtlPolicy } from '../ttl-policy.js';
+import type { InfraCache } from '../selection/infra.js';
+import { Canceller, type Upstream } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
+import {
+  addressText, hasUnresolvedNames, hintsDelegation, leave, referralDelegationPoint, selectAddress, toDelegationPoint,
+  unresolvedNames, usableDelegation, type AskedQuestion, type DelegationPoint, type SentQuery,
+} from './delegpt.js';
+import { detachedFlight, FlightTable, flightKey, withDeadline, type Flight } from './flights.js';
 import type { RootHints } from './roothints.js';
 import { scrubResponse, type Scrubbed } from './scrub.js';
 import type { Message } from '../../dns/message.js';
@@ -37,12 +49,10 @@ export const EDE = { OTHER: 0, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } a
 
 /** Glueless lookups nested deeper than this give up (unbound uses a similar small bound). */
 const DEFAULT_MAX_DEPENDENCY_DEPTH = 4;
-/** Sends to one address within one delegation (RTO doubling each time) before it is given up on. */
-const MAX_TRIES_PER_ADDRESS = 4;
 /** NS names resolved at once for a glueless delegation. */
 const PARALLEL_TARGET_LOOKUPS = 3;
 
-export type IteratorState = 'init' | 'findZoneCut' | 'queryTargets' | 'handleResponse' | 'finished';
+export type IteratorState = 'init' | 'findZoneCut' | 'prime' | 'queryTargets' | 'handleResponse' | 'primeResponse' | 'finished';
 
 export interface IteratorDeps {
   cfg: ResolverConfig;
@@ -50,6 +60,8 @@ export interface IteratorDeps {
   upstream: Upstream;
   hints: RootHints;
   cache: RRsetCache;
+  /** TTL clamps for the result (the same policy the RRset cache applies). */
+  ttl: TtlPolicy;
   infra: InfraCache;
   maxDependencyDepth?: number;
   random?: () => number;
@@ -64,44 +76,6 @@ interface Budget {
   maxQueries: number;
 }
 
-/** A delegation point being worked on: the zone, its servers, and what this resolution tried. */
-interface DelegationPoint {
-  zone: string;
-  nsNames: string[];
-  addresses: Map<string, string[]>;
-  /** NS names whose address lookup has been started. */
-  lookedUp: Set<string>;
-  /** Sends per address in this delegation. */
-  tries: Map<string, number>;
-  /** Addresses that refused EDNS: retry them once without it. */
-  noEdnsRetry: Set<string>;
-  /** Queries sent and not yet settled: the newest within its RTO, older ones lingering. */
-  inflight: InFlight[];
-  /** The query still within its RTO, if any (the next one waits for it). */
-  current: InFlight | undefined;
-  /** Cancels this delegation's queries once the resolution moves on. */
-  abort: Canceller | undefined;
-}
-
-/** One upstream query of a delegation point. */
-interface InFlight {
-  address: string;
-  edns: boolean;
-  rtoMs: number;
-  timeoutMs: number;
-  sentAtMs: number;
-  /** Past its RTO: only listening for a late answer. */
-  lingering: boolean;
-  promise: Promise<UpstreamOutcome>;
-}
-
-interface Flight {
-  key: string;
-  promise: Promise<ResolveResult>;
-  /** Flights this one is waiting on (for deadlock detection). */
-  waitingOn: Set<Flight>;
-}
-
 /** The state of one resolution (unbound: the module's per-query state). */
 interface Task {
   qname: string;
@@ -114,53 +88,28 @@ interface Task {
   cnames: number;
   referrals: number;
   dp?: DelegationPoint;
-  /** The response being handled and who sent it. */
-  response?: { msg: Message; address: string; edns: boolean };
+  /** The response being handled, who sent it, and the question it answers. */
+  response?: { msg: Message; address: string; edns: boolean; asked: AskedQuestion };
+  /** The state a response goes to: handleResponse, or primeResponse for the priming resolution. */
+  onResponse: 'handleResponse' | 'primeResponse';
   result?: ResolveResult;
   depth: number;
   /** Keys of this resolution and every resolution waiting on it through sub-questions. */
   ancestors: Set<string>;
   budget: Budget;
   flight: Flight;
-  /** Priming: start at the hints and accept only the root NS answer. */
-  priming?: boolean;
-}
-
-function flightKey(name: string, type: number, cls: number): string {
-  return `${fastLower(name)}\u0000${type}\u0000${cls}`;
 }
 
 export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
   return { rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0, ede: { code, text } };
 }
 
-/** Negative TTL per RFC 2308: min(SOA TTL, SOA MINIMUM). */
-export function negativeTtl(soa: ResourceRecord | undefined): number {
-  if (!soa) return 0;
-  try {
-    const t = Math.min(soa.ttl, decodeSoa(soa.rdata).minimum);
-    return t > 0x7fffffff ? 0 : t;
-  } catch {
-    return 0;
-  }
-}
-
-/** Groups records into RRsets (owner case-insensitive, type, class), keeping order. */
-export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
-  const map = new Map<string, ResourceRecord[]>();
-  for (const r of records) {
-    const k = flightKey(r.name, r.type, r.class);
-    const list = map.get(k);
-    if (list) list.push(r); else map.set(k, [r]);
-  }
-  return [...map.values()];
-}
-
 export class Iterator {
   private readonly d: IteratorDeps;
-  private readonly inflight = new Map<string, Flight>();
+  private readonly flights = new FlightTable();
   private readonly maxDepth: number;
   private closed = false;
+  /** The priming resolution in progress, if any (one at a time). */
   private priming: Promise<Delegation | undefined> | undefined;
 
   constructor(deps: IteratorDeps) {
@@ -168,13 +117,24 @@ export class Iterator {
     this.maxDepth = deps.maxDependencyDepth ?? DEFAULT_MAX_DEPENDENCY_DEPTH;
   }
 
-  /** Resolves a client question. Never rejects: failures are SERVFAIL with an EDE. */
+  /**
+   * Resolves a client question. Never rejects: failures are SERVFAIL with an EDE.
+   * The Budget made here (upstream.resolutionTimeoutMs from now) is the resolver's
+   * one deadline: shared by every sub-question, checked between states, and
+   * bounding every wait inside (upstream tries and their lingering, joins, priming),
+   * so the result comes by then; the front keeps no timer of its own.
+   */
   async resolve(req: ResolveRequest): Promise<ResolveResult> {
     if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
     if (req.class !== CLASS.IN) {
       return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
     }
-    return this.resolveShared(req, undefined);
+    const budget = this.newBudget();
+    const key = flightKey(req.name, req.type, req.class);
+    const existing = this.flights.get(key);
+    // A client joining a resolution in flight keeps its own deadline.
+    if (existing) return this.flights.join(existing, undefined, budget.deadlineMs, servfail(`resolution of ${req.name} timed out`));
+    return this.startFlight(key, req, undefined, budget).promise;
   }
 
   close(): void {
@@ -182,41 +142,42 @@ export class Iterator {
   }
 
   /** Number of resolutions in flight (top-level and sub). */
-  get inflightCount(): number {
-    return this.inflight.size;
+  get flightCount(): number {
+    return this.flights.size;
   }
 
-  // ---------------------------------------------------------------------------
-  // In-flight merging
-  // ---------------------------------------------------------------------------
+  /** A new budget: the deadline and query allowance of one client question. */
+  private newBudget(): Budget {
+    const up = this.d.cfg.upstream;
+    return { deadlineMs: performance.now() + up.resolutionTimeoutMs, queries: 0, maxQueries: up.maxQueriesPerResolution };
+  }
 
   /**
-   * Joins an identical resolution in flight or starts one. A sub-question (parent
-   * set) shares its parent's budget; joining one that (transitively) waits on the
-   * parent would deadlock, so that is refused as a dependency cycle.
+   * A sub-question of `parent` (an NS name's address): joins an identical
+   * resolution in flight or starts one (flights.ts), on the parent's budget.
+   * Joining one that (transitively) waits on the parent would deadlock, so that is
+   * refused as a dependency cycle.
    */
-  private resolveShared(req: ResolveRequest, parent: Task | undefined): Promise<ResolveResult> {
+  private resolveSub(req: ResolveRequest, parent: Task): Promise<ResolveResult> {
     const key = flightKey(req.name, req.type, req.class);
-    if (parent?.ancestors.has(key)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
-    const deadlineMs = parent ? parent.budget.deadlineMs : performance.now() + this.d.cfg.upstream.resolutionTimeoutMs;
-    const existing = this.inflight.get(key);
+    if (parent.ancestors.has(key)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
+    const existing = this.flights.get(key);
     if (existing) {
-      if (parent && reaches(existing, parent.flight)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
-      if (parent) parent.flight.waitingOn.add(existing);
-      return withDeadline(existing.promise, deadlineMs, servfail(`resolution of ${req.name} timed out`)).finally(() => { parent?.flight.waitingOn.delete(existing); });
+      if (this.flights.wouldDeadlock(existing, parent.flight)) return Promise.resolve(servfail(`dependency cycle at ${req.name}`));
+      return this.flights.join(existing, parent.flight, parent.budget.deadlineMs, servfail(`resolution of ${req.name} timed out`));
     }
-    const flight: Flight = { key, promise: undefined as unknown as Promise<ResolveResult>, waitingOn: new Set() };
-    const task: Task = {
+    return this.startFlight(key, req, parent, parent.budget).promise;
+  }
+
+  /** Starts a resolution of `req` in the flight table, at INIT. */
+  private startFlight(key: string, req: ResolveRequest, parent: Task | undefined, budget: Budget): Flight {
+    return this.flights.start(key, (flight) => this.run({
       qname: req.name, qtype: req.type, qclass: req.class,
-      chain: [], seen: new Set([fastLower(req.name)]), cnames: 0, referrals: 0,
+      chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
-      budget: parent ? parent.budget : { deadlineMs, queries: 0, maxQueries: this.d.cfg.upstream.maxQueriesPerResolution },
-      flight,
-    };
-    flight.promise = this.run(task).finally(() => { if (this.inflight.get(key) === flight) this.inflight.delete(key); });
-    this.inflight.set(key, flight);
-    return flight.promise;
+      budget, flight, onResponse: 'handleResponse',
+    }));
   }
 
   /** The dispatch loop: one call per state until the task is finished. */
@@ -228,9 +189,11 @@ export class Iterator {
         if (performance.now() >= task.budget.deadlineMs) return servfail(`resolution of ${task.qname} timed out`);
         switch (state) {
           case 'init': state = this.processInit(task); break;
-          case 'findZoneCut': state = await this.processFindZoneCut(task); break;
+          case 'findZoneCut': state = this.processFindZoneCut(task); break;
+          case 'prime': state = await this.processPrime(task); break;
           case 'queryTargets': state = await this.processQueryTargets(task); break;
           case 'handleResponse': state = this.processHandleResponse(task); break;
+          case 'primeResponse': state = this.processPrimeResponse(task); break;
         }
       }
       return task.result ?? servfail('no result', EDE.OTHER);
@@ -253,7 +216,6 @@ export class Iterator {
   private processInit(t: Task): IteratorState {
     const cache = this.d.cache;
     if (t.cnames > this.d.cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${this.d.cfg.upstream.maxCnameChain}`, EDE.OTHER);
-    if (t.priming) return 'findZoneCut';
     // One cache lookup for the name: the RRset, else a CNAME to follow, else NXDOMAIN/NODATA.
     // ANY is never answered from here (the cache cannot know it holds every type).
     const found = cache.lookupName(t.qname, t.qtype === TYPE.ANY ? -1 : t.qtype, t.qclass, TRUST.ANSWER);
@@ -277,22 +239,25 @@ export class Iterator {
    * the parent, so DS questions start one label up). A cut is skipped if it has no
    * addresses left and all its NS names lie inside it (they could only be found
    * through itself); the parent is asked again and supplies fresh glue. With no cut
-   * cached, the root NS set is primed from the hints.
+   * cached, go and prime the root.
    */
-  private async processFindZoneCut(t: Task): Promise<IteratorState> {
-    if (t.priming) {
-      leave(t.dp);
-      t.dp = toDelegationPoint(this.hintsDelegation());
-      return 'queryTargets';
-    }
+  private processFindZoneCut(t: Task): IteratorState {
     const start = t.qtype === TYPE.DS && t.qname !== '' ? (parentName(t.qname) ?? '') : t.qname;
-    let d = this.d.cache.findDelegation(start, t.qclass, usableDelegation);
-    if (!d) {
-      d = await this.primeRoot(t);
-      if (!d) d = this.hintsDelegation();
-    }
-    leave(t.dp);
-    t.dp = toDelegationPoint(d);
+    const d = this.d.cache.findDelegation(start, t.qclass, usableDelegation);
+    if (!d) return 'prime';
+    this.enter(t, toDelegationPoint(d));
+    return 'queryTargets';
+  }
+
+  /**
+   * PRIME (RFC 8109): no cut is cached, not even the root's. Waits, within this
+   * resolution's budget, for the priming resolution (started here unless one is
+   * running), then starts from the root NS set it cached, or from the hints as
+   * they are if priming failed.
+   */
+  private async processPrime(t: Task): Promise<IteratorState> {
+    const d = await this.primeRoot(t);
+    this.enter(t, toDelegationPoint(d ?? hintsDelegation(this.d.hints)));
     return 'queryTargets';
   }
 
@@ -324,20 +289,20 @@ export class Iterator {
         } else {
           // Untried addresses first; then NS names without addresses (glueless), before
           // trying an address again; then retries.
-          address = this.selectAddress(dp, false);
+          address = selectAddress(dp, infra, false);
           if (address === undefined && hasUnresolvedNames(dp) && await this.lookupTargets(t, dp)) continue;
-          address ??= this.selectAddress(dp, true);
+          address ??= selectAddress(dp, infra, true);
           if (address !== undefined) edns = !infra.noEdns(address);
         }
         if (address === undefined) {
           // Out of addresses: look up NS names that have none (even with queries still
           // listening: the servers we have may be dead), then wait for what is in flight.
           if (await this.lookupTargets(t, dp)) continue;
-          if (dp.inflight.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
+          if (dp.sent.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
         } else {
           if (t.budget.queries >= t.budget.maxQueries) {
             infra.releaseProbe(address);
-            if (dp.inflight.length === 0) return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
+            if (dp.sent.length === 0) return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
           } else {
             t.budget.queries++;
             dp.tries.set(address, (dp.tries.get(address) ?? 0) + 1);
@@ -345,27 +310,28 @@ export class Iterator {
             // Whole milliseconds: Node keeps one timer list per distinct duration.
             const timeoutMs = Math.max(1, Math.ceil(Math.min(rtoMs, leftMs)));
             dp.abort ??= new Canceller();
-            const q: InFlight = {
-              address, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
+            const asked = this.questionFor(t);
+            const q: SentQuery = {
+              address, asked, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
               promise: upstream.query({
-                address, port: cfg.upstream.port, name: t.qname, type: t.qtype, class: t.qclass,
+                address, port: cfg.upstream.port, name: asked.name, type: asked.type, class: asked.class,
                 timeoutMs, lingerMs: Math.max(0, Math.floor(leftMs - timeoutMs)), signal: dp.abort.signal,
                 tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns,
               }),
             };
             dp.current = q;
-            dp.inflight.push(q);
+            dp.sent.push(q);
           }
         }
       }
 
-      const { q, out } = await Promise.race(dp.inflight.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
-      dp.inflight.splice(dp.inflight.indexOf(q), 1);
+      const { q, out } = await Promise.race(dp.sent.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
+      dp.sent.splice(dp.sent.indexOf(q), 1);
       if (dp.current === q) dp.current = undefined;
       if (out.kind === 'answer') {
         infra.onAnswer(q.address, out.rttMs);
-        t.response = { msg: out.msg, address: q.address, edns: q.edns };
-        return 'handleResponse';
+        t.response = { msg: out.msg, address: q.address, edns: q.edns, asked: q.asked };
+        return t.onResponse;
       }
       if (out.kind === 'timeout') {
         if (q.lingering) continue; // its timeout was counted when it moved on
@@ -375,7 +341,7 @@ export class Iterator {
         if (out.late) {
           q.lingering = true;
           q.promise = out.late;
-          dp.inflight.push(q);
+          dp.sent.push(q);
         }
         continue;
       }
@@ -395,22 +361,13 @@ export class Iterator {
    * QUERY_TARGETS after a lame or failing server.
    */
   private processHandleResponse(t: Task): IteratorState {
-    const { msg, address, edns } = t.response!;
+    const { msg, address, edns, asked } = t.response!;
     t.response = undefined;
     const dp = t.dp!;
     const { cache, infra, stats, cfg } = this.d;
-    const s = scrubResponse(msg, { name: t.qname, type: t.qtype, class: t.qclass }, dp.zone);
+    const s = scrubResponse(msg, asked, dp.zone);
     const kind = classifyResponse(msg, s, dp.zone);
     const aa = (msg.flags & 0x0400) !== 0;
-
-    if (t.priming) {
-      if (kind === 'answer') {
-        this.cacheAnswer(s, aa);
-        return this.finish(t, RCODE.NOERROR);
-      }
-      stats.upstreamErrors++;
-      return 'queryTargets';
-    }
 
     switch (kind) {
       case 'lame':
@@ -442,8 +399,7 @@ export class Iterator {
         if (next) return next;
         cache.putRRset(s.ns, TRUST.REFERRAL);
         for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
-        leave(t.dp);
-        t.dp = this.delegationFromReferral(s);
+        this.enter(t, referralDelegationPoint(cache.delegationFrom(s.ns, s.ns[0].class), s.glue));
         return 'queryTargets';
       }
       case 'answer':
@@ -463,11 +419,30 @@ export class Iterator {
         const next = this.appendChain(t, s);
         if (next) return next;
         const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
-        const ttl = negativeTtl(s.soa);
+        const ttl = TtlPolicy.negativeFromSoa(s.soa);
         if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl);
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
     }
+  }
+
+  /**
+   * PRIME_RESPONSE (the priming resolution's own response state, as unbound's
+   * PRIME_RESP_STATE): only the root NS answer is taken, scrubbed and cached with
+   * its addresses; anything else counts as an upstream error and the next hints
+   * server is asked.
+   */
+  private processPrimeResponse(t: Task): IteratorState {
+    const { msg, asked } = t.response!;
+    t.response = undefined;
+    const dp = t.dp!;
+    const s = scrubResponse(msg, asked, dp.zone);
+    if (classifyResponse(msg, s, dp.zone) === 'answer') {
+      this.cacheAnswer(s, (msg.flags & 0x0400) !== 0);
+      return this.finish(t, RCODE.NOERROR);
+    }
+    this.d.stats.upstreamErrors++;
+    return 'queryTargets';
   }
 
   // ---------------------------------------------------------------------------
@@ -488,7 +463,7 @@ export class Iterator {
     }
     if (t.cnames > cfg.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.maxCnameChain}`, EDE.OTHER);
     if (s.stop === 'loop') return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
-    const key = fastLower(s.finalName);
+    const key = lowerName(s.finalName);
     if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${s.finalName}`, EDE.OTHER);
     t.seen.add(key);
     t.qname = s.finalName;
@@ -497,7 +472,7 @@ export class Iterator {
 
   /** Moves the question to a CNAME target found in the cache. */
   private followChain(t: Task, target: string): IteratorState {
-    const key = fastLower(target);
+    const key = lowerName(target);
     if (t.seen.has(key)) return this.fail(t, `CNAME loop at ${target}`, EDE.OTHER);
     t.seen.add(key);
     t.qname = target;
@@ -515,36 +490,20 @@ export class Iterator {
     for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
   }
 
-  private delegationFromReferral(s: Scrubbed): DelegationPoint {
-    const d = this.d.cache.delegationFrom(s.ns, s.ns[0].class);
-    // Glue from this very response counts even if its TTL kept it out of the cache.
-    for (const g of s.glue) {
-      const name = lowerName(g.name);
-      const ip = g.type === TYPE.A ? ipv4Text(g.rdata) : ipv6TextFrom(g.rdata);
-      if (!ip) continue;
-      const list = d.addresses.get(name) ?? [];
-      if (!list.includes(ip)) list.push(ip);
-      d.addresses.set(name, list);
-    }
-    return toDelegationPoint(d);
+  /** Moves the resolution to another delegation point, leaving the one it was at. */
+  private enter(t: Task, dp: DelegationPoint): void {
+    leave(t.dp);
+    t.dp = dp;
   }
 
-  private hintsDelegation(): Delegation {
-    const h = this.d.hints;
-    return { zone: '', nsNames: [...h.nsNames], addresses: new Map([...h.addresses].map(([k, v]) => [k, [...v]])) };
+  /**
+   * The question put to a server of the current delegation point: the one place
+   * that decides what name and type leave this resolver (QNAME minimisation,
+   * RFC 9156, would decide it here). Today: the resolution's own question.
+   */
+  private questionFor(t: Task): AskedQuestion {
+    return { name: t.qname, type: t.qtype, class: t.qclass };
   }
-
-  /** Chooses the next address of the delegation: untried ones first, then one retry each. */
-  private selectAddress(dp: DelegationPoint, retries: boolean): string | undefined {
-    const all: string[] = [];
-    for (const n of dp.nsNames) for (const a of dp.addresses.get(n) ?? []) if (!all.includes(a)) all.push(a);
-    const fresh = all.filter((a) => !dp.tries.has(a));
-    const first = this.d.infra.select(fresh, dp.zone);
-    if (first !== undefined || !retries) return first;
-    const again = all.filter((a) => (dp.tries.get(a) ?? 0) < MAX_TRIES_PER_ADDRESS);
-    return this.d.infra.select(again, dp.zone);
-  }
-
 
   /**
    * Glueless delegation: resolves addresses of NS names that have none, up to
@@ -553,7 +512,7 @@ export class Iterator {
    * there is nothing left to look up or none of them produced an address.
    */
   private async lookupTargets(t: Task, dp: DelegationPoint): Promise<boolean> {
-    const missing = dp.nsNames.filter((n) => !dp.addresses.has(n) && !dp.lookedUp.has(n));
+    const missing = unresolvedNames(dp);
     if (missing.length === 0) return false;
     // Addresses that arrived in the cache meanwhile (another resolution found them).
     let found = false;
@@ -578,11 +537,11 @@ export class Iterator {
   private async lookupAddresses(t: Task, name: string): Promise<string[]> {
     const out: string[] = [];
     for (const type of [TYPE.A, TYPE.AAAA]) {
-      const r = await this.resolveShared({ name, type, class: t.qclass }, t);
+      const r = await this.resolveSub({ name, type, class: t.qclass }, t);
       if (r.rcode === RCODE.NOERROR) {
         for (const rr of r.answers) {
           if (rr.type !== type) continue;
-          const ip = type === TYPE.A ? ipv4Text(rr.rdata) : ipv6TextFrom(rr.rdata);
+          const ip = addressText(type, rr.rdata);
           if (ip && !out.includes(ip)) out.push(ip);
         }
       }
@@ -593,20 +552,21 @@ export class Iterator {
 
   /**
    * Priming (RFC 8109): asks a hints server for the root NS set and caches it with
-   * its addresses. One priming runs at a time; failure leaves the hints in use.
+   * its addresses, as a resolution of its own that starts at QUERY_TARGETS with the
+   * hints as its delegation point and takes its response in PRIME_RESPONSE. One
+   * priming runs at a time; every resolution that needs it waits within its own
+   * budget. Resolves to the root delegation cached, or undefined (hints stay in use).
    */
-  private async primeRoot(t: Task): Promise<Delegation | undefined> {
+  private primeRoot(t: Task): Promise<Delegation | undefined> {
     if (!this.priming) {
-      const flight: Flight = { key: 'priming', promise: undefined as unknown as Promise<ResolveResult>, waitingOn: new Set() };
-      const task: Task = {
+      const primed = detachedFlight('priming', (flight) => this.run({
         qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], seen: new Set(['']), cnames: 0, referrals: 0,
-        depth: t.depth + 1, ancestors: new Set(['priming']), flight, priming: true,
-        budget: { deadlineMs: performance.now() + this.d.cfg.upstream.resolutionTimeoutMs, queries: 0, maxQueries: this.d.cfg.upstream.maxQueriesPerResolution },
-      };
-      this.priming = this.run(task).then(() => {
-        const d = this.d.cache.findDelegation('', CLASS.IN, usableDelegation);
-        return d;
-      }).finally(() => { this.priming = undefined; });
+        depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse',
+        budget: this.newBudget(), dp: toDelegationPoint(hintsDelegation(this.d.hints)),
+      }, 'queryTargets'));
+      this.priming = primed.promise
+        .then(() => this.d.cache.findDelegation('', CLASS.IN, usableDelegation))
+        .finally(() => { this.priming = undefined; });
     }
     return withDeadline(this.priming, t.budget.deadlineMs, undefined);
   }
@@ -617,25 +577,24 @@ export class Iterator {
   }
 
   /**
-   * FINISHED: builds the result. TTLs are clamped as the cache clamps them; a
-   * negative answer (NXDOMAIN, NODATA) carries its SOA with the negative TTL,
-   * min(SOA TTL, SOA MINIMUM) bounded by maxNegativeTtl, and cacheTtl is the
-   * smallest TTL of everything in the answer.
+   * FINISHED: builds the result. TTLs follow the TTL policy (resolver/ttl-policy.ts),
+   * as the cache applies it; a negative answer (NXDOMAIN, NODATA) carries its SOA
+   * with the negative TTL, and cacheTtl is the smallest TTL of everything in the answer.
    */
   private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
-    const cache = this.d.cache;
+    const policy = this.d.ttl;
     // One TTL per RRset, the smallest (RFC 2181 section 5.2), clamped as the cache clamps.
     const rrsetTtl = new Map<string, number>();
     for (const r of t.chain) {
       const k = flightKey(r.name, r.type, r.class);
       rrsetTtl.set(k, Math.min(rrsetTtl.get(k) ?? Infinity, r.ttl));
     }
-    const answers = t.chain.map((r) => ({ ...r, ttl: cache.clampTtl(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
+    const answers = t.chain.map((r) => ({ ...r, ttl: policy.positive(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
     let cacheTtl = Infinity;
     for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
     const authority: ResourceRecord[] = [];
     if (negative) {
-      const ttl = Math.max(0, Math.min(negative.ttl, this.d.cfg.cache.maxNegativeTtl));
+      const ttl = policy.negative(negative.ttl);
       if (negative.soa) authority.push({ ...negative.soa, ttl });
       // Without an SOA a negative answer may not be cached at all (RFC 2308 section 5).
       cacheTtl = Math.min(cacheTtl, negative.soa ? ttl : 0);
@@ -644,59 +603,6 @@ export class Iterator {
     t.result = { rcode, answers, authority, additional: [], cacheTtl };
     return 'finished';
   }
-}
-
-/** A cut is usable if it has an address, or an NS name that can be looked up outside it. */
-function usableDelegation(d: Delegation): boolean {
-  if (d.addresses.size > 0) return true;
-  return d.nsNames.some((n) => !isSubdomain(n, d.zone));
-}
-
-function toDelegationPoint(d: Delegation): DelegationPoint {
-  return {
-    zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set(),
-    inflight: [], current: undefined, abort: undefined,
-  };
-}
-
-/** NS names of the delegation with no address whose lookup has not been started. */
-function hasUnresolvedNames(dp: DelegationPoint): boolean {
-  return dp.nsNames.some((n) => !dp.addresses.has(n) && !dp.lookedUp.has(n));
-}
-
-/** Leaves a delegation point: its queries still listening are cancelled. */
-function leave(dp: DelegationPoint | undefined): void {
-  if (dp?.abort && dp.inflight.length) dp.abort.abort();
-}
-
-function ipv4Text(b: Buffer): string | undefined {
-  return b.length === 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : undefined;
-}
-
-function ipv6TextFrom(b: Buffer): string | undefined {
-  return b.length === 16 ? bytesToIpv6(b) : undefined;
-}
-
-/** True if `from` waits (directly or through others) on `target`. */
-function reaches(from: Flight, target: Flight): boolean {
-  const stack = [from];
-  const seen = new Set<Flight>();
-  while (stack.length) {
-    const f = stack.pop()!;
-    if (f === target) return true;
-    if (seen.has(f)) continue;
-    seen.add(f);
-    for (const w of f.waitingOn) stack.push(w);
-  }
-  return false;
-}
-
-function withDeadline<T>(p: Promise<T>, deadlineMs: number, fallback: T): Promise<T> {
-  const left = deadlineMs - performance.now();
-  if (left <= 0) return Promise.resolve(fallback);
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), Math.ceil(left)); });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function firstTrue(ps: Array<Promise<boolean>>): Promise<boolean> {

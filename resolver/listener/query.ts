@@ -4,6 +4,8 @@
 // buffer instead of allocating. Whatever it cannot vouch for becomes a status
 // the front turns into FORMERR, NOTIMP, BADVERS or a silent drop.
 
+import { lowerByte, readName } from '../../dns/name.js';
+
 /** What to do with a packet. */
 export const QS = {
   OK: 0,
@@ -87,8 +89,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
     if (p + 1 + l > len || k + l > 254) return QS.FORMERR; // 255 bytes with the root label
     const end = p + 1 + l;
     for (let i = p + 1; i < end; i++) {
-      let c = msg[i];
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      const c = lowerByte(msg[i]);
       key[k++] = c;
       h = Math.imul(h ^ c, 0x01000193);
     }
@@ -158,4 +159,34 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
   if (t === 251 || t === 252) return QS.REFUSED; // IXFR, AXFR
   if (t === 253 || t === 254) return QS.NOTIMP; // MAILB, MAILA
   return QS.OK;
+}
+
+/**
+ * The question of a query that got past the fast path, decoded once for the rest
+ * of the chain (local answers, merging, the resolution, the answer entry).
+ */
+export interface Question {
+  /** Merging key: the lower-cased question as readQuery wrote it (name, qtype, qclass), latin1. */
+  readonly key: string;
+  /** readQuery's hash of the key (the answer cache's index). */
+  readonly hash: number;
+  /** Presentation name as the client wrote it (letter case kept: it is what is asked upstream). */
+  readonly name: string;
+  /** Presentation name lower-cased. */
+  readonly lower: string;
+  readonly type: number;
+  readonly cls: number;
+}
+
+/**
+ * Builds the Question for `msg` after readQuery returned OK for it with `key`.
+ * The lower-cased form is decoded from the key readQuery already lower-cased (and
+ * is the client's own string when the two are byte for byte equal, the common
+ * case), so no name is lower-cased twice.
+ */
+export function decodeQuestion(msg: Buffer, q: QueryInfo, key: Buffer): Question {
+  const name = readName(msg, 12).name;
+  const nameLen = q.keyLen - 4;
+  const lower = msg.compare(key, 0, nameLen, 12, 12 + nameLen) === 0 ? name : readName(key, 0).name;
+  return { key: key.toString('latin1', 0, q.keyLen), hash: q.keyHash, name, lower, type: q.qtype, cls: q.qclass };
 }

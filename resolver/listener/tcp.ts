@@ -6,11 +6,7 @@
 import net from 'node:net';
 import { isIPv6 } from 'node:net';
 import type { TcpSettings } from '../config.js';
-import type { TcpReplier } from '../front.js';
-
-export interface TcpHandler {
-  onTcp(conn: TcpReplier, msg: Buffer, address: string): boolean;
-}
+import type { QueryHandler, Replier } from './replier.js';
 
 export interface TcpListenOptions {
   host: string;
@@ -23,7 +19,13 @@ export interface TcpListenOptions {
 /** Bytes queued for a client that does not read before we stop reading its queries. */
 const MAX_UNSENT_BYTES = 1 << 20;
 
-class Conn implements TcpReplier {
+/**
+ * One client connection. It is the Replier for the query being handled (send()
+ * writes at once); hold() counts the query as outstanding and returns a replier
+ * whose send() ends that (answers may leave out of order, RFC 7766 section 7).
+ */
+class Conn implements Replier {
+  readonly framing = 2 as const;
   private pending: Buffer | null = null;
   private outstanding = 0;
   private readPaused = false;
@@ -33,7 +35,7 @@ class Conn implements TcpReplier {
 
   constructor(
     readonly socket: net.Socket,
-    private readonly handler: TcpHandler,
+    private readonly handler: QueryHandler,
     private readonly settings: TcpSettings,
     private readonly onClose: (c: Conn) => void,
   ) {
@@ -64,7 +66,7 @@ class Conn implements TcpReplier {
       const msg = data.subarray(p + 2, p + 2 + n);
       p += 2 + n;
       this.lastQueryMs = performance.now();
-      if (this.handler.onTcp(this, msg, this.address)) this.outstanding++;
+      this.handler.handle(msg, this);
       if (this.closed) return;
     }
     if (p < data.length) {
@@ -74,11 +76,23 @@ class Conn implements TcpReplier {
     this.maybePause();
   }
 
-  reply(framed: Buffer, deferred: boolean): void {
-    if (deferred) this.outstanding--;
+  send(framed: Buffer): void {
     if (this.closed) return;
     this.socket.write(framed);
-    if (deferred) this.maybeResume(); else this.maybePause();
+    this.maybePause();
+  }
+
+  hold(): Replier {
+    this.outstanding++;
+    return new HeldTcpReplier(this);
+  }
+
+  /** The answer to a held query. */
+  sendHeld(framed: Buffer): void {
+    this.outstanding--;
+    if (this.closed) return;
+    this.socket.write(framed);
+    this.maybeResume();
   }
 
   private maybePause(): void {
@@ -96,13 +110,31 @@ class Conn implements TcpReplier {
   }
 }
 
+/** A pipelined query whose answer comes after it was handled. */
+class HeldTcpReplier implements Replier {
+  readonly framing = 2 as const;
+  constructor(private readonly conn: Conn) {}
+
+  get address(): string {
+    return this.conn.address;
+  }
+
+  send(framed: Buffer): void {
+    this.conn.sendHeld(framed);
+  }
+
+  hold(): Replier {
+    return this;
+  }
+}
+
 export class TcpListener {
   private readonly conns = new Set<Conn>();
   private idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(readonly server: net.Server, private readonly settings: TcpSettings) {}
 
-  static listen(o: TcpListenOptions, handler: TcpHandler): Promise<TcpListener> {
+  static listen(o: TcpListenOptions, handler: QueryHandler): Promise<TcpListener> {
     const server = net.createServer({ noDelay: true });
     server.maxConnections = o.settings.maxConnections;
     const l = new TcpListener(server, o.settings);

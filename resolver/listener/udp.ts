@@ -5,8 +5,9 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { FastUdpSocket, fastUdp } from '../../native/index.js';
+import type { QueryHandler, Replier } from './replier.js';
 
-/** What the front needs of a UDP socket: node:dgram's send shape. */
+/** What a UDP reply needs of a socket: node:dgram's send shape (fastudp has it too). */
 export interface UdpReplySocket {
   send(msg: Buffer, port: number, address: string): void;
 }
@@ -17,9 +18,48 @@ export interface UdpListenSocket extends UdpReplySocket {
   close(cb?: () => void): void;
 }
 
-export interface UdpHandler {
-  /** `msg` may be a view into a buffer that is reused once this returns: copy it to keep it. */
-  onUdp(sock: UdpReplySocket, msg: Buffer, address: string, port: number): void;
+/**
+ * Turns one socket's datagrams into handle() calls. It is also the Replier for the
+ * datagram being handled: one object per socket, refilled per datagram (no
+ * allocation or closure per packet); hold() copies what a later answer needs.
+ */
+class UdpReplier implements Replier {
+  readonly framing = 0 as const;
+  sock: UdpReplySocket | null = null;
+  address = '';
+  port = 0;
+
+  constructor(private readonly handler: QueryHandler) {}
+
+  /** The socket callback (dgram 'message' or fastudp's onUdp). */
+  onUdp(sock: UdpReplySocket, msg: Buffer, address: string, port: number): void {
+    this.sock = sock;
+    this.address = address;
+    this.port = port;
+    this.handler.handle(msg, this);
+  }
+
+  send(reply: Buffer): void {
+    this.sock!.send(reply, this.port, this.address);
+  }
+
+  hold(): Replier {
+    return new HeldUdpReplier(this.sock!, this.address, this.port);
+  }
+}
+
+/** A UDP client whose answer comes after its datagram was handled. */
+class HeldUdpReplier implements Replier {
+  readonly framing = 0 as const;
+  constructor(private readonly sock: UdpReplySocket, readonly address: string, private readonly port: number) {}
+
+  send(reply: Buffer): void {
+    this.sock.send(reply, this.port, this.address);
+  }
+
+  hold(): Replier {
+    return this;
+  }
 }
 
 export interface UdpBindOptions {
@@ -44,23 +84,25 @@ function literalLookup(address: string, _family: unknown, cb: (err: Error | null
 
 /**
  * Binds with fastudp (recvmmsg/sendmmsg, see native/README.md) when the addon is
- * built, else with node:dgram. Both give the handler the same calls.
+ * built, else with node:dgram. Both give the handler the same calls, each datagram
+ * with a Replier for its answer.
  */
-export function bindUdp(o: UdpBindOptions, handler: UdpHandler): Promise<UdpListenSocket> {
+export function bindUdp(o: UdpBindOptions, handler: QueryHandler): Promise<UdpListenSocket> {
   const b = fastUdp();
-  if (b === null) return bindDgram(o, handler);
+  const replier = new UdpReplier(handler);
+  if (b === null) return bindDgram(o, replier);
   try {
     return Promise.resolve(new FastUdpSocket(b, {
       host: o.host, port: o.port, reusePort: o.reusePort === true,
       recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES,
-    }, handler));
+    }, replier));
   } catch (err) {
     const host = isIPv6(o.host) ? `[${o.host}]` : o.host;
     return Promise.reject(new Error(`cannot listen on udp ${host}:${o.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
   }
 }
 
-export function bindDgram(o: UdpBindOptions, handler: UdpHandler): Promise<dgram.Socket> {
+function bindDgram(o: UdpBindOptions, handler: UdpReplier): Promise<dgram.Socket> {
   const v6 = isIPv6(o.host);
   const sock = dgram.createSocket({
     type: v6 ? 'udp6' : 'udp4',

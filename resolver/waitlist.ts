@@ -1,0 +1,84 @@
+// The front's wait list: the one owner of merging clients. Clients asking the
+// same question (same lower-cased name, type and class) while it is being
+// resolved wait in one WaitGroup: the first asker makes the front call the
+// iterator, later askers join, and all are answered from the one result, encoded
+// once. (Resolutions themselves, sub-questions included, are merged by the
+// iterator's flight table, resolver/iterator/flights.ts; deadlines are the
+// iterator's too: it always settles by upstream.resolutionTimeoutMs.)
+// Bounded twice: distinct questions waiting, and clients per question, so a query
+// storm for one name or for many names cannot grow memory without limit.
+
+/** What the list needs of a question: its merging key. */
+export interface Keyed {
+  readonly key: string;
+}
+
+/** The clients waiting for one question's answer. */
+export class WaitGroup<W, Q extends Keyed = Keyed> {
+  readonly waiters: W[] = [];
+  /** Set once the waiters have been answered (by the result, or at shutdown). */
+  settled = false;
+  constructor(readonly question: Q) {}
+
+  get key(): string {
+    return this.question.key;
+  }
+}
+
+export type JoinResult<W, Q extends Keyed = Keyed> =
+  | { kind: 'start'; group: WaitGroup<W, Q> }
+  | { kind: 'joined' }
+  | { kind: 'full' };
+
+const JOINED = { kind: 'joined' } as const;
+const FULL = { kind: 'full' } as const;
+
+export class WaitList<W, Q extends Keyed = Keyed> {
+  private readonly map = new Map<string, WaitGroup<W, Q>>();
+
+  constructor(
+    private readonly maxQuestions: number,
+    private readonly maxWaiters = 512,
+  ) {}
+
+  /** Questions being waited on now. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /**
+   * Adds `waiter` for `question`. 'start' means the caller must start the
+   * resolution and later call settle(); 'joined' means one is already running;
+   * 'full' means a limit was hit and the query should be dropped (the client retries).
+   */
+  join(question: Q, waiter: W): JoinResult<W, Q> {
+    const key = question.key;
+    const g = this.map.get(key);
+    if (g !== undefined) {
+      if (g.waiters.length >= this.maxWaiters) return FULL;
+      g.waiters.push(waiter);
+      return JOINED;
+    }
+    if (this.map.size >= this.maxQuestions) return FULL;
+    const ng = new WaitGroup<W, Q>(question);
+    ng.waiters.push(waiter);
+    this.map.set(key, ng);
+    return { kind: 'start', group: ng };
+  }
+
+  /**
+   * Ends a group and hands back its waiters, once: a second call (the result
+   * arriving after shutdown answered them) returns an empty list.
+   */
+  settle(g: WaitGroup<W, Q>): W[] {
+    if (this.map.get(g.key) === g) this.map.delete(g.key);
+    if (g.settled) return [];
+    g.settled = true;
+    return g.waiters;
+  }
+
+  /** Every group still waiting, in start order (for shutdown). */
+  all(): Array<WaitGroup<W, Q>> {
+    return [...this.map.values()];
+  }
+}
