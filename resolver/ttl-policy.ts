@@ -4,7 +4,8 @@
 // answer cache (what clients see) all ask here, so a rule changes in one place.
 //
 //   positive      TTL clamped to [cache.min_ttl, cache.max_ttl]
-//   negative      RFC 2308: min(SOA TTL, SOA MINIMUM), capped by cache.max_negative_ttl
+//   negative      RFC 2308: min(SOA TTL, SOA MINIMUM), capped by cache.max_negative_ttl;
+//                 5 s without an SOA (as unbound and Knot Resolver)
 //   SERVFAIL      remembered cache.servfail_ttl seconds (RFC 2308 section 7.1)
 //   top bit set   a TTL of 2^31 or more counts as 0 (RFC 2181 section 8)
 //
@@ -64,13 +65,21 @@ export class TtlPolicy {
     return this.limits.servfailTtl;
   }
 
-  /** RFC 2308 section 5: min(SOA TTL, SOA MINIMUM), before the cap; 0 without a (readable) SOA. */
+  /**
+   * Seconds a negative answer without an SOA is kept. RFC 2308 section 5 says such
+   * an answer SHOULD NOT be cached; unbound (NORR_TTL) and Knot Resolver (its minimum
+   * TTL) keep it 5 s all the same, which stops a storm of identical questions to a
+   * server that answers that way. We do as they do.
+   */
+  static readonly NO_SOA_NEGATIVE_TTL = 5;
+
+  /** RFC 2308 section 5: min(SOA TTL, SOA MINIMUM), before the cap; NO_SOA_NEGATIVE_TTL without a (readable) SOA. */
   static negativeFromSoa(soa: ResourceRecord | undefined): number {
-    if (!soa) return 0;
+    if (!soa) return TtlPolicy.NO_SOA_NEGATIVE_TTL;
     try {
       return wire(Math.min(soa.ttl, decodeSoa(soa.rdata).minimum));
     } catch {
-      return 0;
+      return TtlPolicy.NO_SOA_NEGATIVE_TTL;
     }
   }
 

@@ -17,20 +17,36 @@ function make(opts: Partial<{ maxBytes: number; minTtl: number; maxTtl: number; 
 }
 
 describe('RRsetCache', () => {
-  it('keeps referral glue apart (parent side): the child\'s answer neither overwrites it nor is overwritten by it', () => {
+  it('keeps referral glue apart (parent side), filed under its delegation: the child\'s answer neither overwrites it nor is overwritten by it', () => {
     const { cache, advance } = make();
-    cache.putParentSide([rec('ns.example.net', TYPE.A, 3600, '192.0.2.44')]);
+    cache.putParentSide('example.net', [rec('ns.example.net', TYPE.A, 3600, '192.0.2.44')]);
     cache.putRRset([rec('ns.example.net', TYPE.A, 300, '192.0.2.55')], TRUST.ANSWER_AA);
     expect(cache.addressesOf('ns.example.net', 1)).toEqual(['192.0.2.55']);
-    expect(cache.parentSideAddresses('NS.example.net', 1)).toEqual(['192.0.2.44']);
+    expect(cache.parentSideAddresses('example.net', 'NS.example.net', 1)).toEqual(['192.0.2.44']);
+    // Only for the delegation it came with.
+    expect(cache.parentSideAddresses('example.com', 'ns.example.net', 1)).toEqual([]);
     // A later referral refreshes the parent side only.
-    cache.putParentSide([rec('ns.example.net', TYPE.A, 3600, '192.0.2.45'), rec('ns.example.net', TYPE.A, 3600, '192.0.2.46')]);
+    cache.putParentSide('example.net', [rec('ns.example.net', TYPE.A, 3600, '192.0.2.45'), rec('ns.example.net', TYPE.A, 3600, '192.0.2.46')]);
     expect(cache.addressesOf('ns.example.net', 1)).toEqual(['192.0.2.55']);
-    expect(cache.parentSideAddresses('ns.example.net', 1)).toEqual(['192.0.2.45', '192.0.2.46']);
+    expect(cache.parentSideAddresses('example.net', 'ns.example.net', 1)).toEqual(['192.0.2.45', '192.0.2.46']);
     // It is never an answer: no RRset lookup sees it, and it expires with its TTL.
     expect(cache.getRRset('ns.example.net', TYPE.A, 1)?.records).toHaveLength(1);
     advance(3601_000);
-    expect(cache.parentSideAddresses('ns.example.net', 1)).toEqual([]);
+    expect(cache.parentSideAddresses('example.net', 'ns.example.net', 1)).toEqual([]);
+  });
+
+  it('a delegation takes the child side\'s addresses, else its own glue, never glue given for another delegation', () => {
+    const { cache } = make();
+    const ns = [rec('example.com', TYPE.NS, 3600, 'ns.example.com.'), rec('example.com', TYPE.NS, 3600, 'ns.other.net.')];
+    cache.putParentSide('example.com', [rec('ns.example.com', TYPE.A, 3600, '192.0.2.1')]);
+    // Glue for ns.other.net that came with some other delegation.
+    cache.putParentSide('other.net', [rec('ns.other.net', TYPE.A, 3600, '6.6.6.6')]);
+    let d = cache.delegationFrom(ns, 1);
+    expect([...d.addresses]).toEqual([['ns.example.com', ['192.0.2.1']]]);
+    // The child's own answer for its server wins over the glue.
+    cache.putRRset([rec('ns.example.com', TYPE.A, 300, '192.0.2.9')], TRUST.ANSWER_AA);
+    d = cache.delegationFrom(ns, 1);
+    expect([...d.addresses]).toEqual([['ns.example.com', ['192.0.2.9']]]);
   });
 
   it('glue never replaces an authoritative answer of the same name and type', () => {
@@ -108,7 +124,7 @@ describe('RRsetCache', () => {
   it('finds the deepest cached zone cut with its cached addresses', () => {
     const { cache } = make();
     cache.putRRset([rec('example', TYPE.NS, 300, 'ns1.example.'), rec('example', TYPE.NS, 300, 'ns.other.')], TRUST.REFERRAL);
-    cache.putRRset([rec('ns1.example', TYPE.A, 300, '192.0.2.53')], TRUST.GLUE);
+    cache.putParentSide('example', [rec('ns1.example', TYPE.A, 300, '192.0.2.53')]);
     cache.putRRset([rec('', TYPE.NS, 300, 'a.root.')], TRUST.ANSWER_AA);
     const d = cache.findDelegation('a.b.example', 1)!;
     expect(d.zone).toBe('example');

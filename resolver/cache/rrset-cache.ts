@@ -26,8 +26,6 @@ export const TRUST = {
   GLUE: 1,
   /** NS sets from a referral's authority section (parent side). */
   REFERRAL: 2,
-  /** Authority section of an authoritative answer (child side NS set). */
-  AUTHORITY_AA: 3,
   /** Answer section without AA. */
   ANSWER: 4,
   /** Answer section with AA. */
@@ -127,8 +125,13 @@ function pack(parts: Buffer[]): { rdata: string; ends: number[] } {
   return { rdata, ends };
 }
 
-/** Key prefix of the parent-side store (no owner name can start with this byte: keys are lower-cased text). */
-const PARENT_SIDE = '\u0001p\u0000';
+/**
+ * Key of a parent-side entry: delegation and NS name. Names are presentation text
+ * with non-printable bytes escaped, so the \u0001 and \u0000 here never occur in one.
+ */
+function parentSideKey(zone: string, name: string, cls: number): string {
+  return `\u0001${lowerName(zone)}\u0000${nodeKey(name, cls)}`;
+}
 
 function nodeKey(name: string, cls: number): string {
   return cls === 1 ? lowerName(name) : `${lowerName(name)}\u0000${cls}`;
@@ -313,7 +316,11 @@ export class RRsetCache {
     return undefined;
   }
 
-  /** Builds a delegation from an NS RRset, filling in cached addresses. */
+  /**
+   * Builds a delegation from an NS RRset, filling in addresses: the child side's
+   * (authoritative answers for the NS name), else the glue that came with this very
+   * delegation (parent side). Glue given for another delegation is never used.
+   */
   delegationFrom(nsRecords: ResourceRecord[], cls: number): Delegation {
     const zone = nsRecords.length ? nsRecords[0].name : '';
     const nsNames: string[] = [];
@@ -323,36 +330,42 @@ export class RRsetCache {
       try { target = lowerName(rdataName(r.rdata)); } catch { continue; }
       if (nsNames.includes(target)) continue;
       nsNames.push(target);
-      const ips = this.addressesOf(target, cls);
+      let ips = this.addressesOf(target, cls);
+      if (ips.length === 0) ips = this.parentSideAddresses(zone, target, cls);
       if (ips.length) addresses.set(target, ips);
     }
     return { zone, nsNames, addresses };
   }
 
-  /** Cached A then AAAA addresses of a name, any trust. */
-  addressesOf(name: string, cls: number): string[] {
-    const out: string[] = [];
+  /** Cached A then AAAA addresses of a name from answers (the name's own zone said so); glue is not here. */
+  addressesOf(name: string, cls: number, minTrust: Trust = TRUST.ANSWER): string[] {
     const n = this.lru.get(nodeKey(name, cls));
-    if (!n) return out;
-    const a = this.readRRset(n, TYPE.A, cls, TRUST.GLUE);
+    return n ? this.addressesIn(n, cls, minTrust) : [];
+  }
+
+  private addressesIn(n: NameNode, cls: number, minTrust: Trust): string[] {
+    const out: string[] = [];
+    const a = this.readRRset(n, TYPE.A, cls, minTrust);
     if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
-    const aaaa = this.readRRset(n, TYPE.AAAA, cls, TRUST.GLUE);
+    const aaaa = this.readRRset(n, TYPE.AAAA, cls, minTrust);
     if (aaaa) for (const r of aaaa.records) if (r.rdata.length === 16) out.push(bytesToIpv6(r.rdata));
     return out;
   }
 
   /**
-   * Parent-side addresses (unbound keeps them apart the same way): the glue a
-   * referral gave for an NS name, stored under a key of its own so that the child's
-   * authoritative answer for the name never overwrites it and it never overwrites
-   * the child's data. Never given to clients: the iterator reads it only as a last
-   * resort, when every address the child side gave for a delegation has failed.
+   * Parent-side addresses: the glue a referral (or an NS answer's additional
+   * section) gave for an NS name, kept apart from everything else and filed under
+   * the delegation it came with (unbound keeps parent-side data apart the same way).
+   * So the child's authoritative answer for the name never overwrites it, it never
+   * overwrites the child's data, it is never given to clients, and it is used only
+   * for that one delegation: an address planted in a referral for one zone cannot
+   * steer queries for any other zone that names the same server.
    */
-  putParentSide(records: ResourceRecord[]): void {
+  putParentSide(zone: string, records: ResourceRecord[]): void {
     if (records.length === 0) return;
     const { name, type, class: cls } = records[0];
     if (type !== TYPE.A && type !== TYPE.AAAA) return;
-    const key = PARENT_SIDE + nodeKey(name, cls);
+    const key = parentSideKey(zone, name, cls);
     let ttl = Infinity;
     for (const r of records) ttl = Math.min(ttl, r.ttl);
     ttl = this.opts.ttl.positive(ttl);
@@ -368,16 +381,10 @@ export class RRsetCache {
     this.commit(key, n);
   }
 
-  /** Parent-side (referral glue) A then AAAA addresses of an NS name; see putParentSide. */
-  parentSideAddresses(name: string, cls: number): string[] {
-    const out: string[] = [];
-    const n = this.lru.get(PARENT_SIDE + nodeKey(name, cls));
-    if (!n) return out;
-    const a = this.readRRset(n, TYPE.A, cls, TRUST.GLUE);
-    if (a) for (const r of a.records) if (r.rdata.length === 4) out.push(`${r.rdata[0]}.${r.rdata[1]}.${r.rdata[2]}.${r.rdata[3]}`);
-    const aaaa = this.readRRset(n, TYPE.AAAA, cls, TRUST.GLUE);
-    if (aaaa) for (const r of aaaa.records) if (r.rdata.length === 16) out.push(bytesToIpv6(r.rdata));
-    return out;
+  /** Parent-side A then AAAA addresses of NS name `name` for delegation `zone`; see putParentSide. */
+  parentSideAddresses(zone: string, name: string, cls: number): string[] {
+    const n = this.lru.get(parentSideKey(zone, name, cls));
+    return n ? this.addressesIn(n, cls, TRUST.GLUE) : [];
   }
 
   clear(): void { this.lru.clear(); }

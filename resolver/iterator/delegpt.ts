@@ -7,9 +7,9 @@
 
 import { TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
-import { isSubdomain, lowerName } from '../../dns/name.js';
+import { isSubdomain, lowerName, parentName } from '../../dns/name.js';
 import { bytesToIpv6 } from '../../dns/rdata.js';
-import type { Delegation } from '../cache/rrset-cache.js';
+import type { Delegation, RRsetCache } from '../cache/rrset-cache.js';
 import type { InfraCache } from '../selection/infra.js';
 import type { Canceller, UpstreamOutcome } from '../transport/upstream.js';
 import type { RootHints } from './roothints.js';
@@ -34,6 +34,8 @@ export interface DelegationPoint {
   current: SentQuery | undefined;
   /** Cancels this delegation's queries once the resolution moves on. */
   abort: Canceller | undefined;
+  /** The parent side's addresses have been added (last resort, once). */
+  parentSideAdded: boolean;
 }
 
 /** The question put to a server (today always the resolution's own; see Iterator.questionFor). */
@@ -59,8 +61,49 @@ export interface SentQuery {
 export function toDelegationPoint(d: Delegation): DelegationPoint {
   return {
     zone: d.zone, nsNames: d.nsNames, addresses: d.addresses, lookedUp: new Set(), tries: new Map(), noEdnsRetry: new Set(),
-    sent: [], current: undefined, abort: undefined,
+    sent: [], current: undefined, abort: undefined, parentSideAdded: false,
   };
+}
+
+/**
+ * Last resort, once per delegation point (as unbound's processLastResort), for when
+ * the child side's addresses for its servers all fail or are missing: adds the
+ * parent side's addresses (RRsetCache.putParentSide) the point does not have yet:
+ * the glue of this very delegation, and for each server name the glue its own
+ * zone's delegation carried (what the parent of the server's zone says about where
+ * the server is; never sibling glue given with some other delegation). True if it
+ * added any.
+ */
+export function addParentSideAddresses(dp: DelegationPoint, cache: RRsetCache, cls: number): boolean {
+  if (dp.parentSideAdded) return false;
+  dp.parentSideAdded = true;
+  let added = false;
+  for (const n of dp.nsNames) {
+    const list = dp.addresses.get(n) ?? [];
+    const zones = [dp.zone];
+    for (let z = parentName(n); z !== null; z = parentName(z)) if (z !== dp.zone) zones.push(z);
+    for (const z of zones) {
+      for (const ip of cache.parentSideAddresses(z, n, cls)) {
+        if (!list.includes(ip)) { list.push(ip); added = true; }
+      }
+    }
+    if (list.length) dp.addresses.set(n, list);
+  }
+  return added;
+}
+
+/**
+ * The root delegation from a cached root NS set whose servers have no address:
+ * the hints' addresses for the names they share, else the hints as they are.
+ */
+export function rootDelegation(cached: Delegation, h: RootHints): Delegation {
+  const d: Delegation = { zone: '', nsNames: [...cached.nsNames], addresses: new Map(cached.addresses) };
+  for (const n of d.nsNames) {
+    if (d.addresses.has(n)) continue;
+    const ips = h.addresses.get(n);
+    if (ips?.length) d.addresses.set(n, [...ips]);
+  }
+  return d.addresses.size > 0 ? d : hintsDelegation(h);
 }
 
 /** The root hints as a delegation (a copy: a delegation point fills its maps in). */
@@ -103,11 +146,17 @@ export function hasUnresolvedNames(dp: DelegationPoint): boolean {
 /**
  * Chooses the next address of the delegation by the infra cache (RTT, lameness,
  * dead servers): untried ones first; with `retries`, then one that has had fewer
- * than MAX_TRIES_PER_ADDRESS sends.
+ * than MAX_TRIES_PER_ADDRESS sends. Addresses of a family not in use are skipped.
  */
-export function selectAddress(dp: DelegationPoint, infra: InfraCache, retries: boolean): string | undefined {
+export function selectAddress(dp: DelegationPoint, infra: InfraCache, retries: boolean, families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): string | undefined {
   const all: string[] = [];
-  for (const n of dp.nsNames) for (const a of dp.addresses.get(n) ?? []) if (!all.includes(a)) all.push(a);
+  for (const n of dp.nsNames) {
+    for (const a of dp.addresses.get(n) ?? []) {
+      if (all.includes(a)) continue;
+      if (a.includes(':') ? !families.v6 : !families.v4) continue;
+      all.push(a);
+    }
+  }
   const fresh = all.filter((a) => !dp.tries.has(a));
   const first = infra.select(fresh, dp.zone);
   if (first !== undefined || !retries) return first;

@@ -35,12 +35,13 @@ import type { InfraCache } from '../selection/infra.js';
 import { Canceller, type Upstream } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
 import {
-  addressText, hasUnresolvedNames, hintsDelegation, leave, referralDelegationPoint, selectAddress, toDelegationPoint,
-  unresolvedNames, usableDelegation, type AskedQuestion, type DelegationPoint, type SentQuery,
+  addParentSideAddresses, addressText, hasUnresolvedNames, hintsDelegation, leave, referralDelegationPoint, rootDelegation,
+  selectAddress, toDelegationPoint, unresolvedNames, usableDelegation, type AskedQuestion, type DelegationPoint, type SentQuery,
 } from './delegpt.js';
+import { MinimisedQuestion, minimisedReply, nextQuestion, type Minimisation } from './qmin.js';
 import { detachedFlight, FlightTable, flightKey, withDeadline, type Flight } from './flights.js';
 import type { RootHints } from './roothints.js';
-import { scrubResponse, type Scrubbed } from './scrub.js';
+import { nsTargets, scrubResponse, type Scrubbed } from './scrub.js';
 import type { Message } from '../../dns/message.js';
 import type { ResolveRequest, ResolveResult } from './types.js';
 
@@ -98,6 +99,8 @@ interface Task {
   ancestors: Set<string>;
   budget: Budget;
   flight: Flight;
+  /** QNAME minimisation progress at the current delegation point (qmin.ts). */
+  qmin: Minimisation;
 }
 
 export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
@@ -176,8 +179,13 @@ export class Iterator {
       chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
-      budget, flight, onResponse: 'handleResponse',
+      budget, flight, onResponse: 'handleResponse', qmin: this.newMinimisation(),
     }));
+  }
+
+  /** Minimisation state for a new resolution: as configured, nothing established yet. */
+  private newMinimisation(): Minimisation {
+    return { mode: this.d.cfg.upstream.qnameMinimisation, labels: 0, iterations: 0, timeouts: 0, lastName: undefined, full: false };
   }
 
   /** The dispatch loop: one call per state until the task is finished. */
@@ -239,12 +247,21 @@ export class Iterator {
    * the parent, so DS questions start one label up). A cut is skipped if it has no
    * addresses left and all its NS names lie inside it (they could only be found
    * through itself); the parent is asked again and supplies fresh glue. With no cut
-   * cached, go and prime the root.
+   * cached, go and prime the root; with only a root NS set whose servers have no
+   * address, use the hints' addresses for them.
    */
   private processFindZoneCut(t: Task): IteratorState {
     const start = t.qtype === TYPE.DS && t.qname !== '' ? (parentName(t.qname) ?? '') : t.qname;
-    const d = this.d.cache.findDelegation(start, t.qclass, usableDelegation);
-    if (!d) return 'prime';
+    const cache = this.d.cache;
+    let d = cache.findDelegation(start, t.qclass, usableDelegation);
+    if (!d) {
+      // A root NS set is cached but none of its servers has an address (a priming
+      // answer without glue): the hints supply them, as unbound's "safety belt".
+      // Priming again would only bring the same answer.
+      const rootNs = cache.getRRset('', TYPE.NS, t.qclass);
+      if (!rootNs) return 'prime';
+      d = rootDelegation(cache.delegationFrom(rootNs.records, t.qclass), this.d.hints);
+    }
     this.enter(t, toDelegationPoint(d));
     return 'queryTargets';
   }
@@ -287,17 +304,21 @@ export class Iterator {
           address = retryNoEdns;
           edns = false;
         } else {
-          // Untried addresses first; then NS names without addresses (glueless), before
-          // trying an address again; then retries.
-          address = selectAddress(dp, infra, false);
+          // Untried addresses first; then NS names without addresses (glueless); then
+          // the addresses the parent gave for this delegation (last resort, once: the
+          // child's own view of its servers may be broken); then retries.
+          const families = this.families;
+          address = selectAddress(dp, infra, false, families);
           if (address === undefined && hasUnresolvedNames(dp) && await this.lookupTargets(t, dp)) continue;
-          address ??= selectAddress(dp, infra, true);
+          if (address === undefined && addParentSideAddresses(dp, this.d.cache, t.qclass)) continue;
+          address ??= selectAddress(dp, infra, true, families);
           if (address !== undefined) edns = !infra.noEdns(address);
         }
         if (address === undefined) {
           // Out of addresses: look up NS names that have none (even with queries still
           // listening: the servers we have may be dead), then wait for what is in flight.
           if (await this.lookupTargets(t, dp)) continue;
+          if (addParentSideAddresses(dp, this.d.cache, t.qclass)) continue;
           if (dp.sent.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
         } else {
           if (t.budget.queries >= t.budget.maxQueries) {
@@ -338,6 +359,7 @@ export class Iterator {
         // A timeout cut short by the budget says nothing about the server.
         if (q.timeoutMs >= q.rtoMs || out.tcp) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
         else infra.releaseProbe(q.address);
+        if (q.asked instanceof MinimisedQuestion) minimisedReply(t.qmin, 'timeout');
         if (out.late) {
           q.lingering = true;
           q.promise = out.late;
@@ -365,9 +387,16 @@ export class Iterator {
     t.response = undefined;
     const dp = t.dp!;
     const { cache, infra, stats, cfg } = this.d;
-    const s = scrubResponse(msg, asked, dp.zone);
+    const s = scrubResponse(msg, asked, dp.zone, { looseGlue: !cfg.upstream.hardenGlue });
     const kind = classifyResponse(msg, s, dp.zone);
     const aa = (msg.flags & 0x0400) !== 0;
+
+    // A reply to a minimised question is read by handleMinimised, except a referral
+    // (descend as usual) and, in strict mode, a failing server (counted as usual).
+    if (asked instanceof MinimisedQuestion && kind !== 'referral' &&
+        !(t.qmin.mode === 'strict' && (kind === 'lame' || kind === 'formerr' || kind === 'server-error'))) {
+      return this.handleMinimised(t, asked, kind, s, aa);
+    }
 
     switch (kind) {
       case 'lame':
@@ -395,11 +424,17 @@ export class Iterator {
           return 'queryTargets';
         }
         if (++t.referrals > cfg.upstream.maxReferrals) return this.fail(t, `more than ${cfg.upstream.maxReferrals} referrals`, EDE.OTHER);
-        const next = this.appendChain(t, s);
-        if (next) return next;
+        // A referral to a minimised question carries no chain of the client's.
+        if (!(asked instanceof MinimisedQuestion)) {
+          const next = this.appendChain(t, s);
+          if (next) return next;
+        }
+        // The NS set at referral trust (never above an authoritative answer's); the
+        // glue only on the parent side, filed under this delegation. Loose glue
+        // (harden_glue off) serves this delegation point alone and is not kept.
         cache.putRRset(s.ns, TRUST.REFERRAL);
-        for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
-        this.enter(t, referralDelegationPoint(cache.delegationFrom(s.ns, s.ns[0].class), s.glue));
+        for (const set of groupRRsets(s.glue)) cache.putParentSide(cut, set);
+        this.enter(t, referralDelegationPoint(cache.delegationFrom(s.ns, s.ns[0].class), [...s.glue, ...s.looseGlue]));
         return 'queryTargets';
       }
       case 'answer':
@@ -424,6 +459,37 @@ export class Iterator {
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
     }
+  }
+
+  /**
+   * A reply to a minimised question (RFC 9156), other than a referral (which
+   * descends as usual): what it says about the name asked goes to the cache, and
+   * minimisation moves on (qmin.ts decides: next labels, the full question, or, in
+   * strict mode, the end). Nothing of it joins the client's answer, and in relaxed
+   * mode a server that mishandles the minimised question is not held to it: the
+   * full question goes to the same servers before anything is marked lame.
+   */
+  private handleMinimised(t: Task, asked: MinimisedQuestion, kind: ReturnType<typeof classifyResponse>, s: Scrubbed, aa: boolean): IteratorState {
+    const { cache, stats } = this.d;
+    switch (kind) {
+      case 'answer': case 'cname':
+        this.cacheAnswer(s, aa);
+        break;
+      case 'nodata': case 'nxdomain':
+        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa));
+        break;
+      default:
+        stats.upstreamErrors++;
+        break;
+    }
+    const next = minimisedReply(t.qmin, kind === 'answer' || kind === 'cname' || kind === 'nodata' ? 'exists' : kind === 'nxdomain' ? 'nxdomain' : 'broken', asked);
+    if (next === 'nxdomain') {
+      // Strict: no name below one that does not exist (RFC 8020).
+      if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, RCODE.NXDOMAIN, s.soa, TtlPolicy.negativeFromSoa(s.soa));
+      return this.finish(t, RCODE.NXDOMAIN, { soa: s.soa, ttl: TtlPolicy.negativeFromSoa(s.soa) });
+    }
+    if (next === 'fail') return this.fail(t, `the servers of ${t.dp!.zone === '' ? '.' : t.dp!.zone} failed a minimised question (strict QNAME minimisation)`);
+    return 'queryTargets';
   }
 
   /**
@@ -479,30 +545,59 @@ export class Iterator {
     return 'init';
   }
 
-  /** Stores the scrubbed answer chain, the authority NS set and glue. */
+  /**
+   * Stores the scrubbed answer chain. The authority section's NS set is not stored:
+   * an answer's server could otherwise replace the delegation its parent gave (a
+   * non-AA answer carrying "example.com NS a-name-I-control" was enough), which is
+   * the cache poisoning of Deckard's iter_ns_spoof. NS sets enter the cache only from
+   * referrals (parent side) and as the answer to an NS question (child side), as in
+   * unbound since it stopped keeping such "promiscuous" RRsets. Additional-section
+   * addresses are kept only for an NS answer's own servers, on the parent side,
+   * filed under that NS set's zone.
+   */
   private cacheAnswer(s: Scrubbed, aa: boolean): void {
     const cache = this.d.cache;
     const trust: Trust = aa ? TRUST.ANSWER_AA : TRUST.ANSWER;
     // Synthesised CNAMEs (from a DNAME) are not stored: the DNAME is.
     const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && i > 0 && s.answers[i - 1].type === TYPE.DNAME));
     for (const set of groupRRsets(real)) cache.putRRset(set, trust);
-    if (s.ns.length) cache.putRRset(s.ns, aa ? TRUST.AUTHORITY_AA : TRUST.REFERRAL);
-    for (const set of groupRRsets(s.glue)) cache.putRRset(set, TRUST.GLUE);
+    const nsAnswer = s.answered ? real.filter((r) => r.type === TYPE.NS) : [];
+    if (nsAnswer.length) {
+      const targets = new Set(nsTargets(nsAnswer));
+      for (const set of groupRRsets(s.glue)) if (targets.has(lowerName(set[0].name))) cache.putParentSide(nsAnswer[0].name, set);
+    }
   }
 
   /** Moves the resolution to another delegation point, leaving the one it was at. */
   private enter(t: Task, dp: DelegationPoint): void {
     leave(t.dp);
     t.dp = dp;
+    // Minimisation starts again below the new cut (full stays full).
+    t.qmin.labels = 0;
+    t.qmin.lastName = undefined;
   }
 
   /**
    * The question put to a server of the current delegation point: the one place
-   * that decides what name and type leave this resolver (QNAME minimisation,
-   * RFC 9156, would decide it here). Today: the resolution's own question.
+   * that decides what name and type leave this resolver. With QNAME minimisation
+   * (RFC 9156, qmin.ts) only as many labels as the cut needs, type A; names below
+   * the cut that the cache already knows to exist (so hold no cut of their own, or
+   * findZoneCut would have started there) are skipped without a query.
    */
   private questionFor(t: Task): AskedQuestion {
-    return { name: t.qname, type: t.qtype, class: t.qclass };
+    const full: AskedQuestion = { name: t.qname, type: t.qtype, class: t.qclass };
+    return nextQuestion(t.qmin, full, t.dp!.zone, (name) => this.knownToExist(name, t.qclass)) ?? full;
+  }
+
+  /** The cache holds an answer, or NODATA, for `name`: it exists inside the zone asked. */
+  private knownToExist(name: string, cls: number): boolean {
+    const found = this.d.cache.lookupName(name, TYPE.A, cls, TRUST.ANSWER);
+    return found.rrset !== undefined || found.cname !== undefined || (found.negative !== undefined && found.negative.rcode === RCODE.NOERROR);
+  }
+
+  /** Address families queries may go to (upstream.ipv4 / ipv6). */
+  private get families(): { v4: boolean; v6: boolean } {
+    return { v4: this.d.cfg.upstream.ipv4, v6: this.d.cfg.upstream.ipv6 };
   }
 
   /**
@@ -533,10 +628,11 @@ export class Iterator {
     }));
   }
 
-  /** A, then AAAA if there is no A, for an NS name, as sub-resolutions. */
+  /** A, then AAAA if there is no A, for an NS name, as sub-resolutions (only the families in use). */
   private async lookupAddresses(t: Task, name: string): Promise<string[]> {
     const out: string[] = [];
-    for (const type of [TYPE.A, TYPE.AAAA]) {
+    const types = [...(this.d.cfg.upstream.ipv4 ? [TYPE.A] : []), ...(this.d.cfg.upstream.ipv6 ? [TYPE.AAAA] : [])];
+    for (const type of types) {
       const r = await this.resolveSub({ name, type, class: t.qclass }, t);
       if (r.rcode === RCODE.NOERROR) {
         for (const rr of r.answers) {
@@ -561,7 +657,7 @@ export class Iterator {
     if (!this.priming) {
       const primed = detachedFlight('priming', (flight) => this.run({
         qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], seen: new Set(['']), cnames: 0, referrals: 0,
-        depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse',
+        depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse', qmin: this.newMinimisation(),
         budget: this.newBudget(), dp: toDelegationPoint(hintsDelegation(this.d.hints)),
       }, 'queryTargets'));
       this.priming = primed.promise
@@ -596,8 +692,8 @@ export class Iterator {
     if (negative) {
       const ttl = policy.negative(negative.ttl);
       if (negative.soa) authority.push({ ...negative.soa, ttl });
-      // Without an SOA a negative answer may not be cached at all (RFC 2308 section 5).
-      cacheTtl = Math.min(cacheTtl, negative.soa ? ttl : 0);
+      // Without an SOA the TTL policy gives its short no-SOA TTL (ttl-policy.ts).
+      cacheTtl = Math.min(cacheTtl, ttl);
     }
     if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
     t.result = { rcode, answers, authority, additional: [], cacheTtl };

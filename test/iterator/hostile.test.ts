@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIterator } from '../../resolver/iterator/index.js';
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
-import { TRUST } from '../../resolver/cache/rrset-cache.js';
 import { ScriptedNet, nxdomain, referral, type ServerScript, rootDelegatingTest } from './scripted-auth.js';
 import { hints, manualClock, rdatas, testConfig } from './helpers.js';
 
@@ -141,9 +140,10 @@ describe('iterator: forged records never reach the cache or the client', () => {
     expect(rdatas(r.answers)).toEqual(['alias.forged.test CNAME www.bank.test.', 'www.bank.test A 192.0.2.11']);
   });
 
-  it('glue is kept only at glue trust and never answers a client', async () => {
-    const glue = it2.cache.getRRset('ns1.bank.test', TYPE.A, 1);
-    expect(glue?.trust).toBe(TRUST.GLUE);
+  it('glue is kept only on the parent side, for the delegation it came with, and never answers a client', async () => {
+    expect(it2.cache.getRRset('ns1.bank.test', TYPE.A, 1)).toBeUndefined();
+    expect(it2.cache.parentSideAddresses('bank.test', 'ns1.bank.test', 1)).toEqual([ip(11)]);
+    expect(it2.cache.parentSideAddresses('forged.test', 'ns1.bank.test', 1)).toEqual([]);
     const before = net.queriesTo(ip(11)).length;
     const r = await A('ns1.bank.test');
     // Asked the zone's own server (answers NXDOMAIN in this script) instead of serving glue.
