@@ -2,7 +2,7 @@
 // Signals: SIGTERM/SIGINT start lameduck (health 503 at once, DNS answers on for the
 // lameduck time, then exit; a second signal exits at once); SIGUSR1 toggles drain.
 
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import { YamlSource } from '../common/yaml-source.js';
 import {
   applyResolverFlags, checkResolverConfig, defaultResolverConfig, readResolverSection, RESOLVER_FLAGS_HELP,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../cli/ios.js';
-import { UsageError } from '../cli/args.js';
+import { UsageError } from '../common/args.js';
 import { BASE } from './testdata/fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'anycast-ios-'));

@@ -2,7 +2,7 @@
 // live progress line, and writing results as JSON.
 
 import { writeFileSync } from 'node:fs';
-import { intFlag, parseHostPort, UsageError, type Options } from '../../cli/args.js';
+import { intFlag, parseHostPort, UsageError, type Options } from '../../common/args.js';
 import type { Progress } from './engine.js';
 import { loadQueryFile, type QuerySet } from './queryfile.js';
 import { parseSources } from './sources.js';

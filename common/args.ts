@@ -1,4 +1,6 @@
-// Flag parsing shared by every subcommand, on top of node:util parseArgs.
+// Flag parsing shared by every subcommand and by the parts that read flags themselves
+// (resolver/config.ts, loadtest/driver/cli-common.ts), on top of node:util parseArgs.
+// It lives in common/ so that no part reaches up into cli/.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A bad command line: printed without a stack, exit status 2. */
