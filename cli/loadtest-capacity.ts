@@ -2,7 +2,7 @@
 // answers inside a loss and a p99 limit (like resperf), and report the curve.
 import { parseFlags, UsageError } from '../common/args.js';
 import { CAPACITY_DEFAULTS, findCapacity } from '../loadtest/driver/capacity.js';
-import { DEFAULT_TIMEOUT_MS } from '../loadtest/driver/engine.js';
+import { DEFAULT_TIMEOUT_MS } from '../loadtest/driver/options.js';
 import { formatCapacity } from '../loadtest/driver/results.js';
 import { interruptible, LOAD_OPTIONS, loadSetup, numberFlag, progressLine, writeJsonOut, type LoadFlags } from '../loadtest/driver/cli-common.js';
 

@@ -3,7 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { intFlag, parseHostPort, UsageError, type Options } from '../../common/args.js';
-import type { Progress } from './engine.js';
+import type { Progress } from './options.js';
 import { loadQueryFile, type QuerySet } from './queryfile.js';
 import { parseSources } from './sources.js';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '../../loadtest/driver/engine.js';
+import { runLoad } from '../../loadtest/driver/run.js';
 import { loadQueryFile } from '../../loadtest/driver/queryfile.js';
 import type { RunResult } from '../../loadtest/driver/results.js';
 import { queriesBySource, startUnbound, type UnboundHandle } from '../../bench/harness/local-unbound.js';
