@@ -9,8 +9,9 @@ import {
   resolverFlagOptions, type ResolverFlagValues,
 } from '../resolver/config.js';
 import { lowerName } from '../dns/name.js';
-import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeConfig, type NodeSectionsInput } from '../healthcheck/config.js';
-import { startNode } from '../healthcheck/node.js';
+import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeSectionsInput } from '../healthcheck/config.js';
+import { startNode } from '../node/node.js';
+import type { NodeConfig } from '../node/config.js';
 
 const USAGE = `usage: anycast-kit node [--config FILE] [every resolver flag] --health-listen ADDR:PORT
                         [--snmp-listen ADDR:PORT] [--snmp-community NAME] [--drain-file PATH] [--json]
