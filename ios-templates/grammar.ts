@@ -238,8 +238,12 @@ export function checkGrammar(platform: Platform, lines: string[]): GrammarIssue[
   return issues;
 }
 
+/** GrammarError's machine code (a closed set of one; see docs/errors.md). */
+export type GrammarErrorCode = 'GRAMMAR';
+
 /** Thrown when generated output fails the grammar: a bug in the generator, never in input. */
 export class GrammarError extends Error {
+  readonly code: GrammarErrorCode = 'GRAMMAR';
   constructor(readonly platform: Platform, readonly issues: GrammarIssue[]) {
     super(
       `internal error: generated ${platform} config failed the grammar check:\n` +

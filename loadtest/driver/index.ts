@@ -6,7 +6,7 @@ export { DEFAULT_CLIENTS, DEFAULT_DURATION_S, DEFAULT_TIMEOUT_MS } from './optio
 export type { RunOptions, Progress } from './options.js';
 export { findCapacity, judgeStep, CAPACITY_DEFAULTS } from './capacity.js';
 export type { CapacityOptions } from './capacity.js';
-export { loadQueryFile, parseQueries, parseQueryLine, QueryFileError } from './queryfile.js';
+export { loadQueryFile, parseQueries, parseQueryLine, QueryFileError, type QueryFileErrorCode } from './queryfile.js';
 export type { QuerySet, QueryLine } from './queryfile.js';
 export { LatencyHistogram, summarize } from './histogram.js';
 export type { LatencySummaryMs } from './histogram.js';
