@@ -2,7 +2,7 @@
 // absolute, WITHOUT the trailing dot: "www.example.com", and the root is "".
 // Bytes that are not printable ASCII, and "." or "\" inside a label, are escaped
 // as \DDD or \. so that a label containing a dot can never be confused with two labels
-// (dns2 gets this wrong; see shared/NOTES.md).
+// (dns2 gets this wrong; see docs/field-notes.md, "dns2").
 
 import { WireError } from './errors.js';
 

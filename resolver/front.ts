@@ -1,5 +1,5 @@
 // The resolver's front: everything between a client packet and the iterator.
-// Order per query (see DESIGN.md):
+// Order per query (see "Front design" in resolver/README.md):
 //   1. readQuery: header, question and OPT straight from the Buffer (drop QR=1).
 //   2. ACL: clients outside --allow get REFUSED, no data. The one exception is the
 //      health probe name: a switch's `ip sla ... dns` probe comes from the switch's

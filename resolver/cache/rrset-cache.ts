@@ -6,7 +6,7 @@
 //
 // Expiry is checked against an injected clock (milliseconds, monotonic), never with
 // lru-cache's own TTL: that one treats 0 as "forever" and reads performance.now()
-// behind a cache (see shared/NOTES.md), which tests cannot move.
+// behind a cache (see docs/field-notes.md, "lru-cache"), which tests cannot move.
 
 import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
