@@ -1,3 +1,3 @@
 // anycast-kit's public entry: the shared DNS wire codec. Each part has its own
-// export path (anycast-kit/resolver, /healthcheck, /ios-templates, /loadtest).
+// export path (anycast-kit/resolver, /healthcheck, /node, /ios-templates, /loadtest).
 export * from './dns/index.js';

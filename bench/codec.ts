@@ -1,5 +1,5 @@
 // Our wire codec against dns2 on the same messages, plus the hostile pointer chain
-// from shared/NOTES.md. This is the measurement behind writing dns/ ourselves.
+// described in docs/field-notes.md ("dns2"). This is the measurement behind writing dns/ ourselves.
 
 import dns2 from 'dns2';
 import { performance } from 'node:perf_hooks';
@@ -77,7 +77,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     rows,
     notes: [
       `ratio > 1 means ours is faster; the hostile row's ratio is dns2 time / our time. Ours rejects it: "${oursErr}".`,
-      'Why dns/ is our own code: dns2 follows unbounded pointer chains and encodes bit by bit (shared/NOTES.md).',
+      'Why dns/ is our own code: dns2 follows unbounded pointer chains and encodes bit by bit (docs/field-notes.md).',
     ],
   };
 }

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startUnbound } from '../loadtest/driver/unbound-fixture.js';
+import { startUnbound } from './harness/local-unbound.js';
 import type { RunResult } from '../loadtest/driver/results.js';
 import type { BenchOptions, BenchReport } from './types.js';
 

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatIssue } from '../common/yaml-source.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import {
   allSwitches,
   ConfigError,

@@ -1,7 +1,7 @@
 // anycast-kit lab: the mini-internet on loopback (lab/zones, served by lab/authserver)
 // and a full node recursing through it. No Internet access and no root needed.
 
-import { parseFlags, parseHostPort, intFlag, UsageError } from './args.js';
+import { parseFlags, parseHostPort, intFlag, UsageError } from '../common/args.js';
 import { startLabNode, DEFAULT_HEALTH, DEFAULT_IDENTITY, DEFAULT_LISTEN, DEFAULT_SNMP } from '../lab/node.js';
 import { LAB_PORT } from '../lab/index.js';
 

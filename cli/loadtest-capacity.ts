@@ -1,8 +1,8 @@
 // anycast-kit loadtest capacity: step the offered rate to find the highest rate a server
 // answers inside a loss and a p99 limit (like resperf), and report the curve.
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import { CAPACITY_DEFAULTS, findCapacity } from '../loadtest/driver/capacity.js';
-import { DEFAULT_TIMEOUT_MS } from '../loadtest/driver/engine.js';
+import { DEFAULT_TIMEOUT_MS } from '../loadtest/driver/options.js';
 import { formatCapacity } from '../loadtest/driver/results.js';
 import { interruptible, LOAD_OPTIONS, loadSetup, numberFlag, progressLine, writeJsonOut, type LoadFlags } from '../loadtest/driver/cli-common.js';
 

@@ -1,7 +1,7 @@
 // anycast-kit loadtest cef: model how a switch's CEF table spreads clients over its
 // equal-cost endpoints, answer exact-route questions, and calibrate against a real switch.
 
-import { parseFlags, UsageError, parseHostPort } from './args.js';
+import { parseFlags, UsageError, parseHostPort } from '../common/args.js';
 import {
   calibrate,
   cefDistribution,

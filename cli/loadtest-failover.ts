@@ -1,7 +1,7 @@
 // anycast-kit loadtest failover: simulate site and node failures on a topology and the
 // cascade that follows, step by step; --all-single prints the survival matrix.
 
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import {
   FailoverModel,
   loadTopology,

@@ -3,7 +3,7 @@
 // SVG, no network fetches) and optionally its Markdown twin.
 
 import { renameSync, writeFileSync } from 'node:fs';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import { applyCapacities, buildPlanReport, loadTopology, readCapacityResult, type CapacityAssignment } from '../loadtest/model/index.js';
 import { fmtPct, fmtQps, textTable } from '../loadtest/model/format.js';
 import { renderHtml, renderMarkdown } from '../loadtest/report/index.js';

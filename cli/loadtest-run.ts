@@ -1,6 +1,7 @@
 // anycast-kit loadtest run: send DNS load at a server, report rate, loss, rcodes and latency.
-import { intFlag, parseFlags, UsageError } from './args.js';
-import { DEFAULT_CLIENTS, DEFAULT_DURATION_S, DEFAULT_TIMEOUT_MS, diagnoseNoAnswers, runLoad } from '../loadtest/driver/engine.js';
+import { intFlag, parseFlags, UsageError } from '../common/args.js';
+import { DEFAULT_CLIENTS, DEFAULT_DURATION_S, DEFAULT_TIMEOUT_MS } from '../loadtest/driver/options.js';
+import { diagnoseNoAnswers, runLoad } from '../loadtest/driver/run.js';
 import { formatRun } from '../loadtest/driver/results.js';
 import { interruptible, LOAD_OPTIONS, loadSetup, numberFlag, ttyProgress, writeJsonOut, type LoadFlags } from '../loadtest/driver/cli-common.js';
 

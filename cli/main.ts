@@ -3,7 +3,7 @@
 // returning the exit status; this file only dispatches and turns thrown errors into
 // a message and status 1 (usage errors are status 2, raised as UsageError).
 
-import { UsageError } from './args.js';
+import { UsageError } from '../common/args.js';
 import { reexecWithHeapFlags } from '../common/runtime.js';
 
 /** Commands that run for days and answer DNS: they get the GC settings of common/runtime.ts. */

@@ -2,15 +2,16 @@
 // Signals: SIGTERM/SIGINT start lameduck (health 503 at once, DNS answers on for the
 // lameduck time, then exit; a second signal exits at once); SIGUSR1 toggles drain.
 
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../common/args.js';
 import { YamlSource } from '../common/yaml-source.js';
 import {
   applyResolverFlags, checkResolverConfig, defaultResolverConfig, readResolverSection, RESOLVER_FLAGS_HELP,
   resolverFlagOptions, type ResolverFlagValues,
 } from '../resolver/config.js';
 import { lowerName } from '../dns/name.js';
-import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeConfig, type NodeSectionsInput } from '../healthcheck/config.js';
-import { startNode } from '../healthcheck/node.js';
+import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeSectionsInput } from '../healthcheck/config.js';
+import { startNode } from '../node/node.js';
+import type { NodeConfig } from '../node/config.js';
 
 const USAGE = `usage: anycast-kit node [--config FILE] [every resolver flag] --health-listen ADDR:PORT
                         [--snmp-listen ADDR:PORT] [--snmp-community NAME] [--drain-file PATH] [--json]

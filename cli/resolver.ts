@@ -3,7 +3,7 @@
 // (a second signal exits at once).
 
 import { fastUdpStatus } from '../native/index.js';
-import { parseFlags } from './args.js';
+import { parseFlags } from '../common/args.js';
 import { startResolver } from '../resolver/server.js';
 import { RESOLVER_FLAGS_HELP, resolverConfigFromFlags, resolverFlagOptions, type ResolverFlagValues } from '../resolver/config.js';
 

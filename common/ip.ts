@@ -1,4 +1,8 @@
-// IP address text, parsed by hand: it runs per packet (ACL, fastudp's reply queue).
+// IPv4 address text: the project's one parser and one formatter. The parser is written
+// by hand because it runs per packet (ACL, fastudp's reply queue), and it is strict
+// because what the inventory and topology tools print is pasted into production
+// switches: no leading zeros ("010.1.0.1" is octal to some parsers), exactly four
+// parts, each 0-255, nothing around them.
 
 /** Parses dotted-quad IPv4 from `text` starting at `start`; returns the address as uint32, or -1. */
 export function parseIpv4(text: string, start = 0, end = text.length): number {
@@ -25,4 +29,9 @@ export function parseIpv4(text: string, start = 0, end = text.length): number {
   }
   if (part < 0 || dots !== 3) return -1;
   return (value * 256 + part) >>> 0;
+}
+
+/** Dotted-quad text of an IPv4 address given as a uint32 (the inverse of parseIpv4). */
+export function formatIpv4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }

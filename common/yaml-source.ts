@@ -15,8 +15,12 @@ export interface ConfigIssue {
   message: string;
 }
 
+/** ConfigError's machine code (a closed set of one; see docs/errors.md). */
+export type ConfigErrorCode = 'CONFIG';
+
 /** Thrown when a file has one or more problems; `issues` lists them all. */
 export class ConfigError extends Error {
+  readonly code: ConfigErrorCode = 'CONFIG';
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
     super(issues.map(formatIssue).join('\n'));

@@ -2,7 +2,8 @@
 // absolute, WITHOUT the trailing dot: "www.example.com", and the root is "".
 // Bytes that are not printable ASCII, and "." or "\" inside a label, are escaped
 // as \DDD or \. so that a label containing a dot can never be confused with two labels
-// (the dns2 package splits on every dot, escaped or not, and gets such names wrong).
+// (the dns2 package splits on every dot, escaped or not, and gets such names wrong;
+// see docs/field-notes.md, "dns2").
 //
 // Case: DNS compares names ASCII case-insensitively (RFC 4343). isUpperAscii() is
 // the one place that says what an upper-case letter is; lowerName() (strings) and

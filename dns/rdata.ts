@@ -2,6 +2,7 @@
 // Types not listed here use the RFC 3597 generic form: \# LEN HEX.
 
 import { isIP } from 'node:net';
+import { formatIpv4, parseIpv4 } from '../common/ip.js';
 import { TYPE } from './constants.js';
 import { WireError } from './errors.js';
 import { fqdn, nameToWire, normalizeName, readName } from './name.js';
@@ -30,8 +31,11 @@ export function encodeSoa(s: Soa): Buffer {
 }
 
 export function ipv4ToBytes(ip: string): Buffer {
-  if (isIP(ip) !== 4) throw new WireError('BAD_RDATA', `"${ip}" is not an IPv4 address`);
-  return Buffer.from(ip.split('.').map(Number));
+  const v = parseIpv4(ip);
+  if (v < 0) throw new WireError('BAD_RDATA', `"${ip}" is not an IPv4 address`);
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(v);
+  return out;
 }
 
 export function ipv6ToBytes(ip: string): Buffer {
@@ -95,7 +99,7 @@ export function rdataToText(type: number, rdata: Buffer): string {
     switch (type) {
       case TYPE.A:
         if (rdata.length !== 4) return generic(rdata);
-        return `${rdata[0]}.${rdata[1]}.${rdata[2]}.${rdata[3]}`;
+        return formatIpv4(rdata.readUInt32BE(0));
       case TYPE.AAAA:
         if (rdata.length !== 16) return generic(rdata);
         return bytesToIpv6(rdata);

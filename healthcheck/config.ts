@@ -4,7 +4,6 @@
 // healthcheck/README.md documents every key.
 
 import { isIP } from 'node:net';
-import type { ResolverConfig } from '../resolver/config.js';
 import { parseType, normalizeName } from '../dns/index.js';
 import type { FieldPath, YamlSource } from '../common/yaml-source.js';
 
@@ -91,8 +90,8 @@ export interface MetricsSettings {
   listen?: HostPort;
 }
 
-export interface NodeConfig {
-  resolver: ResolverConfig;
+/** The healthcheck part's sections of node.yaml; node/config.ts adds the resolver's to make a NodeConfig. */
+export interface NodeSections {
   health: HealthSettings;
   snmp: SnmpSettings;
   metrics: MetricsSettings;
@@ -124,7 +123,7 @@ export function defaultLameduck(sla: SlaSettings[]): { ms: number; source: 'sla'
 }
 
 /** Fills defaults and derived values. */
-export function resolveSections(input: NodeSectionsInput, resolverProbeName?: string): Omit<NodeConfig, 'resolver'> {
+export function resolveSections(input: NodeSectionsInput, resolverProbeName?: string): NodeSections {
   const h = input.health ?? {};
   const intervalMs = h.intervalMs ?? 1000;
   const sla = h.sla ?? [];
@@ -162,7 +161,7 @@ export function resolveSections(input: NodeSectionsInput, resolverProbeName?: st
 }
 
 /** Cross-field checks that hold whether values came from flags or the file. Returns problems. */
-export function checkSections(c: Omit<NodeConfig, 'resolver'>): Array<{ field: string; message: string }> {
+export function checkSections(c: NodeSections): Array<{ field: string; message: string }> {
   const out: Array<{ field: string; message: string }> = [];
   const h = c.health;
   if (!h.listen) out.push({ field: 'health.listen', message: 'the health endpoint needs an address: give --health-listen ADDR:PORT or health.listen' });

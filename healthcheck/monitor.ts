@@ -13,8 +13,15 @@ import { LoadWindow } from './load.js';
 import { dnsProbe, nonceLabel, probeAddressFor, type DnsProbeRequest, type DnsProbeResult, type ProbeTarget } from './probe.js';
 import { HealthMachine, type CanaryOutcome, type ProbeOutcome, type StateChange } from './state.js';
 
+/**
+ * What the health loop needs of the resolver, and all it sees of it: where it
+ * listens, its counters, and the probe-name answer mode. Starting and stopping the
+ * resolver is the node's job (node/node.ts), not the health check's.
+ */
+export type ResolverView = Pick<ResolverHandle, 'listening' | 'stats' | 'setProbeMode'>;
+
 export interface MonitorOptions {
-  resolver: ResolverHandle;
+  resolver: ResolverView;
   settings: HealthSettings;
   now?: () => number;
   /** Replaceable for tests. */
@@ -38,7 +45,7 @@ export class HealthMonitor {
   readonly load: LoadWindow;
   readonly recentProbes: ProbeOutcome[] = [];
   readonly canaries: CanaryRecord[];
-  private readonly resolver: ResolverHandle;
+  private readonly resolver: ResolverView;
   private readonly settings: HealthSettings;
   private readonly now: () => number;
   private readonly probeFn: (req: DnsProbeRequest) => Promise<DnsProbeResult>;

@@ -4,7 +4,7 @@
 // `ip load-sharing` instead of CEF algorithms. Choices that Cisco's documents leave
 // open are written down in README.md ("Syntax choices").
 
-import type { Cmd } from './model.js';
+import type { Cmd } from './cmd.js';
 import type { CefAlgorithm, Inventory, Node, Platform, Probe, Switch } from './inventory.js';
 
 export interface Dialect {

@@ -9,7 +9,7 @@
 // except features and load-sharing, which this generator never negates.
 
 import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN, SLA_TAG_PATTERN } from './patterns.js';
-import { parseIpv4 } from './net.js';
+import { parseIpv4 } from '../common/ip.js';
 import type { Platform } from './inventory.js';
 
 interface Rule {
@@ -146,9 +146,9 @@ function matchSlot(slot: string, tok: string): boolean {
     case 'asn':
       return matchInt(tok, 1, 4294967295);
     case 'ipv4':
-      return parseIpv4(tok) !== undefined;
+      return parseIpv4(tok) >= 0;
     case 'prefix32':
-      return tok.endsWith('/32') && parseIpv4(tok.slice(0, -3)) !== undefined;
+      return tok.endsWith('/32') && parseIpv4(tok.slice(0, -3)) >= 0;
     case 'host':
       return HOST_RE.test(tok);
     case 'name':
@@ -159,7 +159,7 @@ function matchSlot(slot: string, tok: string): boolean {
       return RMNAME_RE.test(tok);
     case 'url': {
       const u = URL_RE.exec(tok);
-      return !!u && parseIpv4(u[1]) !== undefined && matchInt(u[2], 1, 65535);
+      return !!u && parseIpv4(u[1]) >= 0 && matchInt(u[2], 1, 65535);
     }
   }
   return false;
@@ -238,8 +238,12 @@ export function checkGrammar(platform: Platform, lines: string[]): GrammarIssue[
   return issues;
 }
 
+/** GrammarError's machine code (a closed set of one; see docs/errors.md). */
+export type GrammarErrorCode = 'GRAMMAR';
+
 /** Thrown when generated output fails the grammar: a bug in the generator, never in input. */
 export class GrammarError extends Error {
+  readonly code: GrammarErrorCode = 'GRAMMAR';
   constructor(readonly platform: Platform, readonly issues: GrammarIssue[]) {
     super(
       `internal error: generated ${platform} config failed the grammar check:\n` +

@@ -23,5 +23,5 @@ export {
 export { renderSwitch, renderSwitchLines, type RenderOptions } from './render.js';
 export { buildSwitch, type Block, type Cmd, type SwitchConfig } from './model.js';
 export { planChanges, type SwitchPlan, type PlanSummary, type PlanOptions } from './plan.js';
-export { checkGrammar, assertGrammar, GrammarError, type GrammarIssue } from './grammar.js';
+export { checkGrammar, assertGrammar, GrammarError, type GrammarErrorCode, type GrammarIssue } from './grammar.js';
 export { hostSnippet, renderHostSnippet, healthTiming, nodeConfig, type HostSnippet, type HealthTiming } from './host.js';

@@ -3,7 +3,8 @@
 // line and field) so the operator fixes them in one pass.
 
 import { ConfigError, YamlSource, type FieldPath } from '../common/yaml-source.js';
-import { looksLikeIpv6, parseCidr4, parseIpv4, unusableUnicast } from './net.js';
+import { parseIpv4 } from '../common/ip.js';
+import { looksLikeIpv6, parseCidr4, unusableUnicast } from './net.js';
 import { HOST_PATTERN, NAME_PATTERN, PATH_PATTERN, RMNAME_PATTERN, SLA_TAG_MAX } from './patterns.js';
 
 export type Platform = 'ios' | 'ios-xe' | 'nx-os';
@@ -262,7 +263,7 @@ class InventoryReader {
       return undefined;
     }
     const n = parseIpv4(s);
-    if (n === undefined) {
+    if (n < 0) {
       this.err(path, `"${s}" is not a valid IPv4 address (four decimal octets 0-255, no leading zeros)`);
       return undefined;
     }

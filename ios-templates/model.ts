@@ -2,16 +2,11 @@
 // model serves a full config (render.ts) and a change plan between two inventories
 // (plan.ts). The per-platform command forms live in dialect.ts.
 
+import type { Cmd } from './cmd.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import type { Inventory, Node, Switch } from './inventory.js';
 
-/** A configuration command and, if it enters a sub-mode, the commands inside it. */
-export interface Cmd {
-  text: string;
-  children?: Cmd[];
-  /** Command that leaves the sub-mode, printed at the opener's indent (IOS exit-address-family). */
-  close?: string;
-}
+export type { Cmd };
 
 /**
  * The order blocks appear in a full config, chosen so that a paste never refers to

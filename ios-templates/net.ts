@@ -1,20 +1,9 @@
 // IPv4 helpers for the inventory. Strict on purpose: what we print is pasted into
 // production switches, so "010.1.0.1" (octal on some parsers) or "10.1.0" is refused.
+// Addresses themselves are parsed by common/ip.ts, the project's one IPv4 parser.
 
-/** Parses a dotted quad with no leading zeros; returns the 32-bit value or undefined. */
-export function parseIpv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i];
-    if (part.length > 1 && part.startsWith('0')) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    v = v * 256 + n;
-  }
-  return v;
-}
+import { parseIpv4 } from '../common/ip.js';
+
 
 /** True when the text looks like an IPv6 address (used only to give a precise error). */
 export function looksLikeIpv6(text: string): boolean {
@@ -39,7 +28,7 @@ export function parseCidr4(text: string): { net: number; len: number } | undefin
   if (!m) return undefined;
   const addr = parseIpv4(m[1]);
   const len = Number(m[2]);
-  if (addr === undefined || len > 32) return undefined;
+  if (addr < 0 || len > 32) return undefined;
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
   if ((addr & mask) >>> 0 !== addr) return undefined; // host bits set: almost always a typo
   return { net: addr, len };

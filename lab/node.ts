@@ -2,8 +2,9 @@
 // endpoint, metrics, SNMP) recursing through it. `anycast-kit lab` is a thin shell
 // around startLabNode(); tests and benches can call it directly.
 
-import type { HostPort, NodeHandle } from '../healthcheck/index.js';
-import { DEFAULT_BASE_OID, resolveSections, startNode } from '../healthcheck/index.js';
+import type { HostPort } from '../healthcheck/index.js';
+import { DEFAULT_BASE_OID, resolveSections } from '../healthcheck/index.js';
+import { startNode, type NodeHandle } from '../node/index.js';
 import { TYPE } from '../dns/constants.js';
 import { defaultResolverConfig, type ResolverConfig } from '../resolver/config.js';
 import { startLab, type Lab, type LabOptions } from './index.js';

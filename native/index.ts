@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseIpv4 } from '../common/ip.js';
+import { formatIpv4, parseIpv4 } from '../common/ip.js';
 
 /** The addon's functions (see the comments in fastudp.c). */
 export interface FastUdpBinding {
@@ -69,10 +69,8 @@ export function fastUdpStatus(): { available: boolean; reason: string } {
   return { available: b !== null, reason: b !== null ? 'loaded' : why };
 }
 
-/** Dotted quad from the uint32 the addon reports. */
-export function ipv4Text(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+/** Dotted quad from the uint32 the addon reports (common/ip.ts formatIpv4). */
+export const ipv4Text: (a: number) => string = formatIpv4;
 
 /**
  * RFC 5952 text for an IPv6 address given as four big-endian 32-bit words: lower

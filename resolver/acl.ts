@@ -4,11 +4,15 @@
 // IPv4-mapped IPv6 sources (::ffff:a.b.c.d, seen on dual-stack sockets) are
 // checked against the IPv4 rules.
 
-import { parseIpv4 } from '../common/ip.js';
+import { formatIpv4, parseIpv4 } from '../common/ip.js';
 
 export { parseIpv4 };
 
+/** AclError's machine code (a closed set of one; see docs/errors.md). */
+export type AclErrorCode = 'ACL';
+
 export class AclError extends Error {
+  readonly code: AclErrorCode = 'ACL';
   constructor(message: string) {
     super(message);
     this.name = 'AclError';
@@ -112,7 +116,7 @@ export class Acl {
       const bits = lenText === undefined ? 32 : Number(lenText);
       if (bits > 32) throw new AclError(`"${cidr}": IPv4 prefix length above 32`);
       const mask = maskOf(bits);
-      if (((v4 & mask) >>> 0) !== v4) throw new AclError(`"${cidr}": host bits set below /${bits} (did you mean ${ipv4Text((v4 & mask) >>> 0)}/${bits}?)`);
+      if (((v4 & mask) >>> 0) !== v4) throw new AclError(`"${cidr}": host bits set below /${bits} (did you mean ${formatIpv4((v4 & mask) >>> 0)}/${bits}?)`);
       this.v4.push({ net: v4, mask });
       return;
     }
@@ -162,10 +166,6 @@ export class Acl {
     for (const r of this.v4) if (((v4 & r.mask) >>> 0) === r.net) return true;
     return false;
   }
-}
-
-function ipv4Text(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 /** Throws AclError naming the first bad entry; used by config validation. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, YamlSource } from '../common/yaml-source.js';
-import { UsageError } from '../cli/args.js';
-import { parseFlags } from '../cli/args.js';
+import { UsageError } from '../common/args.js';
+import { parseFlags } from '../common/args.js';
 import { applyResolverFlags, checkResolverConfig, defaultResolverConfig, parseSize, readResolverSection, resolverFlagOptions, type ResolverFlagValues } from './config.js';
 
 const fromYaml = (text: string) => {

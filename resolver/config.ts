@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { parseHostPort, UsageError, type Options } from '../cli/args.js';
+import { parseHostPort, UsageError, type Options } from '../common/args.js';
 import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';

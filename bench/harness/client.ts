@@ -32,7 +32,12 @@ export interface Reply {
   tcp: boolean;
 }
 
+/** QueryTimeout's machine code (a closed set of one; see docs/errors.md). */
+export type QueryTimeoutCode = 'QUERY_TIMEOUT';
+
+/** No answer within the test client's timeout. */
 export class QueryTimeout extends Error {
+  readonly code: QueryTimeoutCode = 'QUERY_TIMEOUT';
   constructor(what: string, ms: number) {
     super(`no answer to ${what} within ${ms} ms`);
     this.name = 'QueryTimeout';

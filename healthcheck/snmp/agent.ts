@@ -5,7 +5,7 @@
 // every state change); an SNMP request never triggers resolver work, so a poller
 // cannot slow the node. Counter64 values are stored as 8-byte big-endian Buffers: on
 // the agent path net-snmp's encoder throws on a plain number, and that throw would
-// happen inside a socket callback and end the process (see ../../shared NOTES).
+// happen inside a socket callback and end the process (see docs/field-notes.md, "net-snmp").
 
 import snmp from 'net-snmp';
 import { isIPv6 } from 'node:net';

@@ -27,7 +27,11 @@ export interface ZoneFileIssue {
   message: string;
 }
 
+/** ZoneFileError's machine code (a closed set of one; see docs/errors.md). */
+export type ZoneFileErrorCode = 'ZONE_FILE';
+
 export class ZoneFileError extends Error {
+  readonly code: ZoneFileErrorCode = 'ZONE_FILE';
   readonly issues: ZoneFileIssue[];
   constructor(issues: ZoneFileIssue[]) {
     super(issues.map(formatZoneIssue).join('\n'));

@@ -5,7 +5,8 @@
 // a few percent. Total time is bounded by --max-time: a step that would not fit is
 // not started, and the result then says it is only a lower bound.
 
-import { runLoad, type Progress } from './engine.js';
+import type { Progress } from './options.js';
+import { runLoad } from './run.js';
 import type { QuerySet } from './queryfile.js';
 import type { CapacityResult, CapacityStep, RunResult } from './results.js';
 

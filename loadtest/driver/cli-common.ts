@@ -2,8 +2,8 @@
 // live progress line, and writing results as JSON.
 
 import { writeFileSync } from 'node:fs';
-import { intFlag, parseHostPort, UsageError, type Options } from '../../cli/args.js';
-import type { Progress } from './engine.js';
+import { intFlag, parseHostPort, UsageError, type Options } from '../../common/args.js';
+import type { Progress } from './options.js';
 import { loadQueryFile, type QuerySet } from './queryfile.js';
 import { parseSources } from './sources.js';
 

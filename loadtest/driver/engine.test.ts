@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { startTcpResponder, startUdpResponder, type Responder } from '../../test/loadtest/responder.js';
 import { FastUdpSocket } from '../../native/index.js';
-import { diagnoseNoAnswers, LoadEngine, ownUdpDrops, runLoad, udpPathAvailable } from './engine.js';
+import { udpPathAvailable } from './channel.js';
+import { LoadEngine } from './engine.js';
+import { ownUdpDrops } from './kernel-stats.js';
+import type { IdSlots } from './slots.js';
+import { diagnoseNoAnswers, runLoad } from './run.js';
 import { parseQueries } from './queryfile.js';
 
 let udp: Responder;
@@ -132,8 +136,8 @@ describe('LoadEngine over UDP', () => {
 
   it('sizes channels so the worst case in flight never runs out of IDs', () => {
     const e = new LoadEngine({ server: { host: udp.address, port: udp.port }, queries: mixed, qps: 200_000, timeoutMs: 2000 });
-    (e as unknown as { plan(): void }).plan();
-    const { nChan, W } = e as unknown as { nChan: number; W: number };
+    (e as unknown as { setUp(): void }).setUp();
+    const { nChan, W } = (e as unknown as { slots: IdSlots }).slots;
     expect(nChan * W).toBeGreaterThanOrEqual(200_000 * 2 * 1.2);
     expect(W).toBeLessThanOrEqual(65536);
   });

@@ -4,7 +4,9 @@
 // use more cores, so it does not become the bottleneck against a big server.
 
 import { Worker } from 'node:worker_threads';
-import { DriverError, DEFAULT_CLIENTS, readRcvbufErrors, runMeta, type Progress, type RunOptions } from './engine.js';
+import { DriverError, isDriverErrorCode } from './errors.js';
+import { readRcvbufErrors } from './kernel-stats.js';
+import { DEFAULT_CLIENTS, runMeta, type Progress, type RunOptions } from './options.js';
 import { histFrom, type HistState, type RawRun, buildRunResult } from './merge.js';
 import { LatencyHistogram } from './histogram.js';
 import type { RunResult } from './results.js';
@@ -78,7 +80,7 @@ export async function runParallel(opts: RunOptions): Promise<RunResult> {
       } else if (m.type === 'done') {
         resolve(m.raw!);
       } else if (m.type === 'error') {
-        reject(new DriverError(m.code ?? 'WORKER', m.message ?? 'generator thread failed'));
+        reject(new DriverError(isDriverErrorCode(m.code) ? m.code : 'WORKER', m.message ?? 'generator thread failed'));
       }
     });
     worker.on('error', (err) => reject(new DriverError('WORKER', `generator thread failed: ${err.message}`)));

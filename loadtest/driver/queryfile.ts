@@ -6,8 +6,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildQuery, normalizeName, parseType, typeName, WireError } from '../../dns/index.js';
 
+/** QueryFileError's machine code (a closed set of one; see docs/errors.md). */
+export type QueryFileErrorCode = 'QUERY_FILE';
+
 /** A problem with the query file, reported as FILE:LINE: MESSAGE. */
 export class QueryFileError extends Error {
+  readonly code: QueryFileErrorCode = 'QUERY_FILE';
   readonly file: string;
   readonly line: number;
   constructor(file: string, line: number, message: string) {

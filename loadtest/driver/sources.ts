@@ -4,24 +4,18 @@
 // On Linux every 127.x.y.z address is local without configuration.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv4, parseIpv4 } from '../../common/ip.js';
 
 /** Most source addresses one run may use (each needs a socket). */
 export const MAX_SOURCES = 4096;
 
-function v4ToInt(a: string): number {
-  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-function intToV4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 function v6ToBig(a: string): bigint {
   let text = a;
   // Embedded IPv4 tail (::ffff:1.2.3.4).
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
-    const n = v4ToInt(v4[1]);
+    const n = parseIpv4(v4[1]);
     text = text.slice(0, -v4[1].length) + ((n >>> 16).toString(16) + ':' + (n & 0xffff).toString(16));
   }
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
@@ -78,9 +72,9 @@ export function parseSources(text: string): string[] {
       if (len > 32) throw new Error(`"${item}": an IPv4 prefix length is at most 32`);
       const size = 2 ** (32 - len);
       if (size > MAX_SOURCES + 2) throw new Error(`"${item}" holds ${size} addresses, more than the ${MAX_SOURCES} a run may use`);
-      const base = Math.floor(v4ToInt(addr) / size) * size;
+      const base = Math.floor(parseIpv4(addr) / size) * size;
       const skipEnds = len <= 30;
-      for (let i = skipEnds ? 1 : 0; i < (skipEnds ? size - 1 : size); i++) add(intToV4(base + i), item);
+      for (let i = skipEnds ? 1 : 0; i < (skipEnds ? size - 1 : size); i++) add(formatIpv4(base + i), item);
     } else if (isIPv6(addr)) {
       if (len > 128) throw new Error(`"${item}": an IPv6 prefix length is at most 128`);
       if (128 - len > 12) throw new Error(`"${item}" holds 2^${128 - len} addresses, more than the ${MAX_SOURCES} a run may use`);

@@ -1,7 +1,8 @@
 // One generator thread: runs a LoadEngine on its share of the load and posts back
 // progress (with the interval's histogram) and its raw results.
 import { parentPort, workerData } from 'node:worker_threads';
-import { LoadEngine, type RunOptions } from './engine.js';
+import { LoadEngine } from './engine.js';
+import type { RunOptions } from './options.js';
 import type { QuerySet } from './queryfile.js';
 
 interface Init {

@@ -1,24 +1,20 @@
 // IPv4 addresses as unsigned 32-bit numbers. The CEF model only needs IPv4: the
 // reference deployment's hash is defined on the third and fourth octets.
 
-/** Parses dotted-quad IPv4 ("10.1.2.3") into an unsigned 32-bit number, or undefined. */
+import { formatIpv4, parseIpv4 } from '../../common/ip.js';
+
+/**
+ * Parses dotted-quad IPv4 ("10.1.2.3") into an unsigned 32-bit number, or undefined:
+ * common/ip.ts's parser (the project's one), with undefined rather than -1 for the
+ * model's optional-value style.
+ */
 export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = m[i];
-    if (part.length > 1 && part[0] === '0') return undefined; // "010" is ambiguous (octal in some tools)
-    const v = Number(part);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
+  const v = parseIpv4(text);
+  return v < 0 ? undefined : v;
 }
 
-export function formatIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+/** Dotted-quad text (common/ip.ts formatIpv4, under the model's existing name). */
+export const formatIPv4: (n: number) => string = formatIpv4;
 
 export interface Cidr {
   /** First address of the block. */

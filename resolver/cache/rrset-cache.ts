@@ -1,13 +1,14 @@
 // The iterator's cache: RRsets and negative answers, each with its own expiry and a
 // trust rank, bounded in bytes by lru-cache's maxSize. Delegations are not stored
-// separately: a zone cut is an NS RRset here plus the A/AAAA RRsets of its names,
-// so a referral, a priming answer and an authoritative NS answer all feed one place,
-// and the most trusted copy wins (RFC 2181 section 5.4.1).
+// separately: a zone cut is an NS RRset here plus the addresses of its names (the
+// names' own A/AAAA answers, else the glue kept apart on the parent side for that
+// delegation: putParentSide). A referral and an authoritative NS answer feed the
+// same NS entry, and the most trusted copy wins (RFC 2181 section 5.4.1).
 //
 // Expiry is checked against an injected clock (milliseconds, monotonic), never with
 // lru-cache's own TTL: that one treats 0 as "forever" and reads performance.now()
-// behind a cache of its own (its ttlResolution: one clock reading reused for a while to save
-// calls), which tests cannot move.
+// behind a cache of its own (its ttlResolution; see docs/field-notes.md, "lru-cache"),
+// which tests cannot move.
 
 import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAuthServer, Zone, ZoneSet, type AuthServer } from '../../lab/authserver/index.js';
-import { startNode, type NodeHandle } from '../../healthcheck/node.js';
+import { startNode, type NodeHandle } from '../../node/node.js';
 import { parseExposition } from './exposition.js';
 import { curl, nodeConfig, waitFor } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, type NodeHandle } from '../../healthcheck/node.js';
+import { startNode, type NodeHandle } from '../../node/node.js';
 import { dnsProbe } from '../../healthcheck/probe.js';
 import { RCODE, TYPE } from '../../dns/index.js';
 import { startFakeResolver, type FakeResolver } from './fake-resolver.js';

@@ -5,7 +5,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { defaultResolverConfig } from '../../resolver/config.js';
-import { resolveSections, type NodeConfig, type NodeSectionsInput } from '../../healthcheck/config.js';
+import { resolveSections, type NodeSectionsInput } from '../../healthcheck/config.js';
+import type { NodeConfig } from '../../node/config.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MIB_DIR = resolve(REPO, 'healthcheck/snmp');

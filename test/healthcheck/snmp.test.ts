@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import snmp from 'net-snmp';
-import { startNode, type NodeHandle } from '../../healthcheck/node.js';
+import { startNode, type NodeHandle } from '../../node/node.js';
 import { startFakeResolver, type FakeResolver } from './fake-resolver.js';
 import { MIB_DIR, nodeConfig, requireTool, run, waitFor } from './helpers.js';
 

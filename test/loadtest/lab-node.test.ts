@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '../../loadtest/driver/engine.js';
+import { runLoad } from '../../loadtest/driver/run.js';
 import { loadQueryFile } from '../../loadtest/driver/queryfile.js';
 import { CLI } from './cli-helper.js';
 

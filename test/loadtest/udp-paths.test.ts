@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../loadtest/driver/results.js';
-import { queriesBySource, startUnbound, type UnboundHandle } from '../../loadtest/driver/unbound-fixture.js';
+import { queriesBySource, startUnbound, type UnboundHandle } from '../../bench/harness/local-unbound.js';
 import { runCli } from './cli-helper.js';
 
 const zone = {

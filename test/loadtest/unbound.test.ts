@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '../../loadtest/driver/engine.js';
+import { runLoad } from '../../loadtest/driver/run.js';
 import { loadQueryFile } from '../../loadtest/driver/queryfile.js';
 import type { RunResult } from '../../loadtest/driver/results.js';
-import { queriesBySource, startUnbound, type UnboundHandle } from '../../loadtest/driver/unbound-fixture.js';
+import { queriesBySource, startUnbound, type UnboundHandle } from '../../bench/harness/local-unbound.js';
 import { runCli } from './cli-helper.js';
 
 // 20 TXT strings of 40 bytes: the answer does not fit 512 bytes, so without EDNS unbound sets TC.

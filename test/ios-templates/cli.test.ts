@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../cli/ios.js';
-import { UsageError } from '../cli/args.js';
-import { BASE } from './testdata/fixture.js';
+import { run } from '../../cli/ios.js';
+import { UsageError } from '../../common/args.js';
+import { BASE } from '../../ios-templates/testdata/fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'anycast-ios-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

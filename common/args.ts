@@ -1,8 +1,14 @@
-// Flag parsing shared by every subcommand, on top of node:util parseArgs.
+// Flag parsing shared by every subcommand and by the parts that read flags themselves
+// (resolver/config.ts, loadtest/driver/cli-common.ts), on top of node:util parseArgs.
+// It lives in common/ so that no part reaches up into cli/.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** UsageError's machine code (a closed set of one; see docs/errors.md). */
+export type UsageErrorCode = 'USAGE';
 
 /** A bad command line: printed without a stack, exit status 2. */
 export class UsageError extends Error {
+  readonly code: UsageErrorCode = 'USAGE';
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

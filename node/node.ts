@@ -1,18 +1,20 @@
 // The deployable unit: the resolver, the health endpoint, the metrics and the SNMP
-// agent under one config. startNode() wires them together; the resolver is seen only
-// through ResolverHandle (listening, stats, setProbeMode, close).
+// agent under one config. startNode() is the node's composition root: it starts the
+// resolver and hands it to the healthcheck part, which sees it only through
+// ResolverHandle (resolver/api.ts: listening, stats, setProbeMode, close). It lives
+// here, above both parts, so that healthcheck/ never starts or imports the resolver.
 
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ResolverHandle } from '../resolver/api.js';
 import type { ResolverConfig } from '../resolver/config.js';
 import { emptyStats, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from '../resolver/stats.js';
+import { startHttpServer, type HttpHandler, type HttpRequest, type HttpResponse, type HttpServerHandle } from '../healthcheck/http.js';
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../healthcheck/metrics.js';
+import { HealthMonitor, withTimeout } from '../healthcheck/monitor.js';
+import { startSnmpAgent, type SnmpAgentHandle } from '../healthcheck/snmp/agent.js';
+import { healthStateNumber, type HealthState } from '../healthcheck/state.js';
 import type { NodeConfig } from './config.js';
-import { startHttpServer, type HttpHandler, type HttpRequest, type HttpResponse, type HttpServerHandle } from './http.js';
-import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.js';
-import { HealthMonitor, withTimeout } from './monitor.js';
-import { startSnmpAgent, type SnmpAgentHandle } from './snmp/agent.js';
-import { healthStateNumber, type HealthState } from './state.js';
 
 export interface NodeDeps {
   /** Defaults to resolver/index.js startResolver. */
