@@ -1,7 +1,10 @@
 // Our resolver beside unbound, one after the other under the same conditions:
 // the same NSD zones (bench/harness/zones.ts on 127.90.1.0/24), the same dnsperf
 // command lines, 1 unbound thread against 1 resolver worker, then our resolver
-// with --workers 2.
+// with --workers 2. Both with QNAME minimisation off (the anchor pair) and on
+// (ours by default, unbound's default too), to show what minimisation costs.
+// ANYCAST_KIT_BENCH_BASELINE=DIR adds the resolver built in another checkout DIR
+// (DIR/dist/cli/main.js), so a change is measured before and after in one run.
 //   cache hit:  100 names (h0..h99.perf.interop), warmed first, asked in a loop;
 //   cold miss:  unique names under the wildcard *.miss.perf.interop, each one a
 //               fresh upstream query (the delegation is warmed first);
@@ -62,6 +65,13 @@ function missFile(dir: string, tag: string, count: number): string {
   return file;
 }
 
+/** A resolver config file turning QNAME minimisation off (the default is relaxed). */
+function noQminConfig(dir: string): string {
+  const file = join(dir, 'no-qmin.yaml');
+  writeFileSync(file, 'resolver:\n  upstream:\n    qname_minimisation: "off"\n');
+  return file;
+}
+
 const hitQps = (f: Figures) => median(f.hit.map((d) => d.qps));
 const missQps = (f: Figures) => median(f.miss.map((d) => d.qps));
 
@@ -95,15 +105,26 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     // NSD alone answers about 37k qps here, so this many names cannot run out.
     const missCount = seconds * 40_000;
 
+    const fig = (label: string, workers: number): Figures => ({ label, workers, hit: [], miss: [], rssMiB: 0, hwmMiB: 0, processes: 0 });
     const unbound = await startUnbound({ address: `${PREFIX}.${HOST.unbound}`, rootHintsFile: auth.rootHintsFile, threads: 1, label: 'bench' });
-    started.push({ r: unbound, f: { label: 'unbound 1.17, 1 thread', workers: 1, hit: [], miss: [], rssMiB: 0, hwmMiB: 0, processes: 0 } });
+    started.push({ r: unbound, f: fig('unbound 1.17, 1 thread, qmin off', 1) });
+    const unboundQmin = await startUnbound({ address: `${PREFIX}.${HOST.unboundQmin}`, rootHintsFile: auth.rootHintsFile, threads: 1, label: 'bench-qmin', qnameMinimisation: true });
+    started.push({ r: unboundQmin, f: fig('unbound 1.17, 1 thread, qmin on', 1) });
     const why = oursUnavailableReason();
     if (why) {
       notes.push(`resolver not available: ${why}`);
     } else {
-      for (const [workers, host] of [[1, HOST.ours], [2, HOST.ours2]] as const) {
-        const ours = await startOurs({ address: `${PREFIX}.${host}`, rootHintsFile: auth.rootHintsFile, workers, identity: 'bench' });
-        started.push({ r: ours, f: { label: `anycast-kit, --workers ${workers}`, workers, hit: [], miss: [], rssMiB: 0, hwmMiB: 0, processes: 0 } });
+      const noQmin = noQminConfig(auth.dir);
+      const variants: Array<[string, number, number, string[], string | undefined]> = [
+        ['anycast-kit, --workers 1, qmin off', 1, HOST.oursNoQmin, ['--config', noQmin], undefined],
+        ['anycast-kit, --workers 1 (qmin relaxed)', 1, HOST.ours, [], undefined],
+        ['anycast-kit, --workers 2 (qmin relaxed)', 2, HOST.ours2, [], undefined],
+      ];
+      const baseline = process.env.ANYCAST_KIT_BENCH_BASELINE;
+      if (baseline) variants.push([`baseline ${baseline}, --workers 1`, 1, HOST.oursBaseline, [], join(baseline, 'dist', 'cli', 'main.js')]);
+      for (const [label, workers, host, extraArgs, cli] of variants) {
+        const ours = await startOurs({ address: `${PREFIX}.${host}`, rootHintsFile: auth.rootHintsFile, workers, identity: 'bench', extraArgs, cli });
+        started.push({ r: ours, f: fig(label, workers) });
       }
     }
     for (const { r } of started) await warm(r, hits);
@@ -126,18 +147,30 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
 
   const results = started.map(({ f }) => f);
   const rows = results.map(row);
-  const [ub, ours1, ours2] = results;
+  const [ub, ubQmin, oursNoQmin, ours1, ours2, baseline] = results;
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-  for (const o of [ours1, ours2]) {
+  // Like against like: each of ours against the unbound with the same minimisation setting.
+  const pairs: Array<[string, Figures | undefined, Figures]> = [
+    ['ratio: --workers 1, qmin off / unbound qmin off', oursNoQmin, ub],
+    ['ratio: --workers 1, qmin on / unbound qmin on', ours1, ubQmin],
+    ['ratio: --workers 1, qmin on / unbound qmin off', ours1, ub],
+    ['ratio: --workers 2, qmin on / unbound qmin on', ours2, ubQmin],
+    ['ratio: baseline --workers 1 / unbound qmin off', baseline, ub],
+  ];
+  for (const [label, o, anchor] of pairs) {
     if (!o) continue;
     rows.push({
-      resolver: `ratio: --workers ${o.workers} / unbound`, processes: '', 'cache-hit qps': ratio(hitQps(o), hitQps(ub)), 'hit avg ms': '',
-      'cold-miss qps': ratio(missQps(o), missQps(ub)), 'miss avg ms': '', 'miss lost %': '', 'RSS MiB': ratio(o.rssMiB, ub.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, ub.hwmMiB),
+      resolver: label, processes: '', 'cache-hit qps': ratio(hitQps(o), hitQps(anchor)), 'hit avg ms': '',
+      'cold-miss qps': ratio(missQps(o), missQps(anchor)), 'miss avg ms': '', 'miss lost %': '', 'RSS MiB': ratio(o.rssMiB, anchor.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, anchor.hwmMiB),
     });
   }
-  if (ours1) {
-    const hitR = ratio(hitQps(ours1), hitQps(ub)), missR = ratio(missQps(ours1), missQps(ub));
-    notes.push(`targets (1 worker vs 1 unbound thread): cache hit >= 0.8x: ${hitR >= 0.8 ? 'met' : 'NOT met'} (${hitR}x); cold miss >= 0.6x: ${missR >= 0.6 ? 'met' : 'NOT met'} (${missR}x)`);
+  if (oursNoQmin && ours1) {
+    notes.push(`QNAME minimisation costs ours ${Math.round((1 - missQps(ours1) / missQps(oursNoQmin)) * 1000) / 10}% of cold-miss qps and unbound ${Math.round((1 - missQps(ubQmin) / missQps(ub)) * 1000) / 10}% (names under one empty non-terminal, miss.perf.interop: after the first, the cache knows it holds no cut and neither resolver asks it again)`);
+  }
+  for (const [o, anchor, how] of [[oursNoQmin, ub, 'both qmin off'], [ours1, ubQmin, 'both qmin on']] as const) {
+    if (!o) continue;
+    const hitR = ratio(hitQps(o), hitQps(anchor)), missR = ratio(missQps(o), missQps(anchor));
+    notes.push(`targets (1 worker vs 1 unbound thread, ${how}): cache hit >= 0.8x: ${hitR >= 0.8 ? 'met' : 'NOT met'} (${hitR}x); cold miss >= 0.6x: ${missR >= 0.6 ? 'met' : 'NOT met'} (${missR}x)`);
   }
   for (const f of results) {
     notes.push(`${f.label}: per round, hit qps ${f.hit.map((d) => Math.round(d.qps)).join(' / ')}, miss qps ${f.miss.map((d) => Math.round(d.qps)).join(' / ')}`);
@@ -148,6 +181,6 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
   }
   notes.push(`dnsperf -c ${CLIENTS} -T 1 -t 2, -q ${OUTSTANDING} (hit) / ${OUTSTANDING_MISS} (miss), ${rounds} round(s) of ${seconds} s per figure, median shown; cache-hit set ${PERF_HIT_NAMES} names; cold-miss names unique under a wildcard (NSD alone serves ~37k qps here, which caps cold-miss figures)`);
   notes.push('dnsperf, NSD and the resolver share the 2 cores alike for every row; with --workers 2 two workers compete with dnsperf and NSD for them');
-  notes.push('unbound: defaults except num-threads 1, module-config iterator, qname-minimisation no, do-not-query-localhost no (4 MB msg + 4 MB rrset cache); ours: defaults (64 MiB answer cache); RSS is after all runs, summed over the process tree (ours: primary + workers)');
+  notes.push('unbound: defaults except num-threads 1, module-config iterator, qname-minimisation as the row says, do-not-query-localhost no (4 MB msg + 4 MB rrset cache); ours: defaults (64 MiB answer cache, QNAME minimisation relaxed) unless the row says qmin off; RSS is after all runs, summed over the process tree (ours: primary + workers)');
   return { title: 'resolver: anycast-kit vs unbound (dnsperf: cache hit, cold miss, RSS)', rows, notes };
 }

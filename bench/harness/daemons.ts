@@ -113,6 +113,8 @@ export interface UnboundOptions {
   /** Extra `server:` lines. */
   extra?: string[];
   label?: string;
+  /** qname-minimisation (default no, so both resolvers send the same upstream questions unless a bench says otherwise). */
+  qnameMinimisation?: boolean;
 }
 
 /**
@@ -142,7 +144,7 @@ export async function startUnbound(o: UnboundOptions): Promise<Running & { confF
   do-ip6: no
 ${access.map(([cidr, act]) => `  access-control: ${cidr} ${act}`).join('\n')}
   module-config: "iterator"
-  qname-minimisation: no
+  qname-minimisation: ${o.qnameMinimisation ? 'yes' : 'no'}
   harden-glue: yes
   identity: "${o.identity ?? 'unbound'}"
   hide-identity: no
@@ -174,6 +176,8 @@ export interface OursOptions {
   identity?: string;
   workers?: number;
   extraArgs?: string[];
+  /** Another build's dist/cli/main.js (a baseline checkout, for before/after in one run). */
+  cli?: string;
 }
 
 /** Path of the built CLI; the resolver is run exactly as operators run it. */
@@ -195,7 +199,7 @@ export function oursUnavailableReason(): string | undefined {
 
 /** Starts `anycast-kit resolver` with the lab root hints and waits until it answers. */
 export async function startOurs(o: OursOptions): Promise<Running> {
-  const cli = oursCli();
+  const cli = o.cli ?? oursCli();
   if (!existsSync(cli)) throw new Error(`${cli} not found: run npm run build first`);
   const port = o.port ?? 53;
   const args = [cli, 'resolver', '--listen', `${o.address}:${port}`, '--root-hints', o.rootHintsFile, '--query-localhost'];

@@ -23,7 +23,7 @@
 
 export const HOST = {
   root: 1, tldInterop: 2, authA: 3, authB: 4, lame: 5, dead: 6, blackhole: 7, hostile: 8, dyn: 9,
-  tldElsewhere: 10, spoofer: 11, dead2: 12, trap: 13, hostileSub: 14, unbound: 20, ours: 21, ours2: 22, clientDenied: 100, client: 200,
+  tldElsewhere: 10, spoofer: 11, dead2: 12, trap: 13, hostileSub: 14, unbound: 20, ours: 21, ours2: 22, unboundQmin: 23, oursNoQmin: 24, oursBaseline: 25, clientDenied: 100, client: 200,
 } as const;
 
 export interface ZoneFile {
