@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -560,6 +561,249 @@ static napi_value Counters(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+// ---- Query sockets: one connected UDP socket per upstream query ------------
+//
+// The resolver gives every upstream query a socket of its own on a random port
+// (RFC 5452), so a socket lives for one query: opened, bound, connected, sent
+// on, read once and closed. A full Sock (batch arrays, five JS references, an
+// async context, a libuv poll handle) per query cost ~80 us of CPU, most of it
+// bookkeeping. Here a QSet owns one epoll instance, itself watched by one libuv
+// poll handle on Node's loop; a query socket is only a fd added to it (closing
+// the fd removes it from the epoll set), and every reply is read straight into
+// one shared buffer and handed to one JS callback with the socket's id, its fd.
+
+typedef struct {
+  uv_poll_t poll;     // watches epfd
+  napi_env env;
+  int epfd;
+  napi_ref cb;        // callback(id, len): len >= 0 a datagram in the slab, < 0 -errno
+  napi_ref slab_ref;
+  napi_async_context actx;
+  uint8_t *slab;
+  size_t slab_len;
+  uint8_t *open;      // by fd: 1 while a query socket is open
+  int cap;
+  double opened, replies, errors;
+} QSet;
+
+#define QSET_EVENTS 64
+
+static QSet *get_qset(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "not a fastudp query set");
+    return NULL;
+  }
+  return (QSet *)p;
+}
+
+static void qset_deliver(QSet *q, int id, int len) {
+  napi_env env = q->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv_, argv[2], result;
+  napi_get_reference_value(env, q->cb, &cb);
+  napi_get_global(env, &recv_);
+  napi_create_int32(env, id, &argv[0]);
+  napi_create_int32(env, len, &argv[1]);
+  if (napi_make_callback(env, q->actx, recv_, cb, 2, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_qset_readable(uv_poll_t *handle, int status, int events) {
+  QSet *q = (QSet *)handle->data;
+  (void)events;
+  if (status < 0) { uv_poll_start(&q->poll, UV_READABLE, on_qset_readable); return; }
+  struct epoll_event evs[QSET_EVENTS];
+  int n;
+  do n = epoll_wait(q->epfd, evs, QSET_EVENTS, 0); while (n < 0 && errno == EINTR);
+  for (int i = 0; i < n; i++) {
+    int fd = evs[i].data.fd;
+    // Closed by an earlier callback of this batch (or its fd already reused by a new
+    // socket: then there is nothing to read yet and recv says EAGAIN).
+    if (fd < 0 || fd >= q->cap || !q->open[fd]) continue;
+    // One datagram per socket per wake: the answer is usually the only one; epoll is
+    // level-triggered, so anything else waiting is read on the next wake.
+    ssize_t r;
+    do r = recv(fd, q->slab, q->slab_len, MSG_DONTWAIT | MSG_TRUNC); while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      // A pending ICMP error on the connected socket (port unreachable: ECONNREFUSED).
+      q->errors += 1;
+      qset_deliver(q, fd, -errno);
+      continue;
+    }
+    q->replies += 1;
+    qset_deliver(q, fd, r > (ssize_t)q->slab_len ? (int)q->slab_len + 1 : (int)r);
+  }
+}
+
+// qsetCreate(slab: ArrayBuffer, callback(id, len)) -> set
+static napi_value QsetCreate(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t len = 0;
+  void *data = ab_data(env, argv[0], &len);
+  if (data == NULL || len < 512) {
+    napi_throw_range_error(env, NULL, "fastudp: query set slab too small");
+    return NULL;
+  }
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return throw_errno(env, errno, "epoll_create1");
+  QSet *q = calloc(1, sizeof *q);
+  if (q == NULL) { close(epfd); return throw_errno(env, ENOMEM, "calloc"); }
+  q->env = env;
+  q->epfd = epfd;
+  q->slab = data;
+  q->slab_len = len;
+  CHECK(napi_create_reference(env, argv[0], 1, &q->slab_ref));
+  CHECK(napi_create_reference(env, argv[1], 1, &q->cb));
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "fastudp.query", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &q->actx));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  if (uv_poll_init(loop, &q->poll, epfd) != 0) {
+    napi_throw_error(env, NULL, "uv_poll_init failed");
+    return NULL;
+  }
+  q->poll.data = q;
+  uv_poll_start(&q->poll, UV_READABLE, on_qset_readable);
+  // The set itself must not keep Node alive; each open socket's query holds a timer anyway.
+  uv_unref((uv_handle_t *)&q->poll);
+  napi_value ext;
+  CHECK(napi_create_external(env, q, NULL, NULL, &ext));
+  return ext;
+}
+
+// qopen(set, family, localPort, host, port, packet) -> id (>= 0), or -errno
+// Opens a socket bound to localPort (0: the kernel picks), connects it to
+// host:port, sends the packet and starts reading, in one call. Nothing stays open
+// on an error; EADDRINUSE comes back as -EADDRINUSE so the caller can draw again.
+static napi_value Qopen(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  QSet *q = get_qset(env, argv[0]);
+  if (q == NULL) return NULL;
+  int32_t family, lport, port;
+  char host[64];
+  size_t hostlen;
+  CHECK(napi_get_value_int32(env, argv[1], &family));
+  CHECK(napi_get_value_int32(env, argv[2], &lport));
+  CHECK(napi_get_value_string_utf8(env, argv[3], host, sizeof host, &hostlen));
+  CHECK(napi_get_value_int32(env, argv[4], &port));
+  size_t plen = 0;
+  void *pkt = ab_data(env, argv[5], &plen);
+  int r;
+  struct sockaddr_storage local, dst;
+  socklen_t llen, dlen;
+  if (pkt == NULL || parse_addr(family, family == 6 ? "::" : "0.0.0.0", lport, &local, &llen) != 0 ||
+      parse_addr(family, host, port, &dst, &dlen) != 0) {
+    r = -EINVAL;
+  } else {
+    int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      r = -errno;
+    } else {
+      ssize_t w = -1;
+      if (bind(fd, (struct sockaddr *)&local, llen) == 0 && connect(fd, (struct sockaddr *)&dst, dlen) == 0) {
+        do w = send(fd, pkt, plen, 0); while (w < 0 && errno == EINTR);
+      }
+      r = w < 0 ? -errno : fd;
+      if (r >= 0 && fd >= q->cap) {
+        int cap = q->cap ? q->cap : 1024;
+        while (cap <= fd) cap *= 2;
+        uint8_t *n = realloc(q->open, (size_t)cap);
+        if (n == NULL) r = -ENOMEM;
+        else {
+          memset(n + q->cap, 0, (size_t)(cap - q->cap));
+          q->open = n;
+          q->cap = cap;
+        }
+      }
+      if (r >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) r = -errno;
+      }
+      if (r < 0) close(fd);
+      else {
+        q->open[fd] = 1;
+        q->opened += 1;
+      }
+    }
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, r, &result));
+  return result;
+}
+
+// qclose(set, id): closes the socket (which also takes it out of the epoll set).
+static napi_value Qclose(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  QSet *q = get_qset(env, argv[0]);
+  if (q == NULL) return NULL;
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  if (id < 0 || id >= q->cap || !q->open[id]) return NULL;
+  q->open[id] = 0;
+  close(id);
+  return NULL;
+}
+
+// qlocalPort(set, id) -> the port the socket is bound to (for one opened with port 0), or -errno
+static napi_value QlocalPort(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  QSet *q = get_qset(env, argv[0]);
+  if (q == NULL) return NULL;
+  int32_t id;
+  CHECK(napi_get_value_int32(env, argv[1], &id));
+  int port = -EBADF;
+  if (id >= 0 && id < q->cap && q->open[id]) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(id, (struct sockaddr *)&ss, &len) == 0)
+      port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else port = -errno;
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, port, &r));
+  return r;
+}
+
+// qcounters(set) -> [opened, replies, errors]
+static napi_value Qcounters(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  QSet *q = get_qset(env, argv[0]);
+  if (q == NULL) return NULL;
+  napi_value arr, v;
+  CHECK(napi_create_array_with_length(env, 3, &arr));
+  double vals[3] = {q->opened, q->replies, q->errors};
+  for (uint32_t i = 0; i < 3; i++) {
+    CHECK(napi_create_double(env, vals[i], &v));
+    CHECK(napi_set_element(env, arr, i, v));
+  }
+  return arr;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_default, NULL},
@@ -571,6 +815,11 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
       {"ref", NULL, Ref, NULL, NULL, NULL, napi_default, NULL},
       {"counters", NULL, Counters, NULL, NULL, NULL, napi_default, NULL},
+      {"qsetCreate", NULL, QsetCreate, NULL, NULL, NULL, napi_default, NULL},
+      {"qopen", NULL, Qopen, NULL, NULL, NULL, napi_default, NULL},
+      {"qclose", NULL, Qclose, NULL, NULL, NULL, napi_default, NULL},
+      {"qlocalPort", NULL, QlocalPort, NULL, NULL, NULL, napi_default, NULL},
+      {"qcounters", NULL, Qcounters, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value v;

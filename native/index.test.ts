@@ -1,10 +1,11 @@
-// fastudp against node:dgram peers on loopback (127.80.0.0/16 and ::1).
+// fastudp against node:dgram peers on loopback (127.80.0.0/16 and ::1): batched sockets, and the
+// one-socket-per-query set the resolver's upstream transport uses.
 // CI builds the addon and sets ANYCAST_KIT_REQUIRE_NATIVE=1, so there these tests
 // cannot pass by skipping; elsewhere they are skipped when there is no compiler.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
-import { FastUdpSocket, fastUdp, fastUdpStatus, ipv6Text } from './index.js';
+import { ERRNO, FastUdpSocket, QuerySockets, fastUdp, fastUdpStatus, ipv6Text } from './index.js';
 
 const binding = fastUdp();
 const required = process.env.ANYCAST_KIT_REQUIRE_NATIVE === '1';
@@ -137,5 +138,86 @@ describe.skipIf(binding === null && !required)('FastUdpSocket', () => {
   it('reports a port in use as EADDRINUSE', async () => {
     const a = await client('127.80.0.6');
     expect(() => new FastUdpSocket(binding!, { host: '127.80.0.6', port: a.port }, { onUdp() {} })).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+  });
+});
+
+describe.skipIf(binding === null && !required)('QuerySockets (one socket per upstream query)', () => {
+  async function echoServer(host: string): Promise<{ sock: dgram.Socket; port: number; seen: number[] }> {
+    const sock = dgram.createSocket('udp4');
+    const seen: number[] = [];
+    await new Promise<void>((r) => sock.bind(0, host, r));
+    sock.on('message', (m, ri) => { seen.push(ri.port); sock.send(m, ri.port, ri.address); });
+    return { sock, port: sock.address().port, seen };
+  }
+
+  it('opens, binds the port asked, connects, sends in one call, hands the reply over, and closes', async () => {
+    const srv = await echoServer('127.80.1.1');
+    const qs = new QuerySockets(binding!);
+    const got: string[] = [];
+    const ids: number[] = [];
+    await new Promise<void>((done) => {
+      for (let i = 0; i < 20; i++) {
+        const id = qs.open(4, 0, '127.80.1.1', srv.port, Buffer.from(`q${i}`), {
+          onReply: (msg) => { got.push(msg.toString()); qs.close(id); if (got.length === 20) done(); },
+          onError: (e) => { throw new Error(`errno ${e}`); },
+        });
+        expect(id).toBeGreaterThanOrEqual(0);
+        ids.push(id);
+      }
+    });
+    expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `q${i}`).sort());
+    // Twenty sockets at once: twenty source ports.
+    expect(new Set(srv.seen).size).toBe(20);
+    expect(qs.openCount).toBe(0);
+    expect(qs.counters()).toMatchObject({ opened: 20, replies: 20 });
+    srv.sock.close();
+  });
+
+  it('binds exactly the local port given, and says EADDRINUSE (nothing left open) when it is taken', async () => {
+    const srv = await echoServer('127.80.1.2');
+    const qs = new QuerySockets(binding!);
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '0.0.0.0', r));
+    const port = taken.address().port;
+    const h = { onReply: () => {}, onError: () => {} };
+    expect(qs.open(4, port, '127.80.1.2', srv.port, Buffer.from('x'), h)).toBe(-ERRNO.EADDRINUSE);
+    expect(qs.openCount).toBe(0);
+    taken.close();
+    await new Promise((r) => setTimeout(r, 10));
+    const id = qs.open(4, port, '127.80.1.2', srv.port, Buffer.from('x'), h);
+    expect(id).toBeGreaterThanOrEqual(0);
+    expect(qs.localPort(id)).toBe(port);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(srv.seen).toEqual([port]);
+    qs.close(id);
+    srv.sock.close();
+  });
+
+  it('reports a port unreachable (ICMP) on the connected socket as ECONNREFUSED, and ignores datagrams from anyone else', async () => {
+    const qs = new QuerySockets(binding!);
+    // A port nothing listens on.
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.80.1.3', r));
+    const deadPort = probe.address().port;
+    probe.close();
+    const errno = await new Promise<number>((resolve, reject) => {
+      const id = qs.open(4, 0, '127.80.1.3', deadPort, Buffer.from('x'), { onReply: () => reject(new Error('a reply from nowhere')), onError: (e) => { qs.close(id); resolve(e); } });
+      setTimeout(() => reject(new Error('no ICMP error within 2 s')), 2000);
+    });
+    expect(errno).toBe(ERRNO.ECONNREFUSED);
+    // A stranger writing to the socket's port: the connected socket never sees it.
+    const srv = await echoServer('127.80.1.4');
+    srv.sock.removeAllListeners('message');
+    const replies: string[] = [];
+    const id = qs.open(4, 0, '127.80.1.4', srv.port, Buffer.from('x'), { onReply: (m) => replies.push(m.toString()), onError: () => {} });
+    const local = qs.localPort(id);
+    const stranger = dgram.createSocket('udp4');
+    await new Promise<void>((r) => stranger.bind(0, '127.80.1.5', r));
+    await new Promise<void>((r) => stranger.send(Buffer.from('forged'), local, '127.0.0.1', () => r()));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(replies).toEqual([]);
+    qs.close(id);
+    stranger.close();
+    srv.sock.close();
   });
 });

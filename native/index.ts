@@ -21,6 +21,11 @@ export interface FastUdpBinding {
   close(h: object): void;
   ref(h: object, on: boolean): void;
   counters(h: object): [number, number, number, number, number, number];
+  qsetCreate(slab: ArrayBuffer, onDatagram: (id: number, len: number) => void): object;
+  qopen(set: object, family: 4 | 6, localPort: number, host: string, port: number, packet: Uint8Array): number;
+  qclose(set: object, id: number): void;
+  qlocalPort(set: object, id: number): number;
+  qcounters(set: object): [number, number, number];
 }
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
@@ -117,35 +122,6 @@ export interface FastUdpOptions {
   queueBytes?: number;
   /** Datagrams that can be queued (default 4 × batch). */
   queueDatagrams?: number;
-  /**
-   * Buffers to read into and queue from, shared with other sockets (see sharedSlabs()).
-   * Safe because every socket is read on the JS thread and a datagram is handled
-   * before the next read; a handler that keeps bytes must copy them. The resolver's
-   * one-query-per-socket upstream transport uses this so a socket costs no buffers.
-   */
-  slabs?: FastUdpSlabs;
-}
-
-/** Receive and send buffers of a socket; see FastUdpOptions.slabs. */
-export interface FastUdpSlabs {
-  readonly batch: number;
-  readonly slotBytes: number;
-  readonly inSlab: ArrayBuffer;
-  readonly inMeta: Int32Array;
-  /** Zero queue bytes: every send leaves at once. */
-  readonly out: Buffer;
-  readonly outMeta: Int32Array;
-}
-
-/** Buffers for sockets that read `batch` datagrams of up to `slotBytes` at a time and queue nothing. */
-export function sharedSlabs(batch: number, slotBytes: number): FastUdpSlabs {
-  return {
-    batch, slotBytes,
-    inSlab: new ArrayBuffer(batch * slotBytes),
-    inMeta: new Int32Array(batch * META_IN),
-    out: Buffer.alloc(1),
-    outMeta: new Int32Array(META_OUT),
-  };
 }
 
 /** Reply bytes one batch can queue by default; bigger or later replies go out with sendto at once. */
@@ -185,16 +161,15 @@ export class FastUdpSocket {
     this.family = o.host.includes(':') ? 6 : 4;
     this.host = o.host;
     this.h = b.open(this.family, o.host, o.port, o.reusePort ? 1 : 0, o.recvBufferBytes ?? 0, o.sendBufferBytes ?? 0);
-    const sh = o.slabs;
-    const batch = sh ? Math.max(1, Math.min(sh.batch, b.BATCH)) : Math.max(1, Math.min(o.batch ?? b.BATCH, b.BATCH));
-    this.slot = Math.max(512, Math.min(sh ? sh.slotBytes : o.slotBytes ?? b.SLOT, 65536));
-    this.outBytes = sh ? 0 : o.queueBytes ?? OUT_BYTES;
+    const batch = Math.max(1, Math.min(o.batch ?? b.BATCH, b.BATCH));
+    this.slot = Math.max(512, Math.min(o.slotBytes ?? b.SLOT, 65536));
+    this.outBytes = o.queueBytes ?? OUT_BYTES;
     // Untouched pages of these cost no memory: a slot is as big as its largest datagram so far.
-    this.inSlab = sh ? sh.inSlab : new ArrayBuffer(batch * this.slot);
-    this.inMeta = sh ? sh.inMeta : new Int32Array(batch * META_IN);
-    this.out = sh ? sh.out : Buffer.alloc(Math.max(1, this.outBytes));
+    this.inSlab = new ArrayBuffer(batch * this.slot);
+    this.inMeta = new Int32Array(batch * META_IN);
+    this.out = Buffer.alloc(Math.max(1, this.outBytes));
     this.maxOut = this.outBytes > 0 ? Math.max(1, o.queueDatagrams ?? batch * 4) : 1;
-    this.outMeta = sh ? sh.outMeta : new Int32Array(this.maxOut * META_OUT);
+    this.outMeta = new Int32Array(this.maxOut * META_OUT);
     try {
       b.start(this.h, this.inSlab, this.inMeta, this.out, this.outMeta, this.onBatch, batch, this.slot);
     } catch (err) {
@@ -417,4 +392,72 @@ export class FastUdpSocket {
     }
     if (cb) setImmediate(cb);
   }
+}
+
+/** Errno values the query sockets report (Linux numbering). */
+export const ERRNO = { EADDRINUSE: 98, ECONNREFUSED: 111, EMFILE: 24, ENFILE: 23 } as const;
+
+/**
+ * UDP sockets that each carry one query: `open()` binds a socket to the given
+ * local port, connects it to the server, sends the packet and starts reading, in
+ * one call; `close()` ends it. Replies and socket errors come to the handler with
+ * the socket's id. All sockets share one 64 KiB read buffer (`onReply`'s Buffer is
+ * a view into it, valid until the handler returns) and one callback, so a socket
+ * costs a file descriptor and a poll handle, nothing more. The resolver's upstream
+ * transport uses this for its one-socket-per-query rule (RFC 5452).
+ */
+export class QuerySockets {
+  private readonly set: object;
+  private readonly slab: ArrayBuffer;
+  private readonly handlers = new Map<number, QuerySocketHandler>();
+
+  constructor(private readonly b: FastUdpBinding) {
+    this.slab = new ArrayBuffer(65536);
+    this.set = b.qsetCreate(this.slab, this.onDatagram);
+  }
+
+  private readonly onDatagram = (id: number, len: number): void => {
+    const h = this.handlers.get(id);
+    if (h === undefined) return;
+    if (len < 0) h.onError(-len);
+    else if (len <= this.slab.byteLength) h.onReply(Buffer.from(this.slab, 0, len));
+  };
+
+  /**
+   * Opens a socket on `localPort` (0: the kernel picks one), connected to
+   * host:port, and sends `packet`. Returns the socket's id, or a negative errno
+   * (ERRNO.EADDRINUSE: draw another port); nothing stays open on an error.
+   */
+  open(family: 4 | 6, localPort: number, host: string, port: number, packet: Uint8Array, handler: QuerySocketHandler): number {
+    const id = this.b.qopen(this.set, family, localPort, host, port, packet);
+    if (id >= 0) this.handlers.set(id, handler);
+    return id;
+  }
+
+  /** The local port of an open socket (or a negative errno). */
+  localPort(id: number): number {
+    return this.b.qlocalPort(this.set, id);
+  }
+
+  close(id: number): void {
+    if (!this.handlers.delete(id)) return;
+    this.b.qclose(this.set, id);
+  }
+
+  /** Sockets open now. */
+  get openCount(): number {
+    return this.handlers.size;
+  }
+
+  /** Sockets opened, datagrams read, socket errors, since start. */
+  counters(): { opened: number; replies: number; errors: number } {
+    const [opened, replies, errors] = this.b.qcounters(this.set);
+    return { opened, replies, errors };
+  }
+}
+
+export interface QuerySocketHandler {
+  onReply(msg: Buffer): void;
+  /** A socket error, e.g. ECONNREFUSED after an ICMP port unreachable. */
+  onError(errno: number): void;
 }

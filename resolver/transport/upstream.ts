@@ -23,7 +23,7 @@ import { FLAG, HEADER_LEN } from '../../dns/constants.js';
 import { lowerName } from '../../dns/name.js';
 import { WireError } from '../../dns/errors.js';
 import { ipv6ToBytes } from '../../dns/rdata.js';
-import { FastUdpSocket, fastUdp, sharedSlabs, type FastUdpBinding, type FastUdpSlabs } from '../../native/index.js';
+import { ERRNO, QuerySockets, fastUdp } from '../../native/index.js';
 import type { ResolverStats } from '../stats.js';
 
 export interface UpstreamQuestion {
@@ -212,101 +212,83 @@ export class PortPicker {
 /** Ports tried before falling back to letting the kernel choose one (it also picks at random on Linux). */
 const PORT_TRIES = 8;
 
+/** Where a query socket delivers: the reply bytes (a view, valid during the call) or a socket error. */
+interface QueryReceiver {
+  onReply(buf: Buffer, address: string, port: number): void;
+  onError(message: string): void;
+}
+
 /**
  * The socket of ONE upstream UDP query: bound to its own random port, connected to
  * the server it asks (the kernel then drops datagrams from any other address or
- * port, and reports ICMP errors), and closed when the query is settled. No two
- * outstanding queries ever share a port, so an attacker who sees one query's port
- * (he owns the server it went to) learns nothing about any other query's port.
- * unbound works the same way (a fresh random port per query).
+ * port, and reports ICMP errors), sent on once, and closed when the query is
+ * settled. No two outstanding queries ever share a port, so an attacker who sees
+ * one query's port (he owns the server it went to) learns nothing about any other
+ * query's port. unbound works the same way (a fresh random port per query).
  */
-class QuerySocket {
-  private fast: FastUdpSocket | null = null;
-  private dgram: dgram.Socket | null = null;
-  private closed = false;
-  port = 0;
+interface QuerySocket {
+  readonly port: number;
+  close(): void;
+}
 
-  private constructor(private readonly onMessage: (buf: Buffer, address: string, port: number) => void) {}
-
-  /** Opens a socket on a random port, connected to address:port. Rejects with the socket error. */
-  static async open(family: 4 | 6, address: string, port: number, ports: PortPicker, io: SocketIo,
-    onMessage: (buf: Buffer, address: string, port: number) => void): Promise<QuerySocket> {
-    const qs = new QuerySocket(onMessage);
-    const any = family === 4 ? '0.0.0.0' : '::';
-    for (let attempt = 0; ; attempt++) {
-      // After PORT_TRIES ports in use, port 0: the kernel picks a free one at random.
-      const local = attempt < PORT_TRIES ? ports.next() : 0;
-      try {
-        if (io.binding !== null) qs.openFast(io, any, local, address, port);
-        else await qs.openDgram(family, local, address, port);
-        return qs;
-      } catch (e) {
-        qs.close();
-        qs.closed = false;
-        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || local === 0) throw e;
-      }
-    }
-  }
-
-  private openFast(io: SocketIo, any: string, local: number, address: string, port: number): void {
-    this.fast = new FastUdpSocket(io.binding!, { host: any, port: local, slabs: io.slabs! }, {
-      // The message is a view into the shared slab: the reply is parsed before the next read.
-      onUdp: (_s, buf, from, fromPort) => this.onMessage(buf, from, fromPort),
-    });
-    this.fast.connect(address, port);
-    this.port = this.fast.address().port;
-  }
-
-  private openDgram(family: 4 | 6, local: number, address: string, port: number): Promise<void> {
-    // Destinations are IP literals checked in query(): skip dns.lookup (a regex and a nextTick per send).
-    const lookup = (a: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, a, family);
-    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
-    this.dgram = sock;
-    return new Promise((resolve, reject) => {
-      const fail = (e: Error) => reject(e);
-      sock.once('error', fail);
-      sock.bind({ port: local, exclusive: true }, () => {
-        sock.connect(port, address, () => {
-          sock.off('error', fail);
-          sock.on('error', () => { /* ICMP errors on a connected socket: the query times out or is retried */ });
-          sock.on('message', (buf, rinfo) => this.onMessage(buf, rinfo.address, rinfo.port));
-          this.port = sock.address().port;
-          resolve();
-        });
+/**
+ * Opens a query socket on a random port from `ports`, connected to address:port,
+ * and sends `packet` on it. fastudp's query sockets when the addon is built (one
+ * native call opens, binds, connects and sends), else node:dgram. Rejects with the
+ * socket error (EMFILE, ENETUNREACH...); a send error after that comes to onError.
+ */
+async function openQuerySocket(family: 4 | 6, address: string, port: number, packet: Buffer, ports: PortPicker,
+  fast: QuerySockets | null, rx: QueryReceiver): Promise<QuerySocket> {
+  for (let attempt = 0; ; attempt++) {
+    // After PORT_TRIES ports in use, port 0: the kernel picks a free one at random.
+    const local = attempt < PORT_TRIES ? ports.next() : 0;
+    if (fast !== null) {
+      const id = fast.open(family, local, address, port, packet, {
+        // Connected: only the server's datagrams arrive.
+        onReply: (buf) => rx.onReply(buf, address, port),
+        onError: (errno) => rx.onError(`socket error on the query to ${address}:${port} (errno ${errno})`),
       });
-    });
-  }
-
-  /** Sends the query; a failed send (no route, e.g. IPv6 on an IPv4-only host) calls onError, now or soon. */
-  send(packet: Buffer, address: string, port: number, onError: (message: string) => void): void {
-    if (this.fast !== null) {
-      const r = this.fast.sendNow(packet, port, address);
-      if (r < 0) onError(`send to ${address}:${port} failed (errno ${-r})`);
-      return;
+      if (id >= 0) return { port: local || fast.localPort(id), close: () => fast.close(id) };
+      if (-id === ERRNO.EADDRINUSE && local !== 0) continue;
+      throw Object.assign(new Error(`query socket to ${address}:${port}: errno ${-id}`), { errno: -id });
     }
-    if (this.dgram === null) { onError('socket could not be opened'); return; }
-    // Connected: no address. With a callback Node reports the error; without one the query would wait out its timeout.
     try {
-      this.dgram.send(packet, (err) => { if (err) onError(err.message); });
-    } catch (err) {
-      onError((err as Error).message);
+      return await openDgram(family, local, address, port, packet, rx);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || local === 0) throw e;
     }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try { this.fast?.close(); } catch { /* already closed */ }
-    try { this.dgram?.close(); } catch { /* already closed */ }
-    this.fast = null;
-    this.dgram = null;
   }
 }
 
-/** How query sockets are made: the fastudp binding and its shared read buffers, or node:dgram. */
-interface SocketIo {
-  binding: FastUdpBinding | null;
-  slabs: FastUdpSlabs | null;
+function openDgram(family: 4 | 6, local: number, address: string, port: number, packet: Buffer, rx: QueryReceiver): Promise<QuerySocket> {
+  // Destinations are IP literals checked in query(): skip dns.lookup (a regex and a nextTick per send).
+  const lookup = (a: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, a, family);
+  const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: lookup as unknown as dgram.SocketOptions['lookup'] });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try { sock.close(); } catch { /* already closed */ }
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => { close(); reject(e); };
+    sock.once('error', fail);
+    sock.bind({ port: local, exclusive: true }, () => {
+      sock.connect(port, address, () => {
+        sock.off('error', fail);
+        sock.on('error', (e) => rx.onError(e.message));
+        sock.on('message', (buf, rinfo) => rx.onReply(buf, rinfo.address, rinfo.port));
+        const qs = { port: sock.address().port, close };
+        // Connected: no address. With a callback Node reports the error; without one the query would wait out its timeout.
+        try {
+          sock.send(packet, (err) => { if (err) rx.onError(err.message); });
+        } catch (err) {
+          rx.onError((err as Error).message);
+        }
+        resolve(qs);
+      });
+    });
+  });
 }
 
 /**
@@ -325,7 +307,8 @@ export function isForbiddenDestination(address: string): boolean {
 export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
-  private readonly io: SocketIo;
+  /** fastudp's query sockets, or null for node:dgram. */
+  private readonly fast: QuerySockets | null;
   private readonly ports: PortPicker;
   private readonly maxSockets: number;
   /** UDP sockets open now (one per outstanding query). */
@@ -338,8 +321,8 @@ export class UdpTcpTransport implements Upstream {
   constructor(opts: TransportOptions) {
     this.o = opts;
     const binding = opts.udpIo === 'dgram' ? null : fastUdp();
-    // One read slot of 64 KiB shared by every query socket: no UDP answer is ever cut, and a socket costs no buffer.
-    this.io = { binding, slabs: binding ? sharedSlabs(1, 65536) : null };
+    // One 64 KiB read buffer shared by every query socket: no UDP answer is ever cut, and a socket costs no buffer.
+    this.fast = binding ? new QuerySockets(binding) : null;
     this.ports = opts.ports ?? new PortPicker();
     this.maxSockets = Math.max(1, opts.maxUdpSockets ?? 4096);
   }
@@ -405,19 +388,28 @@ export class UdpTcpTransport implements Upstream {
       this.releaseSocketPlace();
       return { kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` };
     }
+    // The socket is opened and the query sent in one step; what arrives goes through `rx`
+    // to the handlers set below (nothing can arrive before this turn ends).
     let onReply: (buf: Buffer) => void = () => {};
-    let sock: QuerySocket;
-    try {
-      sock = await QuerySocket.open(family, q.address, q.port, this.ports, this.io, (buf, address, port) => {
+    let onError: (message: string) => void = () => {};
+    const rx: QueryReceiver = {
+      onReply: (buf, address, port) => {
         // Connected, so the kernel delivers only the server's datagrams; checked again all the same.
         if (port !== q.port || !sameAddress(address, q.address)) { stats.upstreamErrors++; return; }
         onReply(buf);
-      });
+      },
+      onError: (message) => onError(message),
+    };
+    let sock: QuerySocket;
+    const sentAt = performance.now();
+    try {
+      sock = await openQuerySocket(family, q.address, q.port, packet, this.ports, this.fast, rx);
     } catch (e) {
       this.releaseSocketPlace();
       stats.upstreamErrors++;
-      return { kind: 'error', code: 'NETWORK', detail: `cannot open a query socket: ${(e as Error).message}` };
+      return { kind: 'error', code: 'NETWORK', detail: `cannot send the query: ${(e as Error).message}` };
     }
+    stats.upstreamQueries++;
     if (this.closed || q.signal?.aborted) {
       sock.close();
       this.releaseSocketPlace();
@@ -428,7 +420,6 @@ export class UdpTcpTransport implements Upstream {
       // Where the outcome goes: the caller first, then (after the soft timeout) the late promise.
       let deliver: (out: UpstreamOutcome) => void = resolve;
       let timer: NodeJS.Timeout | undefined;
-      const sentAt = performance.now();
       const onAbort = () => finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
       const finish = (out: UpstreamOutcome) => {
         if (done) return;
@@ -450,6 +441,11 @@ export class UdpTcpTransport implements Upstream {
         }
         finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
       };
+      // A refused send or an ICMP error (port unreachable) fails the query at once, not at the timeout.
+      onError = (message) => {
+        stats.upstreamErrors++;
+        finish({ kind: 'error', code: 'NETWORK', detail: message });
+      };
       const handle = { abort: () => finish({ kind: 'error', code: 'CLOSED', detail: 'transport closed' }) };
       this.open.add(handle);
       if (q.signal) q.signal.addEventListener('abort', onAbort, { once: true });
@@ -465,11 +461,6 @@ export class UdpTcpTransport implements Upstream {
         timer = setTimeout(() => finish({ kind: 'timeout', tcp: false }), linger);
         resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
-      stats.upstreamQueries++;
-      sock.send(packet, q.address, q.port, (message) => {
-        stats.upstreamErrors++;
-        finish({ kind: 'error', code: 'NETWORK', detail: message });
-      });
     });
   }
 
