@@ -395,7 +395,7 @@ export class Iterator {
     // (descend as usual) and, in strict mode, a failing server (counted as usual).
     if (asked instanceof MinimisedQuestion && kind !== 'referral' &&
         !(t.qmin.mode === 'strict' && (kind === 'lame' || kind === 'formerr' || kind === 'server-error'))) {
-      return this.handleMinimised(t, asked, kind, s, aa);
+      return this.handleMinimised(t, asked, kind, s, aa, address);
     }
 
     switch (kind) {
@@ -468,8 +468,11 @@ export class Iterator {
    * strict mode, the end). Nothing of it joins the client's answer, and in relaxed
    * mode a server that mishandles the minimised question is not held to it: the
    * full question goes to the same servers before anything is marked lame.
+   * The server answered, and the next question is a new one: its sends so far do
+   * not count against it (MAX_TRIES_PER_ADDRESS bounds retries of one question;
+   * otherwise a zone with one server could take only four minimised steps).
    */
-  private handleMinimised(t: Task, asked: MinimisedQuestion, kind: ReturnType<typeof classifyResponse>, s: Scrubbed, aa: boolean): IteratorState {
+  private handleMinimised(t: Task, asked: MinimisedQuestion, kind: ReturnType<typeof classifyResponse>, s: Scrubbed, aa: boolean, address: string): IteratorState {
     const { cache, stats } = this.d;
     switch (kind) {
       case 'answer': case 'cname':
@@ -489,6 +492,7 @@ export class Iterator {
       return this.finish(t, RCODE.NXDOMAIN, { soa: s.soa, ttl: TtlPolicy.negativeFromSoa(s.soa) });
     }
     if (next === 'fail') return this.fail(t, `the servers of ${t.dp!.zone === '' ? '.' : t.dp!.zone} failed a minimised question (strict QNAME minimisation)`);
+    t.dp!.tries.delete(address);
     return 'queryTargets';
   }
 
