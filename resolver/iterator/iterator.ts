@@ -356,10 +356,16 @@ export class Iterator {
       }
       if (out.kind === 'timeout') {
         if (q.lingering) continue; // its timeout was counted when it moved on
-        // A timeout cut short by the budget says nothing about the server.
-        if (q.timeoutMs >= q.rtoMs || out.tcp) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
-        else infra.releaseProbe(q.address);
+        // The timeout that makes relaxed minimisation give up says only that the
+        // minimised questions went unanswered: it does not count towards the server
+        // being dead (infra's limit is also three in a row), or the full question,
+        // the one it may well answer, could never be sent to a zone's only server.
+        const wasFull = t.qmin.full;
         if (q.asked instanceof MinimisedQuestion) minimisedReply(t.qmin, 'timeout');
+        const gaveUpMinimising = !wasFull && t.qmin.full;
+        // A timeout cut short by the budget says nothing about the server.
+        if ((q.timeoutMs >= q.rtoMs || out.tcp) && !gaveUpMinimising) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
+        else infra.releaseProbe(q.address);
         if (out.late) {
           q.lingering = true;
           q.promise = out.late;
