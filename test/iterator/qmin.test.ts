@@ -10,7 +10,6 @@ import { createIterator, type IteratorHandle } from '../../resolver/iterator/ind
 import { emptyStats } from '../../resolver/stats.js';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { defaultResolverConfig, type QnameMinimisation } from '../../resolver/config.js';
-import { MAX_MINIMISE_COUNT } from '../../resolver/iterator/qmin.js';
 import { ScriptedNet, nodata, nxdomain, priming, referral, type Reply, type ServerScript } from './scripted-auth.js';
 import { hints, rdatas, testConfig } from './helpers.js';
 
@@ -162,7 +161,7 @@ describe('QNAME minimisation, relaxed (the default)', () => {
     expect(h.infra.isLame(ip(15), 'drop.q')).toBe(false);
   });
 
-  it(`a 30-label name: at most ${MAX_MINIMISE_COUNT} minimised questions, then the full one`, async () => {
+  it('a 30-label name: at most 10 minimised questions (RFC 9156 section 2.3, unbound\'s MAX_MINIMISE_COUNT), then the full one', async () => {
     const h = iterator('relaxed');
     const seen = mark();
     const r = await A(h, LONG);
@@ -171,7 +170,7 @@ describe('QNAME minimisation, relaxed (the default)', () => {
     expect(all.at(-1)).toBe(`${ip(16)} ${LONG} A`);
     expect(all.filter((q) => q.split(' ')[1] === LONG)).toHaveLength(1);
     const minimised = all.filter((q) => q.split(' ')[1] !== LONG);
-    expect(minimised.length).toBeLessThanOrEqual(MAX_MINIMISE_COUNT);
+    expect(minimised.length).toBeLessThanOrEqual(10);
     // It did minimise below long.q, several labels at a time.
     expect(minimised.filter((q) => q.startsWith(`${ip(16)} `)).length).toBeGreaterThan(3);
   });
