@@ -356,10 +356,16 @@ export class Iterator {
       }
       if (out.kind === 'timeout') {
         if (q.lingering) continue; // its timeout was counted when it moved on
-        // A timeout cut short by the budget says nothing about the server.
-        if (q.timeoutMs >= q.rtoMs || out.tcp) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
-        else infra.releaseProbe(q.address);
+        // The timeout that makes relaxed minimisation give up says only that the
+        // minimised questions went unanswered: it does not count towards the server
+        // being dead (infra's limit is also three in a row), or the full question,
+        // the one it may well answer, could never be sent to a zone's only server.
+        const wasFull = t.qmin.full;
         if (q.asked instanceof MinimisedQuestion) minimisedReply(t.qmin, 'timeout');
+        const gaveUpMinimising = !wasFull && t.qmin.full;
+        // A timeout cut short by the budget says nothing about the server.
+        if ((q.timeoutMs >= q.rtoMs || out.tcp) && !gaveUpMinimising) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs);
+        else infra.releaseProbe(q.address);
         if (out.late) {
           q.lingering = true;
           q.promise = out.late;
@@ -395,7 +401,7 @@ export class Iterator {
     // (descend as usual) and, in strict mode, a failing server (counted as usual).
     if (asked instanceof MinimisedQuestion && kind !== 'referral' &&
         !(t.qmin.mode === 'strict' && (kind === 'lame' || kind === 'formerr' || kind === 'server-error'))) {
-      return this.handleMinimised(t, asked, kind, s, aa);
+      return this.handleMinimised(t, asked, kind, s, aa, address);
     }
 
     switch (kind) {
@@ -468,8 +474,11 @@ export class Iterator {
    * strict mode, the end). Nothing of it joins the client's answer, and in relaxed
    * mode a server that mishandles the minimised question is not held to it: the
    * full question goes to the same servers before anything is marked lame.
+   * The server answered, and the next question is a new one: its sends so far do
+   * not count against it (MAX_TRIES_PER_ADDRESS bounds retries of one question;
+   * otherwise a zone with one server could take only four minimised steps).
    */
-  private handleMinimised(t: Task, asked: MinimisedQuestion, kind: ReturnType<typeof classifyResponse>, s: Scrubbed, aa: boolean): IteratorState {
+  private handleMinimised(t: Task, asked: MinimisedQuestion, kind: ReturnType<typeof classifyResponse>, s: Scrubbed, aa: boolean, address: string): IteratorState {
     const { cache, stats } = this.d;
     switch (kind) {
       case 'answer': case 'cname':
@@ -489,6 +498,7 @@ export class Iterator {
       return this.finish(t, RCODE.NXDOMAIN, { soa: s.soa, ttl: TtlPolicy.negativeFromSoa(s.soa) });
     }
     if (next === 'fail') return this.fail(t, `the servers of ${t.dp!.zone === '' ? '.' : t.dp!.zone} failed a minimised question (strict QNAME minimisation)`);
+    t.dp!.tries.delete(address);
     return 'queryTargets';
   }
 
