@@ -396,7 +396,9 @@ export class LoadEngine implements ChannelSink {
 
   /** What this engine measured, for buildRunResult (possibly merged with other threads). */
   raw(): RawRun {
-    const durationS = Math.max(1e-6, (this.sendEndAt - this.t0) / 1000);
+    // Whole microseconds: the schedule's end is t0 plus a sum of float intervals, and
+    // 3500 sends at 3500 q/s must report 1 s, not 0.9999999999999998.
+    const durationS = Math.max(1e-6, Math.round((this.sendEndAt - this.t0) * 1000) / 1e6);
     const names = this.sourceNames.length ? this.sourceNames : [''];
     return {
       startedAtMs: this.startedAt.getTime(),
