@@ -10,7 +10,7 @@ import { emptyStats, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from '../
 import type { NodeConfig } from './config.js';
 import { startHttpServer, type HttpHandler, type HttpRequest, type HttpResponse, type HttpServerHandle } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.js';
-import { HealthMonitor, withTimeout } from './monitor.js';
+import { HealthMonitor, probeModeFor, withTimeout } from './monitor.js';
 import { startSnmpAgent, type SnmpAgentHandle } from './snmp/agent.js';
 import { healthStateNumber, type HealthState } from './state.js';
 
@@ -119,7 +119,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
         timeoutMs: health.probeTimeoutMs,
         rise: snap.rise, fall: snap.fall,
         okStreak: snap.okStreak, failStreak: snap.failStreak,
-        answerMode: snap.serving ? 'healthy' : 'refused',
+        answerMode: probeModeFor(snap.state, health.drainProbeAnswer),
         recent: monitor.recentProbes.map((p) => ({ at: new Date(p.at).toISOString(), ok: p.ok, rttMs: p.rttMs, rcode: p.rcode, error: p.error, warning: p.warning })),
       },
       canaries: monitor.canaries.map((c) => ({

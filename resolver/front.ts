@@ -20,7 +20,7 @@ import { Acl } from './acl.js';
 import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
 import { Inflight, type Pending } from './inflight.js';
-import { LocalAnswers } from './local.js';
+import { LocalAnswers, PROBE_SILENT } from './local.js';
 import { MAX_KEY_LEN, QS, QueryInfo, readQuery, type QueryStatus } from './listener/query.js';
 import type { Resolution, ResolveResult } from './iterator/types.js';
 import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from './stats.js';
@@ -315,6 +315,7 @@ export class Front {
     if (!this.local.isProbe(lower)) return false;
     const local = this.local.answer(name, lower, q.qtype, q.qclass);
     if (local === null) return false;
+    if (local === PROBE_SILENT) return true; // drained: no reply at all
     this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     let limit = CLASSIC_UDP;
     if (q.hasOpt) limit = q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
@@ -331,6 +332,7 @@ export class Front {
     const key = this.keyBuf.toString('latin1', 0, q.keyLen);
     const name = readName(msg, 12).name;
     const local = this.local.answer(name, lowerName(name), q.qtype, q.qclass);
+    if (local === PROBE_SILENT) return false; // drained: no reply at all
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, sock, port, address, conn);
     if (local !== null) {
       this.deliver(w, buildEntry(local, t0, 0), t0, false);
