@@ -1,0 +1,185 @@
+// The experiments: each runs on a built AnycastLab and returns predicted beside measured.
+import { writeFileSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
+import { drainWindowS, withdrawalWindowS } from './track.js';
+import type { AnycastLab, LoadResult, SwitchEvent } from './run.js';
+
+export interface SharesResult {
+  switch: string;
+  sources: number;
+  queries: number;
+  maxErrorPct: number;
+  nodes: Array<{ name: string; predictedPct: number; measuredPct: number; sourcesMapped: number; responses: number }>;
+  /** How the prediction was made. */
+  method: string;
+  exactRouteCapture: string;
+}
+
+export interface NodeLossResult {
+  node: string;
+  lostQueries: number;
+  sent: number;
+  withdrawnAfterS: number | null;
+  predictedWindowS: [number, number];
+  inWindow: boolean;
+  othersTookLoad: boolean;
+}
+
+export interface DrainResult {
+  node: string;
+  lostQueries: number;
+  sent: number;
+  withdrawnAfterS: number | null;
+  predictedWindowS: [number, number];
+  /** The same drain on a node answering REFUSED, judged by a switch that counts any reply as success. */
+  refusedOnLenientSwitch?: { node: string; withdrawn: boolean; waitedS: number };
+}
+
+export interface FailOpenResult {
+  withoutFailOpen: { blackholedQueries: number; sent: number };
+  withFailOpen: { blackholedQueries: number; sent: number };
+  blackholedQueries: number;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const lost = (r: LoadResult) => r.lost + Object.values(r.unsent ?? {}).reduce((a, b) => a + b, 0);
+
+/** The switch the client's traffic enters with nothing failed: the lowest site cost. */
+function preferred(lab: AnycastLab) {
+  return [...lab.plan.switches].sort((a, b) => a.sw.cost - b.sw.cost || a.index - b.index)[0];
+}
+
+export async function shares(lab: AnycastLab, qps: number, durationS: number): Promise<SharesResult> {
+  const s = preferred(lab);
+  const table = await lab.exactRoutes(s);
+  const capture = [...table].map(([src, node]) => {
+    const addr = s.nodes.find((n) => n.node.name === node)!.node.address;
+    return `${src} -> ${lab.plan.vip} => IP adj out of ${s.nodes.find((n) => n.node.name === node)!.swDev}, addr ${addr}`;
+  }).join('\n');
+  const before = await lab.nodeResponses();
+  const r = await lab.load(qps, durationS);
+  await sleep(300);
+  const after = await lab.nodeResponses();
+  const delta = s.nodes.map((n) => Math.max(0, (after.get(n.node.name) ?? 0) - (before.get(n.node.name) ?? 0)));
+  const total = delta.reduce((a, b) => a + b, 0) || 1;
+  // Prediction: each source sends the same share (the generator spreads queries evenly over
+  // its sources), and each source goes where the kernel's exact-route table says.
+  const perSource = new Map<string, number>();
+  for (const src of r.sources ?? []) perSource.set(src.address, src.sent);
+  const totalSent = [...table.keys()].reduce((a, src) => a + (perSource.get(src) ?? 1), 0) || 1;
+  const nodes = s.nodes.map((n, i) => {
+    const mapped = [...table].filter(([, v]) => v === n.node.name).map(([k]) => k);
+    const predicted = (100 * mapped.reduce((a, src) => a + (perSource.get(src) ?? 1), 0)) / totalSent;
+    return { name: n.node.name, predictedPct: round(predicted, 2), measuredPct: round((100 * delta[i]) / total, 2), sourcesMapped: mapped.length, responses: delta[i] };
+  });
+  return {
+    switch: s.sw.name,
+    sources: table.size,
+    queries: r.sent,
+    maxErrorPct: round(Math.max(...nodes.map((n) => Math.abs(n.predictedPct - n.measuredPct))), 2),
+    nodes,
+    method: 'measured exact-route table (ip route get VIP from SRC iif cl, the kernel\'s answer as show ip cef exact-route) fed to the model as per-source next hops, weighted by each source\'s sent queries',
+    exactRouteCapture: capture,
+  };
+}
+
+function firstEvent(lab: AnycastLab, since: number, pred: (e: SwitchEvent) => boolean): SwitchEvent | undefined {
+  return lab.switchEvents.find((e) => e.t >= since && pred(e));
+}
+
+const routesWithout = (node: string) => (e: SwitchEvent) => e.ev === 'routes' && Array.isArray(e.up) && !(e.up as string[]).includes(node);
+const routesWith = (node: string) => (e: SwitchEvent) => e.ev === 'routes' && Array.isArray(e.up) && (e.up as string[]).includes(node);
+
+export async function nodeLoss(lab: AnycastLab, qps: number): Promise<NodeLossResult> {
+  const inv = lab.opts.inventory;
+  const s = preferred(lab);
+  const victim = s.nodes[0];
+  const p = inv.service.probe;
+  const window = withdrawalWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000);
+  const durationS = Math.ceil(window[1] + 4);
+  const before = await lab.nodeResponses();
+  const loadP = lab.load(qps, durationS);
+  await sleep(1500);
+  const killedAt = lab.killNode(victim.node.name);
+  const r = await loadP;
+  const after = await lab.nodeResponses();
+  const ev = firstEvent(lab, killedAt, routesWithout(victim.node.name));
+  const withdrawnAfterS = ev ? round((ev.t - killedAt) / 1000, 2) : null;
+  const others = s.nodes.slice(1).every((n) => (after.get(n.node.name) ?? 0) > (before.get(n.node.name) ?? 0));
+  // Bring it back for the next experiments.
+  const restart = Date.now();
+  await lab.startNode(victim);
+  await lab.waitFor(() => !!firstEvent(lab, restart, routesWith(victim.node.name)), 30_000, `${victim.node.name} back in the route`);
+  return {
+    node: victim.node.name, lostQueries: lost(r), sent: r.sent, withdrawnAfterS, predictedWindowS: window,
+    // 0.25 s for the emulator's route update and event delivery.
+    inWindow: withdrawnAfterS !== null && withdrawnAfterS >= window[0] - 0.05 && withdrawnAfterS <= window[1] + 0.25,
+    othersTookLoad: others,
+  };
+}
+
+export async function drain(lab: AnycastLab, qps: number, lenientCheck: boolean): Promise<DrainResult> {
+  const inv = lab.opts.inventory;
+  const s = preferred(lab);
+  const target = lab.nodes.find((n) => n.ln === s.nodes[1 % s.nodes.length])!;
+  const p = inv.service.probe;
+  const window = drainWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000, 1);
+  const durationS = Math.ceil(window[1] + 3);
+  const loadP = lab.load(qps, durationS);
+  await sleep(1000);
+  const at = Date.now();
+  writeFileSync(target.drainFile, '');
+  const r = await loadP;
+  const ev = firstEvent(lab, at, routesWithout(target.ln.node.name));
+  unlinkSync(target.drainFile);
+  const back = Date.now();
+  await lab.waitFor(() => !!firstEvent(lab, back, routesWith(target.ln.node.name)), 30_000, `${target.ln.node.name} back after drain`);
+  const out: DrainResult = { node: target.ln.node.name, lostQueries: lost(r), sent: r.sent, withdrawnAfterS: ev ? round((ev.t - at) / 1000, 2) : null, predictedWindowS: window };
+  if (lenientCheck) {
+    // A switch that counts any reply as success, and a node that answers REFUSED while drained.
+    const refusing = lab.nodes.find((n) => lab.opts.refusedOnDrain?.includes(n.ln.node.name) && s.nodes.includes(n.ln));
+    if (refusing) {
+      lab.send(s.index, { cmd: 'errorReply', value: 'ok' });
+      const t = Date.now();
+      writeFileSync(refusing.drainFile, '');
+      const waitS = Math.ceil(window[1] + 2);
+      await sleep(waitS * 1000);
+      const withdrawn = !!firstEvent(lab, t, routesWithout(refusing.ln.node.name));
+      unlinkSync(refusing.drainFile);
+      lab.send(s.index, { cmd: 'errorReply', value: 'fail' });
+      const b = Date.now();
+      if (withdrawn) await lab.waitFor(() => !!firstEvent(lab, b, routesWith(refusing.ln.node.name)), 30_000, 'back after drain');
+      else await sleep(500);
+      out.refusedOnLenientSwitch = { node: refusing.ln.node.name, withdrawn, waitedS: waitS };
+    }
+  }
+  return out;
+}
+
+/** Every probe fails at once (the probe name broken on every node), with and without fail-open. */
+export async function failOpen(lab: AnycastLab, qps: number): Promise<FailOpenResult> {
+  const inv = lab.opts.inventory;
+  const p = inv.service.probe;
+  const window = withdrawalWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000);
+  const phase = async (on: boolean) => {
+    lab.failOpen = on;
+    for (const s of lab.plan.switches) lab.send(s.index, { cmd: 'failOpen', value: on });
+    await sleep(300);
+    const durationS = Math.ceil(window[1] + 3);
+    const loadP = lab.load(qps, durationS);
+    await sleep(500);
+    for (const s of lab.plan.switches) lab.send(s.index, { cmd: 'break', value: true });
+    const r = await loadP;
+    for (const s of lab.plan.switches) lab.send(s.index, { cmd: 'break', value: false });
+    const t = Date.now();
+    await lab.waitFor(() => lab.plan.switches.every((s) => (lab.switchUp.get(s.index) ?? []).length === s.nodes.length), 30_000, 'every node back');
+    void t;
+    return { blackholedQueries: lost(r), sent: r.sent };
+  };
+  const without = await phase(false);
+  const withFo = await phase(true);
+  lab.failOpen = inv.service.failOpen;
+  for (const s of lab.plan.switches) lab.send(s.index, { cmd: 'failOpen', value: lab.failOpen });
+  return { withoutFailOpen: without, withFailOpen: withFo, blackholedQueries: withFo.blackholedQueries };
+}
