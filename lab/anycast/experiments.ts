@@ -2,6 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { unlinkSync } from 'node:fs';
 import { drainWindowS, withdrawalWindowS } from './track.js';
+import { calibrate, parseExactRouteCapture } from '../../loadtest/model/calibrate.js';
+import { cefDistribution } from '../../loadtest/model/cef.js';
+import { parseIPv4 } from '../../loadtest/model/ipv4.js';
 import type { AnycastLab, LoadResult, SwitchEvent } from './run.js';
 
 export interface SharesResult {
@@ -13,6 +16,11 @@ export interface SharesResult {
   /** How the prediction was made. */
   method: string;
   exactRouteCapture: string;
+  /**
+   * Context: the CEF model's own hash (Cisco's algorithm, not the kernel's) for the same
+   * sources, and how often each of its algorithms names the kernel's next hop.
+   */
+  modelHash: { algorithm: string; nodes: Array<{ name: string; pct: number }>; agreement: Array<{ algorithm: string; exactPct: number; bestOrderPct: number }>; chancePct: number };
 }
 
 export interface NodeLossResult {
@@ -23,6 +31,8 @@ export interface NodeLossResult {
   predictedWindowS: [number, number];
   inWindow: boolean;
   othersTookLoad: boolean;
+  /** qps × the node's share × the window: the queries a dead node should lose. */
+  predictedLostRange: [number, number];
 }
 
 export interface DrainResult {
@@ -31,6 +41,7 @@ export interface DrainResult {
   sent: number;
   withdrawnAfterS: number | null;
   predictedWindowS: [number, number];
+  inWindow: boolean;
   /** The same drain on a node answering REFUSED, judged by a switch that counts any reply as success. */
   refusedOnLenientSwitch?: { node: string; withdrawn: boolean; waitedS: number };
 }
@@ -73,7 +84,22 @@ export async function shares(lab: AnycastLab, qps: number, durationS: number): P
     const predicted = (100 * mapped.reduce((a, src) => a + (perSource.get(src) ?? 1), 0)) / totalSent;
     return { name: n.node.name, predictedPct: round(predicted, 2), measuredPct: round((100 * delta[i]) / total, 2), sourcesMapped: mapped.length, responses: delta[i] };
   });
+  const endpoints = s.nodes.map((n) => ({ address: parseIPv4(n.node.address)!, label: n.node.address }));
+  const vipNum = parseIPv4(lab.plan.vip)!;
+  // The inventory's `original` is the model's seed-xor (the legacy algorithm).
+  const inAlg = lab.opts.inventory.routing.cef.algorithm;
+  const alg = inAlg === 'original' ? 'seed-xor' : inAlg;
+  const groups = [...table.keys()].map((src) => ({ base: parseIPv4(src)!, count: 1, qps: perSource.get(src) ?? 1 }));
+  const dist = cefDistribution(groups, { vip: vipNum, endpoints, algorithm: alg });
+  const cal = calibrate(parseExactRouteCapture('kernel', capture), { endpoints });
+  const modelHash = {
+    algorithm: alg,
+    nodes: dist.endpoints.map((e) => ({ name: s.nodes.find((n) => n.node.address === e.endpoint)?.node.name ?? e.endpoint, pct: round(100 * e.share, 2) })),
+    agreement: cal.algorithms.map((a) => ({ algorithm: a.algorithm, exactPct: round(100 * a.agreement, 1), bestOrderPct: round(100 * a.bestOrderAgreement, 1) })),
+    chancePct: round(100 * cal.chance, 1),
+  };
   return {
+    modelHash,
     switch: s.sw.name,
     sources: table.size,
     queries: r.sent,
@@ -98,6 +124,9 @@ export async function nodeLoss(lab: AnycastLab, qps: number): Promise<NodeLossRe
   const p = inv.service.probe;
   const window = withdrawalWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000);
   const durationS = Math.ceil(window[1] + 4);
+  // The victim's share of the switch's clients, from the kernel's exact-route table.
+  const table = await lab.exactRoutes(s);
+  const victimShare = [...table.values()].filter((v) => v === victim.node.name).length / Math.max(1, table.size);
   const before = await lab.nodeResponses();
   const loadP = lab.load(qps, durationS);
   await sleep(1500);
@@ -116,6 +145,7 @@ export async function nodeLoss(lab: AnycastLab, qps: number): Promise<NodeLossRe
     // 0.25 s for the emulator's route update and event delivery.
     inWindow: withdrawnAfterS !== null && withdrawnAfterS >= window[0] - 0.05 && withdrawnAfterS <= window[1] + 0.25,
     othersTookLoad: others,
+    predictedLostRange: [Math.round(qps * victimShare * window[0]), Math.round(qps * victimShare * window[1])],
   };
 }
 
@@ -124,7 +154,8 @@ export async function drain(lab: AnycastLab, qps: number, lenientCheck: boolean)
   const s = preferred(lab);
   const target = lab.nodes.find((n) => n.ln === s.nodes[1 % s.nodes.length])!;
   const p = inv.service.probe;
-  const window = drainWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000, 1);
+  // The node notices its drain file within one health interval (node.yaml: max(1, floor(F / 3)) s).
+  const window = drainWindowS({ frequencyMs: p.frequencyS * 1000, timeoutMs: p.timeoutMs }, inv.service.track.delayDownS * 1000, Math.max(1, Math.floor(p.frequencyS / 3)) * 1000);
   const durationS = Math.ceil(window[1] + 3);
   const loadP = lab.load(qps, durationS);
   await sleep(1000);
@@ -135,7 +166,8 @@ export async function drain(lab: AnycastLab, qps: number, lenientCheck: boolean)
   unlinkSync(target.drainFile);
   const back = Date.now();
   await lab.waitFor(() => !!firstEvent(lab, back, routesWith(target.ln.node.name)), 30_000, `${target.ln.node.name} back after drain`);
-  const out: DrainResult = { node: target.ln.node.name, lostQueries: lost(r), sent: r.sent, withdrawnAfterS: ev ? round((ev.t - at) / 1000, 2) : null, predictedWindowS: window };
+  const wS = ev ? round((ev.t - at) / 1000, 2) : null;
+  const out: DrainResult = { node: target.ln.node.name, lostQueries: lost(r), sent: r.sent, withdrawnAfterS: wS, predictedWindowS: window, inWindow: wS !== null && wS >= window[0] - 0.05 && wS <= window[1] + 0.25 };
   if (lenientCheck) {
     // A switch that counts any reply as success, and a node that answers REFUSED while drained.
     const refusing = lab.nodes.find((n) => lab.opts.refusedOnDrain?.includes(n.ln.node.name) && s.nodes.includes(n.ln));

@@ -19,8 +19,8 @@ export interface LabReport {
 export function summary(r: LabReport): Record<string, unknown> {
   const out: Record<string, unknown> = { kind: 'anycast-kit.lab.anycast', inventory: r.inventory, elapsedS: r.elapsedS };
   if (r.shares) out.shares = { maxErrorPct: r.shares.maxErrorPct, switch: r.shares.switch, queries: r.shares.queries, nodes: r.shares.nodes.map((n) => ({ name: n.name, predictedPct: n.predictedPct, measuredPct: n.measuredPct })) };
-  if (r.nodeLoss) out.nodeLoss = { node: r.nodeLoss.node, lostQueries: r.nodeLoss.lostQueries, sent: r.nodeLoss.sent, withdrawnAfterS: r.nodeLoss.withdrawnAfterS, predictedWindowS: r.nodeLoss.predictedWindowS, inWindow: r.nodeLoss.inWindow, othersTookLoad: r.nodeLoss.othersTookLoad };
-  if (r.drain) out.drain = { node: r.drain.node, lostQueries: r.drain.lostQueries, sent: r.drain.sent, withdrawnAfterS: r.drain.withdrawnAfterS, predictedWindowS: r.drain.predictedWindowS, refusedOnLenientSwitch: r.drain.refusedOnLenientSwitch ?? null };
+  if (r.nodeLoss) out.nodeLoss = { node: r.nodeLoss.node, lostQueries: r.nodeLoss.lostQueries, predictedLostRange: r.nodeLoss.predictedLostRange, sent: r.nodeLoss.sent, withdrawnAfterS: r.nodeLoss.withdrawnAfterS, predictedWindowS: r.nodeLoss.predictedWindowS, inWindow: r.nodeLoss.inWindow, othersTookLoad: r.nodeLoss.othersTookLoad };
+  if (r.drain) out.drain = { node: r.drain.node, lostQueries: r.drain.lostQueries, sent: r.drain.sent, withdrawnAfterS: r.drain.withdrawnAfterS, predictedWindowS: r.drain.predictedWindowS, inWindow: r.drain.inWindow, refusedOnLenientSwitch: r.drain.refusedOnLenientSwitch ?? null };
   out.cascade = { predicted: null, measured: null, detail: 'not run: the cascade experiment (cgroup CPU caps, site loss) is not implemented yet' };
   if (r.failOpen) out.failOpen = { blackholedQueries: r.failOpen.blackholedQueries, withoutFailOpen: r.failOpen.withoutFailOpen, withFailOpen: r.failOpen.withFailOpen };
   return out;
@@ -44,7 +44,7 @@ function sections(r: LabReport): Array<{ title: string; intro: string; head: str
       intro: `Switch ${s.switch}, ${s.sources} client sources, ${s.queries.toLocaleString('en-US')} queries. Predicted from the ${s.method}. Measured: DNS responses counted by each node (its /metrics), so SLA probes add a few per node. Goal: every node within 5 points.`,
       head: ['node', 'sources', 'predicted %', 'measured %', 'error (points)', 'within 5'],
       rows: s.nodes.map((n) => [n.name, n.sourcesMapped, n.predictedPct.toFixed(2), n.measuredPct.toFixed(2), Math.abs(n.predictedPct - n.measuredPct).toFixed(2), verdict(Math.abs(n.predictedPct - n.measuredPct) <= 5)]),
-      note: `Largest error: ${s.maxErrorPct} points.`,
+      note: `Largest error: ${s.maxErrorPct} points. For context, the CEF model's own hash (${s.modelHash.algorithm}, Cisco's algorithm as the model implements it, not the kernel's) would put ${s.modelHash.nodes.map((n) => `${n.name} ${n.pct}%`).join(', ')} on these sources; its algorithms name the kernel's next hop for ${s.modelHash.agreement.map((a) => `${a.algorithm} ${a.exactPct}% (best order ${a.bestOrderPct}%)`).join(', ')} of sources, chance being ${s.modelHash.chancePct}%: the kernel's hash is a different function, so the exact-route table, not the Cisco hash, is what the prediction uses.`,
     });
   }
   if (r.nodeLoss) {
@@ -55,7 +55,7 @@ function sections(r: LabReport): Array<{ title: string; intro: string; head: str
       head: ['measure', 'predicted', 'measured', 'agrees'],
       rows: [
         ['withdrawn after (s)', `${n.predictedWindowS[0]}–${n.predictedWindowS[1]}`, n.withdrawnAfterS ?? 'never', verdict(n.inWindow)],
-        ['queries lost', `about ${r.qps} q/s × its share × the time to withdrawal`, `${n.lostQueries} of ${n.sent}`, '—'],
+        ['queries lost', `${n.predictedLostRange[0]}–${n.predictedLostRange[1]} (q/s × its share × window)`, `${n.lostQueries} of ${n.sent}`, verdict(n.lostQueries >= n.predictedLostRange[0] * 0.9 && n.lostQueries <= n.predictedLostRange[1] * 1.1 + 50)],
         ['the other nodes took its load', 'yes', n.othersTookLoad ? 'yes' : 'no', verdict(n.othersTookLoad)],
       ],
     });
@@ -64,7 +64,7 @@ function sections(r: LabReport): Array<{ title: string; intro: string; head: str
     const d = r.drain;
     const rows: Array<Array<string | number>> = [
       ['queries lost while draining', 0, `${d.lostQueries} of ${d.sent}`, verdict(d.lostQueries === 0)],
-      ['withdrawn after (s), node sends no answer to the probe', `${d.predictedWindowS[0]}–${d.predictedWindowS[1]}`, d.withdrawnAfterS ?? 'never', verdict(d.withdrawnAfterS !== null)],
+      ['withdrawn after (s), node sends no answer to the probe', `${d.predictedWindowS[0]}–${d.predictedWindowS[1]}`, d.withdrawnAfterS ?? 'never', verdict(d.inWindow)],
     ];
     if (d.refusedOnLenientSwitch) {
       rows.push([`${d.refusedOnLenientSwitch.node} answering REFUSED, switch counting any reply as success`, 'never withdrawn', d.refusedOnLenientSwitch.withdrawn ? 'withdrawn' : `still routed after ${d.refusedOnLenientSwitch.waitedS} s`, verdict(!d.refusedOnLenientSwitch.withdrawn)]);

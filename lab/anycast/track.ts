@@ -95,6 +95,6 @@ export function withdrawalWindowS(p: ProbeTiming, delayDownMs: number): [number,
 }
 
 /** The same for a drained node, which sends no reply: every failing probe waits the timeout. */
-export function drainWindowS(p: ProbeTiming, delayDownMs: number, notice: number): [number, number] {
-  return [(p.timeoutMs + delayDownMs) / 1000, (notice + p.frequencyMs + p.timeoutMs + delayDownMs) / 1000];
+export function drainWindowS(p: ProbeTiming, delayDownMs: number, noticeMs: number): [number, number] {
+  return [(p.timeoutMs + delayDownMs) / 1000, (noticeMs + p.frequencyMs + p.timeoutMs + delayDownMs) / 1000];
 }
