@@ -88,7 +88,9 @@ export async function cleanupStale(log: (s: string) => void): Promise<number> {
 
 /** A detached shell that removes this run's namespaces once this process is gone, however it ends. */
 function startWatchdog(runId: string): void {
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; for ns in $(ip netns list | awk '{print $1}' | grep '^${PREFIX}${runId}-'); do for p in $(ip netns pids $ns); do kill -9 $p; done; ip netns del $ns; done`;
+  // Two passes: an `ip` command the dead parent had in flight may still create one.
+  const sweep = `for ns in $(ip netns list | awk '{print $1}' | grep '^${PREFIX}${runId}-'); do for p in $(ip netns pids $ns); do kill -9 $p; done; ip netns del $ns; done`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${sweep}; sleep 2; ${sweep}`;
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
