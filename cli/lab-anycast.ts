@@ -4,10 +4,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { intFlag, parseFlags, UsageError } from './args.js';
 import { loadInventory } from '../ios-templates/inventory.js';
 import { AnycastLab, exampleInventory, labUnavailable } from '../lab/anycast/run.js';
-import { drain, failOpen, nodeLoss, shares } from '../lab/anycast/experiments.js';
+import { cascade, drain, failOpen, nodeLoss, shares } from '../lab/anycast/experiments.js';
 import { renderLabHtml, renderLabMarkdown, summary, type LabReport } from '../lab/anycast/report.js';
 
-const EXPERIMENTS = ['shares', 'nodeLoss', 'drain', 'failOpen'] as const;
+const EXPERIMENTS = ['shares', 'nodeLoss', 'drain', 'cascade', 'failOpen'] as const;
 type Experiment = (typeof EXPERIMENTS)[number];
 
 const HELP = `usage: anycast-kit lab anycast [--inventory FILE] [--only LIST] [--qps N] [--shares-duration S]
@@ -24,21 +24,24 @@ as route metrics. Then runs the experiments, writes the report and tears it all 
   --only LIST           experiments to run, comma-separated (default all: ${EXPERIMENTS.join(',')})
   --qps N               load during the experiments (default 1000 queries/s)
   --shares-duration S   seconds of load for the shares experiment (default 8)
+  --cpu-quota PCT       cascade: each failover-site node's CPU cap, % of one core (cgroup v1
+                        cpu.cfs_quota_us per 100 ms period; default 2)
   --out DIR             write DIR/lab-report.md and DIR/lab-report.html (default: the current directory)
   --json                the last line on stdout is one JSON object summarising every experiment
 `;
 
-interface Flags { inventory?: string; only?: string; qps?: string; 'shares-duration'?: string; out?: string; json?: boolean }
+interface Flags { 'cpu-quota'?: string; inventory?: string; only?: string; qps?: string; 'shares-duration'?: string; out?: string; json?: boolean }
 
 export async function run(argv: string[]): Promise<number> {
   const { values: f, help } = parseFlags<Flags>(argv, {
-    inventory: { type: 'string' }, only: { type: 'string' }, qps: { type: 'string' }, 'shares-duration': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+    'cpu-quota': { type: 'string' }, inventory: { type: 'string' }, only: { type: 'string' }, qps: { type: 'string' }, 'shares-duration': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
   });
   if (help) { process.stdout.write(HELP); return 0; }
   const only = (f.only ?? EXPERIMENTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const o of only) if (!(EXPERIMENTS as readonly string[]).includes(o)) throw new UsageError(`--only: unknown experiment "${o}" (known: ${EXPERIMENTS.join(', ')})`);
   const qps = intFlag('qps', f.qps, 10, 20000) ?? 1000;
   const sharesS = intFlag('shares-duration', f['shares-duration'], 1, 120) ?? 8;
+  const quota = intFlag('cpu-quota', f['cpu-quota'], 1, 100) ?? 2;
   const inventoryFile = f.inventory ?? exampleInventory();
   const inv = loadInventory(inventoryFile);
   const why = await labUnavailable();
@@ -54,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     if (want('shares')) { log(`shares: ${qps} q/s for ${sharesS} s from ${lab.plan.sources.length} sources`); report.shares = await shares(lab, qps, sharesS); log(`shares: max error ${report.shares.maxErrorPct} points`); }
     if (want('nodeLoss')) { log('nodeLoss: killing a node under load'); report.nodeLoss = await nodeLoss(lab, qps); log(`nodeLoss: withdrawn after ${report.nodeLoss.withdrawnAfterS} s, ${report.nodeLoss.lostQueries} queries lost`); }
     if (want('drain')) { log('drain: draining a node under load'); report.drain = await drain(lab, qps, true); log(`drain: ${report.drain.lostQueries} queries lost`); }
+    if (want('cascade')) { log(`cascade: capping the failover site's nodes at ${quota}% CPU, measuring one, failing the first site at two loads`); report.cascade = await cascade(lab, quota, [0.5, 1.6]); log(`cascade: ${report.cascade.detail}`); }
     if (want('failOpen')) { log('failOpen: every probe fails at once, without then with fail-open'); report.failOpen = await failOpen(lab, qps); log(`failOpen: black-holed ${report.failOpen.withoutFailOpen.blackholedQueries} without, ${report.failOpen.withFailOpen.blackholedQueries} with`); }
   } finally {
     log('tearing down');

@@ -215,3 +215,103 @@ export async function failOpen(lab: AnycastLab, qps: number): Promise<FailOpenRe
   for (const s of lab.plan.switches) lab.send(s.index, { cmd: 'failOpen', value: lab.failOpen });
   return { withoutFailOpen: without, withFailOpen: withFo, blackholedQueries: withFo.blackholedQueries };
 }
+
+export interface CascadeRun {
+  offeredQps: number;
+  predicted: boolean;
+  /** Model: the failover site's hottest node against its limit, before any withdrawal. */
+  predictedHottestUtilization: number;
+  measured: boolean;
+  withdrawn: string[];
+  lostQueries: number;
+  sent: number;
+  /** The failover site's failed probes during the run, by outcome (timeout = no answer in time; error-reply = the node's own health said no). */
+  probeFailures: Record<string, number>;
+}
+
+export interface CascadeResult {
+  failedSite: string;
+  failoverSite: string;
+  quotaPct: number;
+  capacityQps: number | null;
+  capacityNote: string;
+  runs: CascadeRun[];
+  predicted: boolean;
+  measured: boolean;
+  detail: string;
+}
+
+/**
+ * Site loss and cascade: the failover site's nodes are capped with a cgroup CPU quota, one
+ * is measured with loadtest capacity, the failover model predicts whether losing the first
+ * site cascades at two load levels (one it should survive, one it should not), and the lab
+ * fails that site (its switch's probes all fail) under each load and watches the next site.
+ */
+export async function cascade(lab: AnycastLab, quotaPct: number, loads: [number, number]): Promise<CascadeResult> {
+  const { FailoverModel } = await import('../../loadtest/model/failover.js');
+  const { parseTopologyText } = await import('../../loadtest/model/topology.js');
+  const sws = [...lab.plan.switches].sort((a, b) => a.sw.cost - b.sw.cost || a.index - b.index);
+  const first = sws[0];
+  const next = sws.find((s) => s.sw.siteName !== first.sw.siteName);
+  if (!next) throw new Error('the cascade experiment needs two sites');
+  for (const n of next.nodes) await lab.capNode(n.node.name, Math.max(1000, Math.round(quotaPct * 1000)));
+  await sleep(500);
+  // The node's limit as the switch sees it: loss, or replies slower than the probe timeout
+  // (not loadtest capacity's default p99 limit: a CPU-throttled node crosses that long before
+  // its probes fail).
+  const cap = await lab.capacity(next.nodes[0].node.name, 20, lab.opts.inventory.service.probe.timeoutMs);
+  const capacityQps = cap.capacityQps === null ? null : Math.round(cap.capacityQps);
+  const capacityNote = cap.lowerBoundOnly ? `a lower bound (the search stopped on ${cap.limitedBy})` : `the search stopped on ${cap.limitedBy}`;
+  const runs: CascadeRun[] = [];
+  for (const frac of loads) {
+    const limit = capacityQps ?? 500;
+    const q = Math.max(50, Math.round(frac * limit * next.nodes.length));
+    // The model: clients homed at the first site fail over to the next; capacities as measured.
+    const yaml = [
+      `vip: ${lab.plan.vip}`,
+      'model: { algorithm: even, overload: 1.0 }',
+      'sites:',
+      `  - name: ${first.sw.siteName}`,
+      `    clients: [ { cidr: 10.99.0.0/24, qps: ${q} } ]`,
+      `    failover: [${next.sw.siteName}]`,
+      '    nodes:',
+      ...first.nodes.map((n) => `      - { name: ${n.node.name}, address: ${n.node.address}, capacity: 1000000 }`),
+      `  - name: ${next.sw.siteName}`,
+      '    clients: []',
+      '    nodes:',
+      ...next.nodes.map((n) => `      - { name: ${n.node.name}, address: ${n.node.address}, capacity: ${limit} }`),
+    ].join('\n');
+    const model = new FailoverModel(parseTopologyText('lab-cascade.yaml', yaml));
+    const sim = model.simulate([first.sw.siteName], 'site');
+    const predicted = sim.cascaded;
+    const firstStep = sim.steps[0]?.sites.find((x) => x.site === next.sw.siteName);
+    // The lab: fail the first site under load, watch the next site's switch.
+    const durationS = 12;
+    const loadP = lab.load(q, durationS);
+    await sleep(1000);
+    const t = Date.now();
+    lab.send(first.index, { cmd: 'break', value: true });
+    const r = await loadP;
+    const withdrawn = new Set<string>();
+    const probeFailures: Record<string, number> = {};
+    for (const e of lab.switchEvents) {
+      if (e.t >= t && e.ev === 'probe' && e.switch === next.sw.name && e.outcome !== 'ok') probeFailures[String(e.outcome)] = (probeFailures[String(e.outcome)] ?? 0) + 1;
+      if (e.t >= t && e.ev === 'track' && e.up === false && e.switch === next.sw.name && typeof e.node === 'string') withdrawn.add(e.node);
+    }
+    lab.send(first.index, { cmd: 'break', value: false });
+    await lab.waitFor(() => lab.plan.switches.every((s) => (lab.switchUp.get(s.index) ?? []).length === s.nodes.length), 40_000, 'every node back after the site loss');
+    runs.push({ offeredQps: q, predicted, predictedHottestUtilization: round(firstStep?.hottestUtilization ?? 0, 2), measured: withdrawn.size > 0, withdrawn: [...withdrawn], lostQueries: lost(r), sent: r.sent, probeFailures });
+  }
+  const agree = runs.every((x) => x.predicted === x.measured);
+  return {
+    failedSite: first.sw.siteName,
+    failoverSite: next.sw.siteName,
+    quotaPct,
+    capacityQps,
+    capacityNote,
+    runs,
+    predicted: runs.some((x) => x.predicted),
+    measured: runs.some((x) => x.measured),
+    detail: runs.map((x) => `${x.offeredQps} q/s: model ${x.predicted ? 'cascade' : 'survives'} (hottest ${Math.round(100 * x.predictedHottestUtilization)}%), lab ${x.measured ? `cascade (${x.withdrawn.join(', ')} withdrawn)` : 'survived'}`).join('; ') + (agree ? '; the lab matches the model' : '; the lab does NOT match the model'),
+  };
+}

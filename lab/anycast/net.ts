@@ -85,6 +85,8 @@ export function buildPlan(inv: Inventory, runId: string, sourceCount: number, ha
   for (const s of switches) {
     cl.push(`link add sw${s.index} type veth peer name cl netns ${s.ns}`);
     cl.push(`addr add ${s.clientAddr}/30 dev sw${s.index}`, `link set sw${s.index} up`);
+    // Node addresses too, so a node can be measured alone (loadtest capacity --server NODE).
+    for (const n of s.nodes) cl.push(`route add ${n.node.address}/32 via ${s.upAddr} dev sw${s.index}`);
   }
   batches.push({ ns: client, lines: cl });
   for (const s of switches) {

@@ -5,7 +5,7 @@
 // this process dies without cleaning up.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -78,10 +78,27 @@ async function deleteNamespace(ns: string): Promise<void> {
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
 
-/** Removes akl-* namespaces left by lab runs whose parent is dead. Never touches others. */
+/** cgroup v1 CPU controller, where node CPU caps go (cpu.cfs_quota_us); cgroup v2 is not handled. */
+export const CGROUP_CPU = '/sys/fs/cgroup/cpu';
+
+function ourCgroups(filter: (name: string) => boolean): string[] {
+  try {
+    return readdirSync(CGROUP_CPU).filter((n) => n.startsWith(PREFIX) && filter(n));
+  } catch {
+    return [];
+  }
+}
+
+function removeCgroup(name: string): void {
+  try { rmdirSync(join(CGROUP_CPU, name)); } catch { /* busy or gone */ }
+}
+
+/** Removes akl-* namespaces and CPU cgroups left by lab runs whose parent is dead. Never touches others. */
 export async function cleanupStale(log: (s: string) => void): Promise<number> {
-  const stale = await ourNamespaces((n) => { const pid = ownerPid(n); return pid !== undefined && !alive(pid); });
+  const dead = (n: string) => { const pid = ownerPid(n); return pid !== undefined && !alive(pid); };
+  const stale = await ourNamespaces(dead);
   for (const ns of stale) await deleteNamespace(ns);
+  for (const cg of ourCgroups(dead)) removeCgroup(cg);
   if (stale.length) log(`removed ${stale.length} stale namespace(s) of dead lab runs: ${stale.join(' ')}`);
   return stale.length;
 }
@@ -90,7 +107,8 @@ export async function cleanupStale(log: (s: string) => void): Promise<number> {
 function startWatchdog(runId: string): void {
   // Two passes: an `ip` command the dead parent had in flight may still create one.
   const sweep = `for ns in $(ip netns list | awk '{print $1}' | grep '^${PREFIX}${runId}-'); do for p in $(ip netns pids $ns); do kill -9 $p; done; ip netns del $ns; done`;
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${sweep}; sleep 2; ${sweep}`;
+  const cg = `for d in ${CGROUP_CPU}/${PREFIX}${runId}-*; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${sweep}; sleep 2; ${sweep}; ${cg}`;
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
@@ -206,6 +224,28 @@ export class AnycastLab {
     await firstJsonLine(child, `node ${ln.node.name}`, 30_000);
   }
 
+  /**
+   * Caps a node's CPU with a cgroup v1 quota (quotaUs per 100 ms period, at least 1000 (1 %); fast paths make even 1 % worth thousands of q/s. A shorter period would keep
+   * throttling stalls under a few ms, where 100 ms periods stall the node for most of one): its real capacity
+   * then comes from the cap, not from the machine, and can be measured with loadtest capacity.
+   */
+  async capNode(name: string, quotaUs: number): Promise<void> {
+    const rn = this.nodes.find((n) => n.ln.node.name === name)!;
+    if (!existsSync(join(CGROUP_CPU, 'cpu.cfs_quota_us'))) throw new Error(`no cgroup v1 CPU controller at ${CGROUP_CPU}`);
+    const dir = join(CGROUP_CPU, `${PREFIX}${this.runId}-${rn.ln.index}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cpu.cfs_period_us'), '100000');
+    writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs));
+    // Every process of the node (its resolver workers are forked children), not the lab's
+    // authoritative servers in the same namespace.
+    const pids = (await run('ip', ['netns', 'pids', rn.ln.ns])).split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== rn.auth?.pid);
+    for (const p of pids) writeFileSync(join(dir, 'cgroup.procs'), String(p));
+    this.opts.log(`  cpu cap: ${name}: ${quotaUs} us per 100 ms on pids ${pids.join(' ')} (${dir})`);
+    this.cgroups.add(dir);
+  }
+
+  readonly cgroups = new Set<string>();
+
   killNode(name: string): number {
     const rn = this.nodes.find((n) => n.ln.node.name === name)!;
     const t = Date.now();
@@ -232,7 +272,7 @@ export class AnycastLab {
       let e: SwitchEvent;
       try { e = JSON.parse(l); } catch { return; }
       e.switch = s.sw.name;
-      if (e.ev !== 'probe') this.switchEvents.push(e);
+      this.switchEvents.push(e);
       if (e.ev === 'routes') {
         this.switchUp.set(s.index, e.up as string[]);
         void this.backbone();
@@ -328,6 +368,19 @@ export class AnycastLab {
     return JSON.parse(out.slice(out.indexOf('{'))) as LoadResult;
   }
 
+  /** `loadtest capacity` against one node's own address, from the client namespace. */
+  async capacity(name: string, maxTimeS: number, maxP99Ms: number): Promise<{ capacityQps: number | null; lowerBoundOnly: boolean; limitedBy: string }> {
+    const rn = this.nodes.find((n) => n.ln.node.name === name)!;
+    // Warm the node's cache first: the first query of each name recurses, and on a capped CPU
+    // those answers are slow enough to count as loss in the search's first step.
+    await run('ip', ['netns', 'exec', this.plan.clientNs, process.execPath, cliMain(), 'loadtest', 'run', '--server', `${rn.ln.node.address}:53`,
+      '--queries', queriesFile(), '--qps', '20', '--count', '60', '--timeout', '2000', '--json'], undefined, 30_000).catch(() => undefined);
+    const args = [process.execPath, cliMain(), 'loadtest', 'capacity', '--server', `${rn.ln.node.address}:53`, '--queries', queriesFile(),
+      '--start', '200', '--max-qps', '20000', '--max-p99', String(maxP99Ms), '--step', '1', '--max-time', String(maxTimeS), '--timeout', '500', '--json'];
+    const out = await run('ip', ['netns', 'exec', this.plan.clientNs, ...args], undefined, (maxTimeS + 30) * 1000);
+    return JSON.parse(out.slice(out.indexOf('{')));
+  }
+
   async teardown(): Promise<void> {
     if (this.tornDown) return;
     this.tornDown = true;
@@ -336,6 +389,10 @@ export class AnycastLab {
     for (const c of this.switchProcs.values()) c.kill('SIGKILL');
     for (const n of this.nodes) { n.proc?.kill('SIGKILL'); n.auth?.kill('SIGKILL'); }
     for (const ns of await ourNamespaces((n) => n.startsWith(`${PREFIX}${this.runId}-`))) await deleteNamespace(ns);
+    for (let i = 0; i < 20 && ourCgroups((n) => n.startsWith(`${PREFIX}${this.runId}-`)).length; i++) {
+      for (const cg of ourCgroups((n) => n.startsWith(`${PREFIX}${this.runId}-`))) removeCgroup(cg);
+      await sleep(100);
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
