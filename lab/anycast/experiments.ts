@@ -299,9 +299,12 @@ export async function cascade(lab: AnycastLab, quotaPct: number, loads: [number,
       if (e.t >= t && e.ev === 'track' && e.up === false && e.switch === next.sw.name && typeof e.node === 'string') withdrawn.add(e.node);
     }
     lab.send(first.index, { cmd: 'break', value: false });
-    await lab.waitFor(() => lab.plan.switches.every((s) => (lab.switchUp.get(s.index) ?? []).length === s.nodes.length), 40_000, 'every node back after the site loss');
+    // The first site comes back after delay up; a capped node may still be flapping: go on.
+    await lab.waitFor(() => (lab.switchUp.get(first.index) ?? []).length === first.nodes.length, 30_000, 'the failed site back').catch(() => undefined);
+    await lab.waitFor(() => lab.plan.switches.every((s) => (lab.switchUp.get(s.index) ?? []).length === s.nodes.length), 15_000, 'every node back').catch(() => undefined);
     runs.push({ offeredQps: q, predicted, predictedHottestUtilization: round(firstStep?.hottestUtilization ?? 0, 2), measured: withdrawn.size > 0, withdrawn: [...withdrawn], lostQueries: lost(r), sent: r.sent, probeFailures });
   }
+  lab.uncapNodes();
   const agree = runs.every((x) => x.predicted === x.measured);
   return {
     failedSite: first.sw.siteName,

@@ -5,7 +5,7 @@
 // this process dies without cleaning up.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -245,6 +245,17 @@ export class AnycastLab {
   }
 
   readonly cgroups = new Set<string>();
+
+  /** Lifts every CPU cap: the node processes go back to the root CPU cgroup. */
+  uncapNodes(): void {
+    for (const dir of this.cgroups) {
+      let procs: string[] = [];
+      try { procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean); } catch { /* gone */ }
+      for (const p of procs) { try { writeFileSync(join(CGROUP_CPU, 'cgroup.procs'), p); } catch { /* exited */ } }
+      removeCgroup(dir.slice(CGROUP_CPU.length + 1));
+    }
+    this.cgroups.clear();
+  }
 
   killNode(name: string): number {
     const rn = this.nodes.find((n) => n.ln.node.name === name)!;
