@@ -30,7 +30,7 @@ describe.skipIf(!!skipReason)('anycast-kit lab anycast (root, network namespaces
   it('spreads load per the kernel exact-route table, withdraws a killed node in the SLA/track window, tears down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'akl-test-'));
     try {
-      const child = spawn(process.execPath, [MAIN, 'lab', 'anycast', '--only', 'shares,nodeLoss', '--shares-duration', '2', '--qps', '600', '--out', dir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MAIN, 'lab', 'anycast', '--only', 'shares,nodeLoss', '--shares-duration', '2', '--qps', '300', '--out', dir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => { out += String(d); });
