@@ -40,7 +40,10 @@ export function queriesFile(): string {
 export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, out, errOut) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${String(errOut).trim() || err.message}`));
+      if (err) {
+        const what = `${cmd} ${args.join(' ')}`;
+        reject(new Error(`${what.length > 160 ? `${what.slice(0, 160)}…` : what}: ${String(errOut).trim().slice(0, 500) || (err.killed ? 'killed' : `exit ${err.code}`)}`));
+      }
       else resolve(out);
     });
     if (input !== undefined) p.stdin!.end(input);
@@ -166,7 +169,6 @@ export class AnycastLab {
   /** Per switch: node names with a tracked route installed. */
   readonly switchUp = new Map<number, string[]>();
   failOpen: boolean;
-  private tornDown = false;
   private authInfo = new Map<number, { rootHintsFile: string; upstreamPort: number }>();
   private onSignal = () => void this.teardown().finally(() => process.exit(130));
 
@@ -392,9 +394,14 @@ export class AnycastLab {
     return JSON.parse(out.slice(out.indexOf('{')));
   }
 
-  async teardown(): Promise<void> {
-    if (this.tornDown) return;
-    this.tornDown = true;
+  private tearing: Promise<void> | undefined;
+  /** Idempotent: a second call (signal handler and finally) waits for the first. */
+  teardown(): Promise<void> {
+    this.tearing ??= this.doTeardown();
+    return this.tearing;
+  }
+
+  private async doTeardown(): Promise<void> {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
     for (const c of this.switchProcs.values()) c.kill('SIGKILL');
