@@ -36,7 +36,8 @@ export interface NodeHandle {
   /** SIGUSR1: toggles drain; returns whether drain (by signal) is now on. */
   toggleDrain(): boolean;
   /**
-   * Lameduck: /health answers 503 and the probe name REFUSED at once, DNS goes on
+   * Lameduck: /health answers 503 and the probe name gets no answer (or REFUSED, per
+   * health.drainProbeAnswer) at once, DNS goes on
    * answering for the lameduck time so switches withdraw the route, then everything
    * closes. Calling it again returns the same promise.
    */
