@@ -102,16 +102,20 @@ export async function cleanupStale(log: (s: string) => void): Promise<number> {
   const stale = await ourNamespaces(dead);
   for (const ns of stale) await deleteNamespace(ns);
   for (const cg of ourCgroups(dead)) removeCgroup(cg);
+  // Config directories (node.yaml, drain files) of dead runs.
+  try {
+    for (const d of readdirSync(tmpdir())) if (d.startsWith(PREFIX) && dead(d)) rmSync(join(tmpdir(), d), { recursive: true, force: true });
+  } catch { /* unreadable tmp */ }
   if (stale.length) log(`removed ${stale.length} stale namespace(s) of dead lab runs: ${stale.join(' ')}`);
   return stale.length;
 }
 
 /** A detached shell that removes this run's namespaces once this process is gone, however it ends. */
-function startWatchdog(runId: string): void {
+function startWatchdog(runId: string, dir: string): void {
   // Two passes: an `ip` command the dead parent had in flight may still create one.
   const sweep = `for ns in $(ip netns list | awk '{print $1}' | grep '^${PREFIX}${runId}-'); do for p in $(ip netns pids $ns); do kill -9 $p; done; ip netns del $ns; done`;
   const cg = `for d in ${CGROUP_CPU}/${PREFIX}${runId}-*; do [ -d "$d" ] && rmdir "$d"; done 2>/dev/null`;
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${sweep}; sleep 2; ${sweep}; ${cg}`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${sweep}; sleep 2; ${sweep}; ${cg}; rm -rf '${dir.replace(/'/g, '')}'`;
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
@@ -181,7 +185,7 @@ export class AnycastLab {
   async build(): Promise<void> {
     const { log } = this.opts;
     await cleanupStale(log);
-    startWatchdog(this.runId);
+    startWatchdog(this.runId, this.dir);
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
     const p = this.plan;
