@@ -21,7 +21,10 @@ them. Prints dig commands to try and runs until Ctrl-C (SIGINT) or SIGTERM.
   --json                      print one JSON line describing the lab once it is up, instead of the banner
   -h, --help                  this help
 
-The zones are in lab/zones/ (see lab/README.md to add one).`;
+The zones are in lab/zones/ (see lab/README.md to add one).
+
+anycast-kit lab anycast [--inventory FILE] ... builds the anycast lab in network namespaces
+(root) and runs its experiments: see anycast-kit lab anycast --help.`;
 
 interface Flags {
   listen?: string[];
@@ -33,6 +36,7 @@ interface Flags {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'anycast') return (await import('./lab-anycast.js')).run(argv.slice(1));
   const { values, help } = parseFlags<Flags>(argv, {
     listen: { type: 'string', multiple: true },
     'health-listen': { type: 'string' },

@@ -9,7 +9,7 @@ import { fmtPct, fmtQps, textTable } from '../loadtest/model/format.js';
 import { renderHtml, renderMarkdown } from '../loadtest/report/index.js';
 
 const HELP = `usage: anycast-kit loadtest plan --topology FILE --out report.html [--markdown FILE]
-         [--capacity-from [SITE_OR_NODE=]RESULTS.json ...] [--json]
+         [--capacity-from [SITE_OR_NODE=]RESULTS.json ...] [--allow-unsaturated] [--json]
 
 Writes the capacity-planning report: load against capacity per site, the per-node
 distribution under the topology's split algorithm, the survival matrix of every single
@@ -24,7 +24,11 @@ pass 16 equal-cost paths and need another switch).
                          take node capacity from a 'loadtest capacity --json' result
                          (top-level "capacityQps") or a 'loadtest run --json' result
                          ("achievedQps"); NAME limits it to one site or node, otherwise
-                         it applies to every node (repeatable; node beats site beats all)
+                         it applies to every node (repeatable; node beats site beats all).
+                         A result that never saturated the node (a smoke run, a run
+                         the node kept up with, a capacity search that is a lower
+                         bound) is refused, saying why
+  --allow-unsaturated    use such a result anyway; the report marks it NOT saturated
   --json                 print the report data as JSON on stdout
 `;
 
@@ -33,6 +37,7 @@ interface Flags {
   out?: string;
   markdown?: string;
   'capacity-from'?: string[];
+  'allow-unsaturated'?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     markdown: { type: 'string' },
     'capacity-from': { type: 'string', multiple: true },
+    'allow-unsaturated': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (help) {
@@ -56,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     const eq = spec.indexOf('=');
     const target = eq > 0 ? spec.slice(0, eq) : undefined;
     const file = eq > 0 ? spec.slice(eq + 1) : spec;
-    return { target, measured: readCapacityResult(file) };
+    return { target, measured: readCapacityResult(file, undefined, { allowUnsaturated: f['allow-unsaturated'] === true }) };
   });
   if (assignments.length) {
     const applied = applyCapacities(topo, assignments);

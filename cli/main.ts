@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = COMMANDS[name];
-  if (cmd && LONG_RUNNING.has(name) && !rest.includes('--help') && !rest.includes('-h')) reexecWithHeapFlags();
+  // `lab anycast` is a bounded experiment run, not a server: no re-exec (its pid names its namespaces).
+  if (cmd && LONG_RUNNING.has(name) && rest[0] !== 'anycast' && !rest.includes('--help') && !rest.includes('-h')) reexecWithHeapFlags();
   if (!cmd) {
     process.stderr.write(`anycast-kit: unknown command "${name}"\n\n${usage()}\n`);
     return 2;

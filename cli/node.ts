@@ -28,7 +28,8 @@ Node flags:
   --snmp-community NAME      read-only SNMPv2c community (replaces snmp.communities);
                              v3 users (SHA-2 + AES) come from snmp.users in the file
   --drain-file PATH          while this file exists /health answers 503 and the probe
-                             name REFUSED; DNS keeps answering
+                             name gets no answer (health.drainProbeAnswer: refused for
+                             REFUSED); DNS keeps answering
   --json                     print one JSON line to stdout once everything listens
 
 Resolver flags (as for anycast-kit resolver):

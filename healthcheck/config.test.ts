@@ -43,6 +43,13 @@ health:
     expect(c.metrics.enabled).toBe(true);
   });
 
+  it('drainProbeAnswer: none by default, refused as an option, anything else names its line', () => {
+    expect(resolveSections({}).health.drainProbeAnswer).toBe('none');
+    expect(resolveSections(read('health:\n  drainProbeAnswer: refused\n').input).health.drainProbeAnswer).toBe('refused');
+    expect(resolveSections(read('health:\n  drain_probe_answer: none\n').input).health.drainProbeAnswer).toBe('none');
+    expect(issues('health:\n  interval: 1\n  drainProbeAnswer: servfail\n')).toEqual(['3: health.drainProbeAnswer: must be none or refused, not "servfail"']);
+  });
+
   it('derives lameduck from the longest SLA detection time (3x)', () => {
     const { src, input } = read(`
 health:

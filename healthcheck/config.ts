@@ -51,6 +51,12 @@ export interface HealthSettings {
   withdrawOnDegraded: boolean;
   /** Window over which load and latency figures are computed, ms. */
   loadWindowMs: number;
+  /**
+   * How the probe name is answered while draining or lameducking: 'none' (default) sends no
+   * reply, which every platform's IP SLA dns operation counts as a failure; 'refused' answers
+   * REFUSED, which only fails the probe if the switch counts an error reply as a failure.
+   */
+  drainProbeAnswer: 'none' | 'refused';
 }
 
 export type SnmpAuthProtocol = 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -145,6 +151,7 @@ export function resolveSections(input: NodeSectionsInput, resolverProbeName?: st
     canaryTimeoutMs: h.canaryTimeoutMs ?? 3000,
     withdrawOnDegraded: h.withdrawOnDegraded ?? false,
     loadWindowMs: h.loadWindowMs ?? 10_000,
+    drainProbeAnswer: h.drainProbeAnswer ?? 'none',
   };
   const s = input.snmp ?? {};
   const snmp: SnmpSettings = {
@@ -327,7 +334,7 @@ class SectionReader {
 }
 
 const HEALTH_KEYS = ['listen', 'probeName', 'interval', 'probeTimeout', 'probeAttempts', 'rise', 'fall', 'lameduck', 'sla', 'drainFile',
-  'canaries', 'canaryInterval', 'canaryTimeout', 'withdrawOnDegraded', 'loadWindow'] as const;
+  'canaries', 'canaryInterval', 'canaryTimeout', 'withdrawOnDegraded', 'loadWindow', 'drainProbeAnswer'] as const;
 const SLA_KEYS = ['frequency', 'timeout', 'delayDown'] as const;
 const CANARY_KEYS = ['name', 'type', 'nonce'] as const;
 const SNMP_KEYS = ['listen', 'communities', 'community', 'users', 'baseOid', 'traps', 'engineId'] as const;
@@ -396,6 +403,9 @@ export function readNodeSections(src: YamlSource): NodeSectionsInput {
     hi.canaryTimeoutMs = r.duration(h, 'canaryTimeout', 100, 60_000);
     hi.withdrawOnDegraded = r.bool(h, 'withdrawOnDegraded');
     hi.loadWindowMs = r.duration(h, 'loadWindow', 1000, 600_000);
+    const dpa = r.str(h, 'drainProbeAnswer', 16);
+    if (dpa === 'none' || dpa === 'refused') hi.drainProbeAnswer = dpa;
+    else if (dpa !== undefined) src.error(r.at(h, 'drainProbeAnswer'), `must be none or refused, not ${JSON.stringify(dpa)}`);
     out.health = dropUndefined(hi);
   }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ResolverHandle, ProbeAnswerMode } from '../resolver/api.js';
 import { emptyStats } from '../resolver/stats.js';
 import { resolveSections, type HealthSettings } from './config.js';
-import { HealthMonitor } from './monitor.js';
+import { HealthMonitor, probeModeFor } from './monitor.js';
 import type { DnsProbeRequest, DnsProbeResult } from './probe.js';
 
 function handle(listening: ResolverHandle['listening']) {
@@ -98,6 +98,28 @@ describe('HealthMonitor', () => {
     rmSync(file);
     await m.tick();
     expect(m.machine.state).toBe('starting');
+  });
+
+  it('drained or lameducking: no answer to the probe name by default, REFUSED as an option', async () => {
+    expect(probeModeFor('up', 'none')).toBe('healthy');
+    expect(probeModeFor('starting', 'none')).toBe('refused');
+    expect(probeModeFor('down', 'none')).toBe('refused');
+    expect(probeModeFor('draining', 'none')).toBe('silent');
+    expect(probeModeFor('lameduck', 'none')).toBe('silent');
+    expect(probeModeFor('draining', 'refused')).toBe('refused');
+    expect(probeModeFor('lameduck', 'refused')).toBe('refused');
+    expect(settings().drainProbeAnswer).toBe('none');
+    for (const [opt, want] of [['none', 'silent'], ['refused', 'refused']] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'ak-mon-')); dirs.push(dir);
+      const file = join(dir, 'drain');
+      const { h, modes } = handle([{ address: '127.0.0.1', port: 53, family: 4 }]);
+      const m = new HealthMonitor({ resolver: h, settings: settings({ drainFile: file, drainProbeAnswer: opt }), probe: async () => answered(0, 'NOERROR') });
+      await m.tick(); await m.tick();
+      writeFileSync(file, '');
+      await m.tick();
+      expect(m.machine.state).toBe('draining');
+      expect(modes).toEqual(['refused', 'healthy', want]);
+    }
   });
 
   it('canaries: NOERROR/NXDOMAIN pass, SERVFAIL and silence degrade; nonces defeat the cache', async () => {

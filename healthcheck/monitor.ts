@@ -11,7 +11,20 @@ import { RCODE, rcodeName } from '../dns/index.js';
 import type { HealthSettings } from './config.js';
 import { LoadWindow } from './load.js';
 import { dnsProbe, nonceLabel, probeAddressFor, type DnsProbeRequest, type DnsProbeResult, type ProbeTarget } from './probe.js';
-import { HealthMachine, type CanaryOutcome, type ProbeOutcome, type StateChange } from './state.js';
+import { HealthMachine, type CanaryOutcome, type HealthState, type ProbeOutcome, type StateChange } from './state.js';
+import type { ProbeAnswerMode } from '../resolver/api.js';
+
+/**
+ * The probe name's answer per health state. Draining and lameduck are deliberate: by default
+ * the node sends no reply at all, which every switch counts as a failed probe (Cisco does not
+ * document whether an `ip sla dns` operation counts REFUSED as a failure). Starting and down
+ * keep REFUSED: the node's own self-probe must get an answer to climb back through `rise`.
+ */
+export function probeModeFor(state: HealthState, drainProbeAnswer: 'none' | 'refused'): ProbeAnswerMode {
+  if (state === 'up') return 'healthy';
+  if ((state === 'draining' || state === 'lameduck') && drainProbeAnswer === 'none') return 'silent';
+  return 'refused';
+}
 
 /**
  * What the health loop needs of the resolver, and all it sees of it: where it
@@ -124,9 +137,8 @@ export class HealthMonitor {
   }
 
   private applyProbeMode(c: StateChange): void {
-    const serving = c.to === 'up';
     try {
-      this.resolver.setProbeMode(serving ? 'healthy' : 'refused');
+      this.resolver.setProbeMode(probeModeFor(c.to, this.settings.drainProbeAnswer));
     } catch (err) {
       this.log(`cannot set the probe answer mode: ${(err as Error).message}`);
     }

@@ -5,7 +5,29 @@
 // open are written down in README.md ("Syntax choices").
 
 import type { Cmd } from './cmd.js';
-import type { CefAlgorithm, Inventory, Node, Platform, Probe, Switch } from './inventory.js';
+import { DEFAULT_PROTOCOL_PATHS, FAIL_OPEN_DISTANCE, type CefAlgorithm, type Inventory, type Node, type Platform, type Probe, type Switch } from './inventory.js';
+
+/**
+ * How many equal-cost paths to the VIP this switch can learn through its routing process:
+ * one per other switch of its site (same cost). `maximum-paths` governs only those learned
+ * routes, never this switch's own static routes (static ECMP is the platform's own limit),
+ * and it applies to every route of the process.
+ */
+export function learnedVipPaths(inv: Inventory, sw: Switch): number {
+  const site = inv.sites.find((s) => s.name === sw.siteName);
+  return site ? site.switches.filter((o) => o.name !== sw.name).length : 0;
+}
+
+/** `maximum-paths` only when the learned paths exceed the platform default: never lowers it. */
+export function maximumPathsValue(inv: Inventory, sw: Switch): number | undefined {
+  const want = Math.min(64, learnedVipPaths(inv, sw));
+  return want > DEFAULT_PROTOCOL_PATHS[sw.platform][inv.routing.protocol] ? want : undefined;
+}
+
+function maximumPaths(inv: Inventory, sw: Switch): Cmd[] {
+  const n = maximumPathsValue(inv, sw);
+  return n === undefined ? [] : [{ text: `maximum-paths ${n}` }];
+}
 
 export interface Dialect {
   platform: Platform;
@@ -17,6 +39,8 @@ export interface Dialect {
   slaOperation(probe: Probe, n: Node): Cmd;
   slaSchedule(id: number): string;
   staticRoute(vip: string, n: Node, tag: number): string;
+  /** Fail-open: the untracked floating static through a node (service.failOpen). */
+  floatingRoute(vip: string, n: Node, tag: number): string;
   routeMap(inv: Inventory, sw: Switch): Cmd;
   router(inv: Inventory, sw: Switch): Cmd;
   verify(inv: Inventory): string[];
@@ -69,16 +93,17 @@ const ios: Dialect = {
   slaOperation,
   slaSchedule: (id) => `ip sla schedule ${id} life forever start-time now`,
   staticRoute: (vip, n, tag) => `ip route ${vip} 255.255.255.255 ${n.address} name ${n.name} track ${n.slaId} tag ${tag}`,
+  floatingRoute: (vip, n, tag) => `ip route ${vip} 255.255.255.255 ${n.address} ${FAIL_OPEN_DISTANCE} name ${n.name} tag ${tag}`,
   routeMap: (inv, sw) => ({ text: `route-map ${inv.routing.routeMap} permit 10`, children: routeMapBody(inv, sw) }),
   router(inv, sw) {
     const rm = inv.routing.routeMap;
-    const paths = `maximum-paths ${sw.nodes.length}`;
+    const paths = maximumPaths(inv, sw);
     if (inv.routing.protocol === 'ospf') {
-      return { text: `router ospf ${inv.routing.ospf!.process}`, children: [{ text: `redistribute static subnets route-map ${rm}` }, { text: paths }] };
+      return { text: `router ospf ${inv.routing.ospf!.process}`, children: [{ text: `redistribute static subnets route-map ${rm}` }, ...paths] };
     }
     return {
       text: `router bgp ${inv.routing.bgp!.asn}`,
-      children: [{ text: 'address-family ipv4', children: [{ text: `redistribute static route-map ${rm}` }, { text: paths }], close: 'exit-address-family' }],
+      children: [{ text: 'address-family ipv4', children: [{ text: `redistribute static route-map ${rm}` }, ...paths], close: 'exit-address-family' }],
     };
   },
   verify: (inv) => [
@@ -109,16 +134,17 @@ const nxos: Dialect = {
   slaOperation,
   slaSchedule: (id) => `ip sla schedule ${id} life forever start-time now`,
   staticRoute: (vip, n, tag) => `ip route ${vip}/32 ${n.address} name ${n.name} tag ${tag} track ${n.slaId}`,
+  floatingRoute: (vip, n, tag) => `ip route ${vip}/32 ${n.address} name ${n.name} tag ${tag} ${FAIL_OPEN_DISTANCE}`,
   routeMap: (inv, sw) => ({ text: `route-map ${inv.routing.routeMap} permit 10`, children: routeMapBody(inv, sw) }),
   router(inv, sw) {
     const rm = inv.routing.routeMap;
-    const paths = `maximum-paths ${sw.nodes.length}`;
+    const paths = maximumPaths(inv, sw);
     if (inv.routing.protocol === 'ospf') {
-      return { text: `router ospf ${inv.routing.ospf!.process}`, children: [{ text: `redistribute static route-map ${rm}` }, { text: paths }] };
+      return { text: `router ospf ${inv.routing.ospf!.process}`, children: [{ text: `redistribute static route-map ${rm}` }, ...paths] };
     }
     return {
       text: `router bgp ${inv.routing.bgp!.asn}`,
-      children: [{ text: 'address-family ipv4 unicast', children: [{ text: `redistribute static route-map ${rm}` }, { text: paths }] }],
+      children: [{ text: 'address-family ipv4 unicast', children: [{ text: `redistribute static route-map ${rm}` }, ...paths] }],
     };
   },
   verify: (inv) => [

@@ -78,13 +78,6 @@ const CASES: Case[] = [
     message: /address 10\.1\.0\.12 is already used by node dc1-dns02/,
   },
   {
-    rule: "no two switches' SLA/track IDs overlap",
-    edits: [['slaBase: 200', 'slaBase: 101']],
-    field: 'sites[1].switches[0].nodes[0].slaId',
-    at: '{ name: dc2-dns01',
-    message: /SLA\/track ID 101 overlaps switch dc1-sw1/,
-  },
-  {
     rule: 'SLA IDs unique on one switch (explicit slaId)',
     edits: [['{ name: dc1-dns02, address: 10.1.0.12 }', '{ name: dc1-dns02, address: 10.1.0.12, slaId: 100 }']],
     field: 'sites[0].switches[0].nodes[1].slaId',
@@ -411,6 +404,33 @@ describe('inventory validation: one error test per rule', () => {
     );
     const lines = found.map((i) => i.line);
     expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+  });
+
+  // IOS numbers IP SLA operations and track objects per device: the same ID on two
+  // switches is valid, and so is a default range that meets another switch's slaBase.
+  it('accepts the same SLA/track IDs on two different switches', () => {
+    const i = inv(mutate(['slaBase: 200', 'slaBase: 100']));
+    expect(allNodes(i).map((n) => `${n.switchName}:${n.slaId}`)).toEqual(['dc1-sw1:100', 'dc1-sw1:101', 'dc2-sw1:100']);
+    const j = inv(mutate(['slaBase: 200', 'slaBase: 101']));
+    expect(allNodes(j).map((n) => n.slaId)).toEqual([100, 101, 101]);
+  });
+
+  it('accepts a default slaBase range that meets another switch\'s explicit slaBase', () => {
+    // dc2-sw1 is the second switch: its default base 200 equals dc1-sw1's explicit one.
+    const i = inv(mutate(['        slaBase: 200\n', ''], ['        slaBase: 100\n', '        slaBase: 200\n']));
+    expect(allNodes(i).map((n) => n.slaId)).toEqual([200, 201, 200]);
+  });
+
+  it('still refuses a default ID that repeats an explicit slaId on the same switch', () => {
+    const found = issues(mutate(['{ name: dc1-dns02, address: 10.1.0.12 }', '{ name: dc1-dns02, address: 10.1.0.12 }\n          - { name: dc1-dns03, address: 10.1.0.13, slaId: 101 }']));
+    expect(found.map((f) => f.message).join('\n')).toMatch(/SLA\/track ID 101 is used twice on switch dc1-sw1/);
+  });
+
+  it('service.failOpen defaults to false and must be a boolean', () => {
+    expect(inv(BASE).service.failOpen).toBe(false);
+    expect(inv(mutate(['  tag: 5353\n', '  tag: 5353\n  failOpen: true\n'])).service.failOpen).toBe(true);
+    const found = issues(mutate(['  tag: 5353\n', '  tag: 5353\n  failOpen: maybe\n']));
+    expect(found.some((f) => f.field === 'service.failOpen')).toBe(true);
   });
 
   it('gives default slaBase blocks of 100 in inventory order', () => {

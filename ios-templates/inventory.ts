@@ -30,6 +30,21 @@ export const DEFAULT_MAX_PATHS = 16;
 /** Used when service.clients is absent: RFC 1918 space plus loopback. */
 export const DEFAULT_CLIENTS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8'];
 export const DEFAULT_ROUTE_MAP = 'ANYCAST-DNS';
+/**
+ * Administrative distance of the fail-open floating statics: above every dynamic protocol
+ * (eBGP 20, OSPF 110, iBGP 200), so a route to the VIP learned from any live site wins.
+ */
+export const FAIL_OPEN_DISTANCE = 250;
+/**
+ * The platform's own maximum-paths default per protocol (Cisco configuration guides: IOS and
+ * IOS-XE OSPF 4, NX-OS OSPF 8, BGP 1 on all three). The generator never emits a value at or
+ * below it, so it never lowers what the switch already does.
+ */
+export const DEFAULT_PROTOCOL_PATHS: Record<Platform, Record<Protocol, number>> = {
+  ios: { ospf: 4, bgp: 1 },
+  'ios-xe': { ospf: 4, bgp: 1 },
+  'nx-os': { ospf: 8, bgp: 1 },
+};
 
 export interface Probe {
   type: ProbeType;
@@ -51,6 +66,13 @@ export interface Service {
   tag: number;
   /** CIDRs allowed to query the resolver (node.yaml resolver.allow). */
   clients: string[];
+  /**
+   * Fail-open: besides each tracked static, an untracked floating static (administrative
+   * distance FAIL_OPEN_DISTANCE) through every node. It is installed only when no better
+   * route to the VIP exists, i.e. when every tracked route of this switch is down AND no
+   * other site announces the VIP. Off by default.
+   */
+  failOpen: boolean;
 }
 
 export interface Routing {
@@ -288,7 +310,7 @@ class InventoryReader {
 
   private readService(v: unknown): Service | undefined {
     const p: FieldPath = ['service'];
-    const o = this.map(p, v, ['vip', 'probe', 'track', 'tag', 'clients'], 'service section');
+    const o = this.map(p, v, ['vip', 'probe', 'track', 'tag', 'clients', 'failOpen'], 'service section');
     if (!o) return undefined;
     const vip = this.ipv4([...p, 'vip'], o.vip, 'this generator announces an IPv4 /32 service address');
     this.vip = vip;
@@ -309,8 +331,9 @@ class InventoryReader {
         else clients.push(s);
       });
     }
+    const failOpen = this.bool([...p, 'failOpen'], o.failOpen, false);
     if (vip === undefined || !probe || delayDownS === undefined || delayUpS === undefined || tag === undefined) return undefined;
-    return { vip, probe, track: { delayDownS, delayUpS }, tag, clients };
+    return { vip, probe, track: { delayDownS, delayUpS }, tag, clients, failOpen };
   }
 
   private readProbe(v: unknown): Probe | undefined {
@@ -494,7 +517,7 @@ class InventoryReader {
     }
     const nodeNames = new Map<string, SeenNode>();
     const addresses = new Map<string, SeenNode>();
-    const ids = new Map<number, SeenNode>();
+    const ids = new Map<string, SeenNode>();
     for (const n of this.seenNodes) {
       if (n.name !== undefined) {
         const pn = nodeNames.get(n.name);
@@ -509,13 +532,14 @@ class InventoryReader {
           this.err([...n.path, 'address'], `address ${n.address} is the service VIP; a node needs its own address for the switch to route the VIP to`);
         }
       }
+      // IOS numbers IP SLA operations and track objects per device: the same ID on two
+      // switches is two different objects. Only a repeat on one switch is an error.
       if (n.slaId !== undefined) {
-        const pi = ids.get(n.slaId);
-        if (pi && pi.switchKey === n.switchKey) {
+        const key = `${n.switchKey}#${n.slaId}`;
+        const pi = ids.get(key);
+        if (pi) {
           this.err([...n.path, 'slaId'], `SLA/track ID ${n.slaId} is used twice on switch ${n.switchName ?? '?'} (also by ${fmt(pi.path)})`);
-        } else if (pi) {
-          this.err([...n.path, 'slaId'], `SLA/track ID ${n.slaId} overlaps switch ${pi.switchName ?? '?'} (${fmt(pi.path)}); give each switch its own slaBase range`);
-        } else ids.set(n.slaId, n);
+        } else ids.set(key, n);
       }
     }
   }

@@ -13,8 +13,8 @@ export type { Cmd };
  * something not yet defined: features, load sharing, SLA operations (each scheduled right
  * after it is defined), track objects, tracked static routes, route-map, redistribution.
  */
-export type Section = 'feature' | 'cef' | 'sla' | 'track' | 'route' | 'route-map' | 'router';
-export const SECTION_ORDER: readonly Section[] = ['feature', 'cef', 'sla', 'track', 'route', 'route-map', 'router'];
+export type Section = 'feature' | 'cef' | 'sla' | 'track' | 'route' | 'failopen' | 'route-map' | 'router';
+export const SECTION_ORDER: readonly Section[] = ['feature', 'cef', 'sla', 'track', 'route', 'failopen', 'route-map', 'router'];
 
 export interface Block {
   /** Stable identity across inventories: "sla:101", "route:101", "router", ... */
@@ -83,6 +83,12 @@ export function buildSwitch(inv: Inventory, sw: Switch): SwitchConfig {
   for (const n of sw.nodes) {
     const line = d.staticRoute(service.vip, n, service.tag);
     blocks.push({ key: `route:${n.slaId}`, section: 'route', owned: true, cmds: [{ text: line }], remove: [`no ${line}`], comment: [], node: n });
+  }
+  if (service.failOpen) {
+    for (const n of sw.nodes) {
+      const line = d.floatingRoute(service.vip, n, service.tag);
+      blocks.push({ key: `failopen:${n.slaId}`, section: 'failopen', owned: true, cmds: [{ text: line }], remove: [`no ${line}`], comment: [], node: n });
+    }
   }
   const rm = d.routeMap(inv, sw);
   blocks.push({ key: 'route-map', section: 'route-map', owned: true, cmds: [rm], remove: [`no ${rm.text}`], comment: [] });

@@ -49,6 +49,25 @@ function checkRoundTrip(oldInv: Inventory, newInv: Inventory): void {
 describe('change plans', () => {
   const base = inv(BASE);
 
+  it('switches fail-open on and off, and removes a node with its floating route (round trip on the simulator)', () => {
+    const on = inv(edit(BASE, ['  tag: 5353\n', '  tag: 5353\n  failOpen: true\n']));
+    checkRoundTrip(base, on);
+    checkRoundTrip(on, base);
+    const plan = planChanges(base, on).find((p) => p.name === 'dc1-sw1')!;
+    expect(plan.plan.filter((l) => / 250 name /.test(l))).toEqual([
+      'ip route 192.0.2.53 255.255.255.255 10.1.0.11 250 name dc1-dns01 tag 5353',
+      'ip route 192.0.2.53 255.255.255.255 10.1.0.12 250 name dc1-dns02 tag 5353',
+    ]);
+    // A node removed while fail-open is on: its floating route goes first, before the tracked one.
+    const fewer = inv(edit(BASE, ['  tag: 5353\n', '  tag: 5353\n  failOpen: true\n'], ['          - { name: dc1-dns02, address: 10.1.0.12 }\n', '']));
+    checkRoundTrip(on, fewer);
+    const rm = planChanges(on, fewer).find((p) => p.name === 'dc1-sw1')!.plan.filter((l) => l.startsWith('no ip route'));
+    expect(rm).toEqual([
+      'no ip route 192.0.2.53 255.255.255.255 10.1.0.12 250 name dc1-dns02 tag 5353',
+      'no ip route 192.0.2.53 255.255.255.255 10.1.0.12 name dc1-dns02 track 101 tag 5353',
+    ]);
+  });
+
   it('plans nothing when nothing changed, and says so', () => {
     const plans = planChanges(base, base);
     expect(plans.map((p) => p.status)).toEqual(['unchanged', 'unchanged']);

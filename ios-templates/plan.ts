@@ -95,7 +95,7 @@ function diffSwitch(from: SwitchConfig | undefined, to: SwitchConfig | undefined
     if (b.section !== 'sla' || newB.has(b.key)) continue;
     const id = idOf(b.key);
     const cmds: Cmd[] = [];
-    for (const k of [`route:${id}`, `track:${id}`, `sla:${id}`]) {
+    for (const k of [`failopen:${id}`, `route:${id}`, `track:${id}`, `sla:${id}`]) {
       const ob = oldB.get(k);
       if (ob && !newB.has(k)) cmds.push(...ob.remove.map((text) => ({ text })));
     }
@@ -117,7 +117,7 @@ function diffSwitch(from: SwitchConfig | undefined, to: SwitchConfig | undefined
     if (b.section !== 'sla' || oldB.has(b.key)) continue;
     const id = idOf(b.key);
     const cmds: Cmd[] = [];
-    for (const k of [`sla:${id}`, `track:${id}`, `route:${id}`]) {
+    for (const k of [`sla:${id}`, `track:${id}`, `route:${id}`, `failopen:${id}`]) {
       const nb = newB.get(k);
       if (nb && !oldB.has(k)) cmds.push(...nb.cmds);
     }
@@ -153,6 +153,20 @@ function diffSwitch(from: SwitchConfig | undefined, to: SwitchConfig | undefined
         steps.push({ comment: [`Route of ${nodeLabel(b)}.`], cmds: [...ob.remove.map((text) => ({ text })), ...b.cmds] });
       }
     }
+  }
+
+  // 5b. Fail-open floating statics switched on or off (or changed) for nodes that stay.
+  for (const b of from?.blocks ?? []) {
+    if (b.section !== 'failopen' || newB.has(b.key) || !newB.has(`sla:${idOf(b.key)}`)) continue;
+    summary.modified.push(`fail-open route of ${b.node!.name}`);
+    steps.push({ comment: [`Remove the fail-open route of ${nodeLabel(b)}.`], cmds: b.remove.map((text) => ({ text })) });
+  }
+  for (const b of to?.blocks ?? []) {
+    if (b.section !== 'failopen' || !oldB.has(`sla:${idOf(b.key)}`)) continue;
+    const ob = oldB.get(b.key);
+    if (ob && same(ob.cmds, b.cmds)) continue;
+    summary.modified.push(`fail-open route of ${b.node!.name}`);
+    steps.push({ comment: [`Fail-open route of ${nodeLabel(b)}.`], cmds: [...(ob ? ob.remove.map((text) => ({ text })) : []), ...b.cmds] });
   }
 
   // 6. Route-map, then redistribution.

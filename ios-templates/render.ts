@@ -3,7 +3,8 @@
 // it is returned, so a generator bug fails here instead of on a production switch.
 
 import { assertGrammar } from './grammar.js';
-import type { Inventory, Switch } from './inventory.js';
+import { DEFAULT_PROTOCOL_PATHS, FAIL_OPEN_DISTANCE, type Inventory, type Switch } from './inventory.js';
+import { learnedVipPaths, maximumPathsValue } from './dialect.js';
 import { buildSwitch, SECTION_ORDER, type Block, type Cmd, type Section, type SwitchConfig } from './model.js';
 
 /** Renders commands with the platform's indentation; a closer sits at its opener's indent. */
@@ -49,6 +50,16 @@ function sectionComment(section: Section, inv: Inventory, cfg: SwitchConfig): st
         `Anycast routes: ${service.vip}/32 to every node, each withdrawn when its track goes down.`,
         `Tag ${service.tag} marks them for redistribution; ${sw.nodes.length} equal-cost path${sw.nodes.length === 1 ? '' : 's'} (CEF limit ${sw.maxPaths}).`,
       ];
+    case 'failopen':
+      return [
+        `Fail-open (service.failOpen): an untracked floating static through every node, distance ${FAIL_OPEN_DISTANCE}.`,
+        'It is installed only while no better route to the VIP exists: every tracked route',
+        'above is down AND no other site announces the VIP. A fault that fails every probe at',
+        'once (a broken probe name on every node) then leaves the service on, not black-holed.',
+        'Trade-off: while it is active, a node that is really dead keeps its share of clients',
+        '(nothing withdraws it), and a switch cut off from the other sites keeps sending to',
+        'its own nodes. A site whose nodes all died still fails over: the next site\'s route wins.',
+      ];
     case 'route-map': {
       const carry =
         routing.protocol === 'ospf'
@@ -67,9 +78,29 @@ function sectionComment(section: Section, inv: Inventory, cfg: SwitchConfig): st
         routing.protocol === 'ospf'
           ? `Redistribute the anycast statics into the existing OSPF process ${routing.ospf!.process}.`
           : `Redistribute the anycast statics into the existing BGP process (AS ${routing.bgp!.asn}).`,
-        `maximum-paths ${sw.nodes.length}: one path per node (it applies to every route of this process).`,
+        ...pathsComment(inv, sw),
       ];
   }
+}
+
+/** What `maximum-paths` would govern here, and why it is (or is not) emitted. */
+function pathsComment(inv: Inventory, sw: Switch): string[] {
+  const k = learnedVipPaths(inv, sw);
+  const def = DEFAULT_PROTOCOL_PATHS[sw.platform][inv.routing.protocol];
+  const proto = inv.routing.protocol.toUpperCase();
+  const n = maximumPathsValue(inv, sw);
+  if (n !== undefined) {
+    return [
+      `maximum-paths ${n}: governs routes learned through ${proto} (for the VIP: from this site's ${k} other switches`,
+      'once this switch\'s own nodes are withdrawn), for every route of the process; not the statics',
+      `above, whose ECMP is the platform's own limit. Emitted because ${k} exceeds the ${sw.platform} default ${def}.`,
+    ];
+  }
+  return [
+    `No maximum-paths: it would govern routes learned through ${proto}, not the statics above`,
+    `(their ECMP is the platform's own limit), and the ${sw.platform} default ${def} already covers`,
+    `the ${k} equal-cost path${k === 1 ? '' : 's'} from this site's other switches. A lower value would cut ECMP for every route.`,
+  ];
 }
 
 export interface RenderOptions {

@@ -11,7 +11,7 @@ import type { ResolverConfig } from '../resolver/config.js';
 import { emptyStats, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from '../resolver/stats.js';
 import { startHttpServer, type HttpHandler, type HttpRequest, type HttpResponse, type HttpServerHandle } from '../healthcheck/http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../healthcheck/metrics.js';
-import { HealthMonitor, withTimeout } from '../healthcheck/monitor.js';
+import { HealthMonitor, probeModeFor, withTimeout } from '../healthcheck/monitor.js';
 import { startSnmpAgent, type SnmpAgentHandle } from '../healthcheck/snmp/agent.js';
 import { healthStateNumber, type HealthState } from '../healthcheck/state.js';
 import type { NodeConfig } from './config.js';
@@ -38,7 +38,8 @@ export interface NodeHandle {
   /** SIGUSR1: toggles drain; returns whether drain (by signal) is now on. */
   toggleDrain(): boolean;
   /**
-   * Lameduck: /health answers 503 and the probe name REFUSED at once, DNS goes on
+   * Lameduck: /health answers 503 and the probe name gets no answer (or REFUSED, per
+   * health.drainProbeAnswer) at once, DNS goes on
    * answering for the lameduck time so switches withdraw the route, then everything
    * closes. Calling it again returns the same promise.
    */
@@ -121,7 +122,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
         timeoutMs: health.probeTimeoutMs,
         rise: snap.rise, fall: snap.fall,
         okStreak: snap.okStreak, failStreak: snap.failStreak,
-        answerMode: snap.serving ? 'healthy' : 'refused',
+        answerMode: probeModeFor(snap.state, health.drainProbeAnswer),
         recent: monitor.recentProbes.map((p) => ({ at: new Date(p.at).toISOString(), ok: p.ok, rttMs: p.rttMs, rcode: p.rcode, error: p.error, warning: p.warning })),
       },
       canaries: monitor.canaries.map((c) => ({

@@ -5,7 +5,7 @@ import type { Resolution } from './iterator/types.js';
 import type { ResolverStats } from './stats.js';
 
 /** How the resolver answers the health probe name (see healthcheck/README.md). */
-export type ProbeAnswerMode = 'healthy' | 'refused';
+export type ProbeAnswerMode = 'healthy' | 'refused' | 'silent';
 
 export interface ResolverHandle {
   /** Bound service addresses (after port 0 was resolved), one entry per listen socket. */
@@ -14,7 +14,9 @@ export interface ResolverHandle {
   stats(): Promise<ResolverStats>;
   /**
    * Sets how the probe name is answered: NOERROR with its TXT record while 'healthy',
-   * REFUSED otherwise, so a switch's `ip sla ... dns` probe agrees with GET /health.
+   * REFUSED when 'refused', and no reply at all when 'silent' (drain and lameduck by default:
+   * every platform counts a timeout as a failure, not every one may count an error reply),
+   * so a switch's `ip sla ... dns` probe agrees with GET /health.
    */
   setProbeMode(mode: ProbeAnswerMode): void;
   /** Stops listening and ends every worker. Resolves when all sockets are closed. */

@@ -25,7 +25,7 @@ import { Acl } from './acl.js';
 import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
 import { WaitList, type WaitGroup } from './waitlist.js';
-import { LocalAnswers } from './local.js';
+import { LocalAnswers, PROBE_SILENT } from './local.js';
 import { TtlPolicy } from './ttl-policy.js';
 import { MAX_KEY_LEN, QS, QueryInfo, decodeQuestion, readQuery, type Question, type QueryStatus } from './listener/query.js';
 import type { Resolution, ResolveResult } from './iterator/types.js';
@@ -269,6 +269,7 @@ export class Front implements QueryHandler {
     if (!this.local.isProbe(question.lower)) return false;
     const local = this.local.answer(question.name, question.lower, q.qtype, q.qclass);
     if (local === null) return false;
+    if (local === PROBE_SILENT) return true; // drained: no reply at all
     this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, r.framing === 0 ? udpLimit(q) : 0xffff, t0, r);
     this.deliver(w, buildEntry(local, t0, 0), t0);
@@ -282,6 +283,7 @@ export class Front implements QueryHandler {
     const q = this.q;
     const { name, type, cls } = question;
     const local = this.local.answer(name, question.lower, type, cls);
+    if (local === PROBE_SILENT) return; // drained: no reply at all
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, r);
     if (local !== null) {
       this.deliver(w, buildEntry(local, t0, 0), t0);

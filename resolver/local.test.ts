@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLASS, RCODE, TYPE } from '../dns/constants.js';
 import { rdataToText } from '../dns/rdata.js';
-import { LocalAnswers } from './local.js';
+import { LocalAnswers, PROBE_SILENT } from './local.js';
 
 const la = new LocalAnswers({ identity: 'node-7', probeName: 'health.anycast-kit.invalid' });
 const ask = (name: string, type: number, cls: number = CLASS.IN, l = la) => l.answer(name, name.toLowerCase(), type, cls);
@@ -26,6 +26,9 @@ describe('LocalAnswers', () => {
     const r = ask('probe.example', TYPE.A, CLASS.IN, l)!;
     expect(r.rcode).toBe(RCODE.REFUSED);
     expect(r.answers).toEqual([]);
+    l.probeMode = 'silent';
+    expect(ask('probe.example', TYPE.A, CLASS.IN, l)).toBe(PROBE_SILENT);
+    expect(ask('x.probe.example', TYPE.A, CLASS.IN, l)).toBeNull();
     // A name below the probe name is not the probe name.
     expect(ask('x.probe.example', TYPE.A, CLASS.IN, l)).toBeNull();
   });

@@ -2,7 +2,8 @@
 //  - CHAOS TXT id.server / hostname.bind: the node identity (which node answered?).
 //    version.bind / version.server get REFUSED: a version string only helps attackers.
 //  - the health probe name (cfg.probe.name): NOERROR with data while the node is
-//    'healthy', REFUSED otherwise, so a switch's `ip sla ... dns` probe and
+//    'healthy', REFUSED when 'refused', and NO reply when 'silent' (answer() returns
+//    PROBE_SILENT, which the caller drops), so a switch's `ip sla ... dns` probe and
 //    GET /health always agree. TTL 0: nobody may cache it.
 //  - special-use and locally served zones, with unbound's defaults (RFC 6761, 6303,
 //    7686, 8375): localhost answers 127.0.0.1 / ::1 for itself and every name below
@@ -86,6 +87,12 @@ export interface LocalConfig {
   nodefault?: readonly string[];
 }
 
+/**
+ * Returned by LocalAnswers.answer() for the probe name in 'silent' mode: the caller must send
+ * nothing. Compared by identity; never delivered.
+ */
+export const PROBE_SILENT: AnswerInit = Object.freeze({ name: '', type: 0, class: 0, rcode: RCODE.REFUSED, aa: false, answers: [], authority: [], additional: [] }) as AnswerInit;
+
 /** Lower-case TLDs under which some local zone lives: a cheap first filter on the miss path. */
 export class LocalAnswers {
   probeMode: ProbeAnswerMode = 'healthy';
@@ -152,6 +159,7 @@ export class LocalAnswers {
   }
 
   private probe(name: string, qtype: number): AnswerInit {
+    if (this.probeMode === 'silent') return PROBE_SILENT;
     if (this.probeMode !== 'healthy') return refused(name, qtype, CLASS.IN);
     const answers: ResourceRecord[] = [];
     if (qtype === TYPE.A) answers.push(rr(name, TYPE.A, A_LOOPBACK, 0));

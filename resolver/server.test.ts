@@ -165,6 +165,12 @@ describe('startResolver (front with a scripted resolution)', () => {
     const no = await udpQuery(HOST, port, { name: 'health.anycast-kit.invalid', type: TYPE.A });
     expect(no.rcode).toBe(RCODE.REFUSED);
     expect(no.answers.length).toBe(0);
+    // 'silent' (drain/lameduck by default): no reply at all, and nothing goes upstream.
+    h.setProbeMode('silent');
+    const silentQ = buildQuery({ id: 8, name: 'health.anycast-kit.invalid', type: TYPE.A, rd: true });
+    expect(await udpAsk(HOST, port, silentQ, { timeoutMs: 300 })).toBeUndefined();
+    const still = await udpQuery(HOST, port, { name: 'id.server', type: TYPE.TXT, class: CLASS.CH });
+    expect(still.rcode).toBe(0);
     h.setProbeMode('healthy');
     const a = await udpQuery(HOST, port, { name: 'Health.Anycast-Kit.Invalid', type: TYPE.A });
     expect(a.rcode).toBe(0);
@@ -262,6 +268,9 @@ describe('probe name from outside --allow', () => {
       h.setProbeMode('refused');
       const draining = await udpQuery('127.10.2.2', port, { name: 'health.anycast-kit.invalid', type: TYPE.A }, { source: '127.10.4.1' });
       expect(draining.rcode).toBe(RCODE.REFUSED);
+      h.setProbeMode('silent');
+      const q = buildQuery({ id: 7, name: 'health.anycast-kit.invalid', type: TYPE.A, rd: true });
+      expect(await udpAsk('127.10.2.2', port, q, { source: '127.10.4.1', timeoutMs: 300 })).toBeUndefined();
       expect(fake.calls.length).toBe(0);
       expect((await h.stats()).refusedAcl).toBe(2);
     } finally {

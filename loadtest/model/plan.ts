@@ -30,7 +30,50 @@ export interface MeasuredCapacity {
  * capacity only if the run drove the node to saturation; a capacity search that stopped
  * before a limit (lowerBoundOnly) gives a lower bound, which keeps the plan conservative.
  */
-export function readCapacityResult(file: string, text?: string): MeasuredCapacity {
+/** Below this many queries a run is a smoke test, not a measurement. */
+export const MIN_SATURATION_QUERIES = 1000;
+/** Below this many seconds of sending a run is too short to be a capacity. */
+export const MIN_SATURATION_SECONDS = 2;
+/** Loss (percent) from which an open-loop run shows the node's limit. */
+export const SATURATION_LOSS_PCT = 1;
+
+/**
+ * Why a driver result does not show the node at its limit, or undefined when it does.
+ * A capacity search is saturated when it stopped on a loss or p99 limit (not a lower
+ * bound). A run is saturated only when it is long enough and shows the node falling behind
+ * a rate the generator really sent: loss of at least 1 %, or under 95 % of that rate answered.
+ */
+export function saturationProblem(obj: Record<string, unknown>): string | undefined {
+  const num = (k: string): number | undefined => (typeof obj[k] === 'number' && Number.isFinite(obj[k]) ? (obj[k] as number) : undefined);
+  if (obj.kind === 'anycast-kit.loadtest.capacity') {
+    if (obj.lowerBoundOnly === true) return `the capacity search stopped on ${String(obj.limitedBy ?? 'its limits')} before the node crossed its loss or p99 limit, so ${num('capacityQps')} qps is only a lower bound`;
+    return undefined;
+  }
+  if (obj.kind !== 'anycast-kit.loadtest.run') return undefined;
+  const sent = num('sent');
+  const dur = num('durationS');
+  const loss = num('lossPct') ?? 0;
+  const achieved = num('achievedQps') ?? 0;
+  if (sent === undefined || sent < MIN_SATURATION_QUERIES) return `only ${sent ?? 'an unknown number of'} queries were sent (at least ${MIN_SATURATION_QUERIES} needed): a smoke run, not a measurement of the node's limit`;
+  if (dur === undefined || dur < MIN_SATURATION_SECONDS) return `the run sent for ${dur ?? '?'} s (at least ${MIN_SATURATION_SECONDS} s needed)`;
+  if (obj.mode === 'open-loop') {
+    const target = num('targetQps');
+    const sentQps = num('sentQps');
+    if (target && sentQps !== undefined && sentQps < 0.95 * target) return `the generator sent only ${Math.round(sentQps)} of the ${Math.round(target)} q/s asked for: the generator, not the node, was the limit`;
+    if (loss >= SATURATION_LOSS_PCT) return undefined;
+    if (target && achieved < 0.95 * target) return undefined;
+    return `the node answered ${Math.round(achieved)} of ${Math.round(target ?? achieved)} q/s offered with ${loss.toFixed(2)}% loss: it kept up, so this is a rate it handled, not its limit`;
+  }
+  if (loss >= SATURATION_LOSS_PCT) return undefined;
+  return `a closed-loop run with ${loss.toFixed(2)}% loss: achievedQps follows the in-flight window and the latency, and nothing shows the node at its limit`;
+}
+
+export interface ReadCapacityOptions {
+  /** Accept a result that never reached saturation (--allow-unsaturated); the report says so. */
+  allowUnsaturated?: boolean;
+}
+
+export function readCapacityResult(file: string, text?: string, opts: ReadCapacityOptions = {}): MeasuredCapacity {
   const fail = (message: string): never => {
     throw new ConfigError([{ file, line: 0, field: '', message }]);
   };
@@ -58,15 +101,20 @@ export function readCapacityResult(file: string, text?: string): MeasuredCapacit
     return v;
   };
   const server = typeof obj.server === 'string' ? ` against ${obj.server}` : '';
+  const unsaturated = saturationProblem(obj);
+  if (unsaturated && (obj.kind === 'anycast-kit.loadtest.capacity' ? typeof obj.capacityQps === 'number' : typeof obj.achievedQps === 'number') && !opts.allowUnsaturated) {
+    return fail(`not a capacity: ${unsaturated}. Measure with \`anycast-kit loadtest capacity\` until a limit is crossed, or pass --allow-unsaturated to use it anyway`);
+  }
+  const forced = unsaturated ? `; NOT saturated (${unsaturated}), used because of --allow-unsaturated` : '';
   if (obj.kind === 'anycast-kit.loadtest.capacity' || (obj.kind === undefined && obj.capacityQps !== undefined)) {
     const q = positive('capacityQps');
     const lower = obj.lowerBoundOnly === true ? `; a lower bound only (search stopped by ${String(obj.limitedBy ?? 'its limits')})` : '';
-    return { capacityQps: q, field: 'capacityQps', file, detail: `capacity search${server}${lower}` };
+    return { capacityQps: q, field: 'capacityQps', file, detail: `capacity search${server}${lower}${forced}` };
   }
   if (obj.kind === 'anycast-kit.loadtest.run' || (obj.kind === undefined && obj.achievedQps !== undefined)) {
     const q = positive('achievedQps');
     const loss = typeof obj.lossPct === 'number' && obj.lossPct > 0 ? `, ${obj.lossPct.toFixed(2)}% lost` : '';
-    return { capacityQps: q, field: 'achievedQps', file, detail: `run${server}${loss}; a capacity only if the run saturated the node` };
+    return { capacityQps: q, field: 'achievedQps', file, detail: `run${server}${loss}${forced || '; saturated: the node fell behind the offered rate'}` };
   }
   if (obj.kind !== undefined) return fail(`kind "${String(obj.kind)}" is not a loadtest run or capacity result`);
   return fail('no top-level "capacityQps" (from loadtest capacity) or "achievedQps" (from loadtest run)');

@@ -66,7 +66,7 @@ export function renderHtml(r: PlanReport): string {
   ].join('\n');
 
   const sitesTable = table(
-    ['site', 'nodes', 'load (qps)', 'capacity (qps)', 'load', 'hottest node', 'hottest vs fair', 'usable (qps)', 'worst single failure (qps)', 'fails over to'],
+    ['site', 'nodes', 'load (qps)', 'capacity (qps)', 'site load / site capacity', 'hottest node (its load / its limit)', 'hottest vs fair', 'usable (qps)', 'worst single failure (qps)', 'fails over to'],
     r.sites.map((s) => [
       `<span title="${esc(`${s.addresses.toLocaleString('en-US')} client addresses, ${fmtQps(s.clientsQps)} qps of its own`)}">${esc(s.site)}</span>`,
       num(s.nodes),
@@ -148,7 +148,7 @@ ${cards}
 ${r.warnings.length ? `<div class="note"><b>Warnings</b><ul class="tight">${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : ''}
 
 <h2 id="sites">Load against capacity per site</h2>
-<p class="lead">The bar is the site's load with nothing failed; the hatched bar the load after the worst single site failure (its clients arrive here first); the grey box the sum of its nodes' capacity. The dashed red line is what the site can <i>really</i> take: CEF does not split evenly, so the hottest node reaches its limit first.</p>
+<p class="lead">The bar is the site's load with nothing failed; the hatched bar the load after the worst single site failure (its clients arrive here first); the grey box the sum of its nodes' capacity. The dashed red line is what the site can <i>really</i> take: CEF does not split evenly, so the hottest node reaches its limit first. The percentage beside each bar is the <b>site's</b> load after that failure against the <b>site's</b> capacity; the survival matrix below shows a different measure, the <b>hottest node's</b> load against its own limit, which is higher whenever CEF splits unevenly.</p>
 ${siteLoadChart(r)}
 ${sitesTable}
 
@@ -157,7 +157,7 @@ ${sitesTable}
 ${nodeDistributionCharts(r)}
 
 <h2 id="survival">Survival matrix</h2>
-<p class="lead">Every single site and single node failure, run until nothing changes. A cell shows the site at the end: <span class="c-ok">&nbsp;ok&nbsp;</span> with its hottest node's load against its limit, <span class="c-degraded">&nbsp;up/total&nbsp;</span> when the cascade withdrew some of its nodes, <span class="c-lost">&nbsp;lost&nbsp;</span> when it withdrew all of them, <span class="c-failed">&nbsp;failed&nbsp;</span> for the initial failure.</p>
+<p class="lead">Every single site and single node failure, run until nothing changes. A cell shows the site at the end: <span class="c-ok">&nbsp;ok&nbsp;</span> with its <b>hottest node's</b> load against that node's limit (not the site's load against site capacity, as in the chart above), <span class="c-degraded">&nbsp;up/total&nbsp;</span> when the cascade withdrew some of its nodes, <span class="c-lost">&nbsp;lost&nbsp;</span> when it withdrew all of them, <span class="c-failed">&nbsp;failed&nbsp;</span> for the initial failure.</p>
 ${matrixHtml}
 
 <h2 id="worst">Cascade timeline of the worst scenario</h2>
@@ -205,7 +205,7 @@ function matrixCell(s: SiteOutcome): string {
     case 'degraded':
       return `<td class="c-degraded">${s.nodesUp}/${s.nodesTotal}</td>`;
     case 'ok':
-      return `<td class="${s.hottestUtilization >= 0.8 ? 'c-hot' : 'c-ok'}">${(s.hottestUtilization * 100).toFixed(0)}%</td>`;
+      return `<td class="${s.hottestUtilization >= 0.8 ? 'c-hot' : 'c-ok'}" title="hottest node's load against its own limit">hottest ${(s.hottestUtilization * 100).toFixed(0)}%</td>`;
   }
 }
 

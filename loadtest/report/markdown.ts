@@ -22,7 +22,7 @@ function cell(s: SiteOutcome): string {
     case 'degraded':
       return `**${s.nodesUp}/${s.nodesTotal}**`;
     case 'ok':
-      return `${(s.hottestUtilization * 100).toFixed(0)}%`;
+      return `hottest ${(s.hottestUtilization * 100).toFixed(0)}%`;
   }
 }
 
@@ -49,7 +49,7 @@ export function renderMarkdown(r: PlanReport): string {
   out.push('', '## Load against capacity per site', '');
   out.push(
     mdTable(
-      ['site', 'nodes', 'clients', 'load (qps)', 'capacity (qps)', 'load', 'hottest node', 'hottest vs fair', 'usable (qps)', 'worst single failure (qps)', 'fails over to'],
+      ['site', 'nodes', 'clients', 'load (qps)', 'capacity (qps)', 'site load / site capacity', 'hottest node (its load / its limit)', 'hottest vs fair', 'usable (qps)', 'worst single failure (qps)', 'fails over to'],
       r.sites.map((s) => [
         s.site, s.nodes, s.addresses.toLocaleString('en-US'), fmtQps(s.offeredQps), fmtQps(s.limitQps), fmtPct(s.utilization),
         `${s.hottestNode} (${fmtPct(s.hottestUtilization)})`, `${s.imbalance.toFixed(3)}x`, fmtQps(usable(s)),
@@ -67,7 +67,7 @@ export function renderMarkdown(r: PlanReport): string {
       [3, 4, 5],
     ),
   );
-  out.push('', '## Survival matrix', '', 'Cell: the site at the end: hottest node vs limit when ok, **up/total** when the cascade withdrew some nodes, **LOST** when it withdrew all, failed for the initial failure.', '');
+  out.push('', '## Survival matrix', '', 'Cell: the site at the end: "hottest NN%" is the hottest node\'s load against that node\'s limit when ok (not the site\'s load against site capacity, shown as "site load / site capacity" above), **up/total** when the cascade withdrew some nodes, **LOST** when it withdrew all, failed for the initial failure.', '');
   out.push('### Site failures', '', matrix(r.matrix.sites, r.matrix.scenarios.filter((s) => s.kind === 'site')), '');
   out.push('### Node failures', '', matrix(r.matrix.sites, r.matrix.scenarios.filter((s) => s.kind === 'node')), '');
   out.push('## Cascade timeline of the worst scenario', '');

@@ -55,8 +55,16 @@ describe('plan report', () => {
     expect(md).toMatch(/\| dc2 \| 3 \| 5 \| \+2 \|/);
     expect(md).toMatch(/\| dc3 \| 4 \| 2 \| -2 \|/);
     // Survival matrix: one row per single failure (3 sites + 10 nodes).
-    const matrixRows = md.split('\n').filter((l) => /^\| (dc\d|dc\d-[a-d]) \| (failed|\*\*LOST\*\*|\d+%|\*\*\d+\/\d+\*\*) \|/.test(l));
+    const matrixRows = md.split('\n').filter((l) => /^\| (dc\d|dc\d-[a-d]) \| (failed|\*\*LOST\*\*|hottest \d+%|\*\*\d+\/\d+\*\*) \|/.test(l));
     expect(matrixRows).toHaveLength(13);
+    // Two different percentages, each labelled where it appears: the site table's site load
+    // against site capacity, the matrix's hottest node against its own limit.
+    expect(md).toContain('| site load / site capacity | hottest node (its load / its limit) |');
+    expect(md).toMatch(/"hottest NN%" is the hottest node's load against that node's limit/);
+    const html = renderHtml(report);
+    expect(html).toMatch(/worst [\d.]+k? \(\d+% of site capacity\)/);
+    expect(html).toMatch(/title="hottest node's load against its own limit">hottest \d+%<\/td>/);
+    expect(html).not.toMatch(/<td class="c-(ok|hot)">\d+%<\/td>/);
     expect(md).toContain('| 0 | dc1-b, dc1-c |');
     expect(md).not.toContain('<svg');
   });

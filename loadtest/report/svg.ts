@@ -106,7 +106,7 @@ export function siteLoadChart(r: PlanReport): string {
     if (u > 0 && Number.isFinite(u)) out.push(`<line x1="${x(u)}" y1="${y + 1}" x2="${x(u)}" y2="${y + 31}" stroke="${COLORS.usable}" stroke-width="2" stroke-dasharray="4 2"/>`);
     const pct = s.limitQps ? (s.worstFailoverQps / s.limitQps) * 100 : 0;
     out.push(`<text x="${labelW + plotW + 10}" y="${y + 14}" class="value">${esc(`${compactQps(s.offeredQps)} / ${compactQps(s.limitQps)} qps`)}</text>`);
-    out.push(`<text x="${labelW + plotW + 10}" y="${y + 28}" class="value ${s.worstFailoverQps > u + 1e-6 ? 'bad' : 'muted'}">${esc(`worst ${compactQps(s.worstFailoverQps)} (${pct.toFixed(0)}%)`)}</text>`);
+    out.push(`<text x="${labelW + plotW + 10}" y="${y + 28}" class="value ${s.worstFailoverQps > u + 1e-6 ? 'bad' : 'muted'}">${esc(`worst ${compactQps(s.worstFailoverQps)} (${pct.toFixed(0)}% of site capacity)`)}</text>`);
     out.push('</g>');
   });
   out.push('</svg>');
@@ -189,7 +189,7 @@ export function cascadeTimelineChart(sc: ScenarioResult): string {
       const failedAtStart = sc.sites[r].state === 'failed';
       const down = s.nodesUp === 0;
       const fill = down ? (failedAtStart ? '#b8c1cc' : COLORS.down) : utilColor(s.hottestUtilization);
-      const text = down ? (failedAtStart ? 'failed' : 'withdrawn') : `${compactQps(s.offeredQps)} · ${s.nodesUp} up · ${(s.hottestUtilization * 100).toFixed(0)}%`;
+      const text = down ? (failedAtStart ? 'failed' : 'withdrawn') : `${compactQps(s.offeredQps)} · ${s.nodesUp} up · hottest node ${(s.hottestUtilization * 100).toFixed(0)}%`;
       out.push(`<g><title>${esc(`step ${st.step}, ${s.site}: ${Math.round(s.offeredQps)} qps offered, ${s.nodesUp} nodes up, hottest node ${(s.hottestUtilization * 100).toFixed(1)}% of its limit`)}</title>`);
       out.push(`<rect x="${cx + 3}" y="${y + 3}" width="${colW - 6}" height="${rowH - 6}" rx="4" fill="${fill}" fill-opacity="${down ? 0.85 : 0.9}"/>`);
       out.push(`<text x="${cx + colW / 2}" y="${y + rowH / 2 + 4}" text-anchor="middle" class="cell">${esc(text)}</text></g>`);

@@ -1,5 +1,5 @@
 // A small stand-in ResolverHandle for healthcheck tests: a real UDP DNS listener that
-// answers the probe name per setProbeMode (TXT "ok" or REFUSED) and every other name
+// answers the probe name per setProbeMode (TXT "ok", REFUSED or nothing) and every other name
 // with a fixed A record, counting into ResolverStats. It can be told to go silent or
 // slow, to exercise the health state machine end to end over real sockets.
 
@@ -49,6 +49,7 @@ export async function startFakeResolver(cfg: Pick<ResolverConfig, 'listen' | 'pr
       stats.queriesByProtocol.udp++;
       stats.queriesByQtype[qtypeClass(qu.type)]++;
       const isProbe = lowerName(qu.name) === probeName;
+      if (isProbe && fake.mode === 'silent') return; // drained: no reply, as the real resolver
       let rcode: number = RCODE.NOERROR;
       const answers = [];
       if (isProbe) {

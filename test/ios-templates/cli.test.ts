@@ -95,7 +95,7 @@ describe('anycast-kit ios', () => {
     const r = await cli('--inventory', next, '--previous', good, '--switch', 'dc1-sw1');
     expect(r.code).toBe(0);
     const cmds = r.out.split('\n').filter((l) => l && !l.startsWith('!'));
-    expect(cmds).toEqual(['no ip route 192.0.2.53 255.255.255.255 10.1.0.12 name dc1-dns02 track 101 tag 5353', 'no track 101', 'no ip sla 101', 'router ospf 1', ' maximum-paths 1', 'ip sla 101', ' dns probe.anycast.example name-server 10.1.0.12', '  threshold 1000', '  timeout 2000', '  frequency 5', '  tag dc1-dns02', 'ip sla schedule 101 life forever start-time now', 'track 101 ip sla 101 reachability', ' delay down 10 up 30', 'ip route 192.0.2.53 255.255.255.255 10.1.0.12 name dc1-dns02 track 101 tag 5353', 'router ospf 1', ' maximum-paths 2']);
+    expect(cmds).toEqual(['no ip route 192.0.2.53 255.255.255.255 10.1.0.12 name dc1-dns02 track 101 tag 5353', 'no track 101', 'no ip sla 101', 'ip sla 101', ' dns probe.anycast.example name-server 10.1.0.12', '  threshold 1000', '  timeout 2000', '  frequency 5', '  tag dc1-dns02', 'ip sla schedule 101 life forever start-time now', 'track 101 ip sla 101 reachability', ' delay down 10 up 30', 'ip route 192.0.2.53 255.255.255.255 10.1.0.12 name dc1-dns02 track 101 tag 5353']);
     expect(r.out.indexOf('! ==== dc1-sw1 rollback ====')).toBeGreaterThan(r.out.indexOf('no ip sla 101'));
     const both = await cli('--inventory', bad, '--previous', file('bad2.yaml', BASE.replace('tag: 5353', 'tag: x')));
     expect(both.code).toBe(2);

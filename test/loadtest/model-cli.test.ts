@@ -161,6 +161,17 @@ describe('loadtest plan', () => {
     expect(j.capacitySources[1]).toContain('achievedQps');
   });
 
+  it('refuses a smoke run as a capacity unless --allow-unsaturated', async () => {
+    const topo = file('three.yaml', THREE);
+    const smoke = file('smoke.json', JSON.stringify({ kind: 'anycast-kit.loadtest.run', mode: 'closed-loop', sent: 30, durationS: 0.01, achievedQps: 5544, lossPct: 0 }));
+    const r = await cli(['plan', '--topology', topo, '--json', '--capacity-from', `dc1=${smoke}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${smoke}:0: (top): not a capacity: only 30 queries were sent`);
+    const f = await cli(['plan', '--topology', topo, '--json', '--allow-unsaturated', '--capacity-from', `dc1=${smoke}`]);
+    expect(f.status).toBe(0);
+    expect((JSON.parse(f.stdout) as { capacitySources: string[] }).capacitySources[0]).toMatch(/NOT saturated/);
+  });
+
   it('rejects a bad results file, an unknown target and a missing --out', async () => {
     const topo = file('three.yaml', THREE);
     const bad = file('bad.json', JSON.stringify({ qps: 5 }));
