@@ -3,8 +3,9 @@
 // command lines, 1 unbound thread against 1 resolver worker, then our resolver
 // with --workers 2. Both with QNAME minimisation off (the anchor pair) and on
 // (ours by default, unbound's default too), to show what minimisation costs.
-// ANYCAST_KIT_BENCH_BASELINE=DIR adds the resolver built in another checkout DIR
-// (DIR/dist/cli/main.js), so a change is measured before and after in one run.
+// ANYCAST_KIT_BENCH_BASELINE=DIR[,DIR...] adds the resolver built in other
+// checkouts (DIR/dist/cli/main.js, up to 4), so a change is measured before and
+// after in one run.
 //   cache hit:  100 names (h0..h99.perf.interop), warmed first, asked in a loop;
 //   cold miss:  unique names under the wildcard *.miss.perf.interop, each one a
 //               fresh upstream query (the delegation is warmed first);
@@ -18,7 +19,7 @@ import { TYPE } from '../dns/constants.js';
 import { query } from './harness/client.js';
 import { oursUnavailableReason, startAuthLab, startOurs, startUnbound, DNSPERF_BIN, type Running } from './harness/daemons.js';
 import { runDnsperf, type DnsperfResult } from './harness/dnsperf.js';
-import { requireBinary } from './harness/proc.js';
+import { cpuMsOf, requireBinary } from './harness/proc.js';
 import { HOST, PERF_HIT_NAMES } from './harness/zones.js';
 import type { BenchOptions, BenchReport } from './types.js';
 
@@ -37,6 +38,8 @@ interface Figures {
   workers: number;
   hit: DnsperfResult[];
   miss: DnsperfResult[];
+  /** CPU time of the resolver (process tree) per answered cold-miss query, µs, per round. */
+  missCpuUs: number[];
   rssMiB: number;
   hwmMiB: number;
   processes: number;
@@ -74,6 +77,7 @@ function noQminConfig(dir: string): string {
 
 const hitQps = (f: Figures) => median(f.hit.map((d) => d.qps));
 const missQps = (f: Figures) => median(f.miss.map((d) => d.qps));
+const missCpu = (f: Figures) => (f.missCpuUs.length ? median(f.missCpuUs) : NaN);
 
 function row(f: Figures): Record<string, string | number> {
   const lost = f.miss.reduce((n, d) => n + d.lost, 0), sent = f.miss.reduce((n, d) => n + d.sent, 0);
@@ -85,6 +89,7 @@ function row(f: Figures): Record<string, string | number> {
     'cold-miss qps': Math.round(missQps(f)),
     'miss avg ms': Math.round(median(f.miss.map((d) => d.avgLatencyMs)) * 100) / 100,
     'miss lost %': sent ? Math.round((lost / sent) * 1000) / 10 : 0,
+    'miss CPU µs/answer': Math.round(missCpu(f) * 10) / 10,
     'RSS MiB': f.rssMiB,
     'peak RSS MiB': f.hwmMiB,
   };
@@ -105,7 +110,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     // NSD alone answers about 37k qps here, so this many names cannot run out.
     const missCount = seconds * 40_000;
 
-    const fig = (label: string, workers: number): Figures => ({ label, workers, hit: [], miss: [], rssMiB: 0, hwmMiB: 0, processes: 0 });
+    const fig = (label: string, workers: number): Figures => ({ label, workers, hit: [], miss: [], missCpuUs: [], rssMiB: 0, hwmMiB: 0, processes: 0 });
     const unbound = await startUnbound({ address: `${PREFIX}.${HOST.unbound}`, rootHintsFile: auth.rootHintsFile, threads: 1, label: 'bench' });
     started.push({ r: unbound, f: fig('unbound 1.17, 1 thread, qmin off', 1) });
     const unboundQmin = await startUnbound({ address: `${PREFIX}.${HOST.unboundQmin}`, rootHintsFile: auth.rootHintsFile, threads: 1, label: 'bench-qmin', qnameMinimisation: true });
@@ -120,8 +125,8 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
         ['anycast-kit, --workers 1 (qmin relaxed)', 1, HOST.ours, [], undefined],
         ['anycast-kit, --workers 2 (qmin relaxed)', 2, HOST.ours2, [], undefined],
       ];
-      const baseline = process.env.ANYCAST_KIT_BENCH_BASELINE;
-      if (baseline) variants.push([`baseline ${baseline}, --workers 1`, 1, HOST.oursBaseline, [], join(baseline, 'dist', 'cli', 'main.js')]);
+      const baselines = (process.env.ANYCAST_KIT_BENCH_BASELINE ?? '').split(',').filter(Boolean).slice(0, 4);
+      baselines.forEach((dir, k) => variants.push([`baseline ${dir}, --workers 1`, 1, HOST.oursBaseline + k, [], join(dir, 'dist', 'cli', 'main.js')]));
       for (const [label, workers, host, extraArgs, cli] of variants) {
         const ours = await startOurs({ address: `${PREFIX}.${host}`, rootHintsFile: auth.rootHintsFile, workers, identity: 'bench', extraArgs, cli });
         started.push({ r: ours, f: fig(label, workers) });
@@ -132,7 +137,11 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
       for (const [i, { r, f }] of started.entries()) {
         f.hit.push(await runDnsperf({ server: r.address, file: hits, seconds, clients: CLIENTS, outstanding: OUTSTANDING }));
         const misses = missFile(auth.dir, `r${round}t${i}`, missCount);
-        f.miss.push(await runDnsperf({ server: r.address, file: misses, seconds, maxRuns: 1, clients: CLIENTS, outstanding: OUTSTANDING_MISS }));
+        const cpu0 = cpuMsOf(r.daemon.pid);
+        const res = await runDnsperf({ server: r.address, file: misses, seconds, maxRuns: 1, clients: CLIENTS, outstanding: OUTSTANDING_MISS });
+        const answered = res.completed;
+        if (answered > 0) f.missCpuUs.push(((cpuMsOf(r.daemon.pid) - cpu0) * 1000) / answered);
+        f.miss.push(res);
         rmSync(misses);
       }
     }
@@ -147,7 +156,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
 
   const results = started.map(({ f }) => f);
   const rows = results.map(row);
-  const [ub, ubQmin, oursNoQmin, ours1, ours2, baseline] = results;
+  const [ub, ubQmin, oursNoQmin, ours1, ours2, ...baselines] = results;
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   // Like against like: each of ours against the unbound with the same minimisation setting.
   const pairs: Array<[string, Figures | undefined, Figures]> = [
@@ -155,13 +164,16 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     ['ratio: --workers 1, qmin on / unbound qmin on', ours1, ubQmin],
     ['ratio: --workers 1, qmin on / unbound qmin off', ours1, ub],
     ['ratio: --workers 2, qmin on / unbound qmin on', ours2, ubQmin],
-    ['ratio: baseline --workers 1 / unbound qmin off', baseline, ub],
+    ...baselines.map((b): [string, Figures, Figures] => [`ratio: ${b.label.replace(', --workers 1', '')} / unbound qmin off`, b, ub]),
   ];
   for (const [label, o, anchor] of pairs) {
     if (!o) continue;
     rows.push({
       resolver: label, processes: '', 'cache-hit qps': ratio(hitQps(o), hitQps(anchor)), 'hit avg ms': '',
-      'cold-miss qps': ratio(missQps(o), missQps(anchor)), 'miss avg ms': '', 'miss lost %': '', 'RSS MiB': ratio(o.rssMiB, anchor.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, anchor.hwmMiB),
+      'cold-miss qps': ratio(missQps(o), missQps(anchor)), 'miss avg ms': '', 'miss lost %': '',
+      // CPU per answer the other way round: above 1 means ours spends less.
+      'miss CPU µs/answer': ratio(missCpu(anchor), missCpu(o)),
+      'RSS MiB': ratio(o.rssMiB, anchor.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, anchor.hwmMiB),
     });
   }
   if (oursNoQmin && ours1) {
@@ -173,7 +185,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     notes.push(`targets (1 worker vs 1 unbound thread, ${how}): cache hit >= 0.8x: ${hitR >= 0.8 ? 'met' : 'NOT met'} (${hitR}x); cold miss >= 0.6x: ${missR >= 0.6 ? 'met' : 'NOT met'} (${missR}x)`);
   }
   for (const f of results) {
-    notes.push(`${f.label}: per round, hit qps ${f.hit.map((d) => Math.round(d.qps)).join(' / ')}, miss qps ${f.miss.map((d) => Math.round(d.qps)).join(' / ')}`);
+    notes.push(`${f.label}: per round, hit qps ${f.hit.map((d) => Math.round(d.qps)).join(' / ')}, miss qps ${f.miss.map((d) => Math.round(d.qps)).join(' / ')}, miss CPU µs/answer ${f.missCpuUs.map((x) => Math.round(x)).join(' / ')}`);
     const rc: Record<string, number> = {};
     for (const d of f.miss) for (const [k, v] of Object.entries(d.rcodes)) rc[k] = (rc[k] ?? 0) + v;
     const bad = Object.entries(rc).filter(([k]) => k !== 'NOERROR');
@@ -181,6 +193,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
   }
   notes.push(`dnsperf -c ${CLIENTS} -T 1 -t 2, -q ${OUTSTANDING} (hit) / ${OUTSTANDING_MISS} (miss), ${rounds} round(s) of ${seconds} s per figure, median shown; cache-hit set ${PERF_HIT_NAMES} names; cold-miss names unique under a wildcard (NSD alone serves ~37k qps here, which caps cold-miss figures)`);
   notes.push('dnsperf, NSD and the resolver share the 2 cores alike for every row; with --workers 2 two workers compete with dnsperf and NSD for them');
+  notes.push('miss CPU µs/answer: the resolver\'s own CPU time (user + system, its process tree, from /proc) over a cold-miss round divided by the queries answered; it moves far less with load on the box than qps does. In the ratio rows it is anchor / ours (above 1: ours spends less per answer)');
   notes.push('unbound: defaults except num-threads 1, module-config iterator, qname-minimisation as the row says, do-not-query-localhost no (4 MB msg + 4 MB rrset cache); ours: defaults (64 MiB answer cache, QNAME minimisation relaxed) unless the row says qmin off; RSS is after all runs, summed over the process tree (ours: primary + workers)');
   return { title: 'resolver: anycast-kit vs unbound (dnsperf: cache hit, cold miss, RSS)', rows, notes };
 }

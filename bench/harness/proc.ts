@@ -146,6 +146,25 @@ export function processTree(pid: number): number[] {
 }
 
 /** Memory of a process and its descendants, summed (a multi-worker resolver counts every worker). */
+/**
+ * CPU time (user + system, ms) used so far by a process and its children, from
+ * /proc/PID/stat (utime and stime, in clock ticks of 10 ms on Linux). Read before
+ * and after a run, it gives CPU per answer: a cost that does not swing with the
+ * load on the box the way a rate does.
+ */
+export function cpuMsOf(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start after the last ')'.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* gone */ }
+  }
+  return ticks * 10;
+}
+
 export function memoryOf(pid: number): Memory {
   const pids = processTree(pid);
   let hwm = 0, rss = 0;

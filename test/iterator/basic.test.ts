@@ -125,8 +125,8 @@ describe('iterator: simple referral chain', () => {
   it('spreads UDP queries over random source ports and IDs', () => {
     const udp = net.seen.filter((q) => !q.tcp);
     expect(udp.length).toBeGreaterThan(5);
-    // A pool of 64 sockets picked at random: most of a handful of queries leave from distinct ports.
-    expect(new Set(udp.map((q) => q.srcPort)).size).toBeGreaterThanOrEqual(udp.length / 2);
+    // A fresh random port per query: a repeat among a handful of draws from ~28k ports is rare.
+    expect(new Set(udp.map((q) => q.srcPort)).size).toBeGreaterThanOrEqual(udp.length - 1);
     expect(new Set(udp.map((q) => q.id)).size).toBeGreaterThan(udp.length - 2);
   });
 
