@@ -200,15 +200,21 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+// The local port a socket is bound to, or -errno.
+static int bound_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return -errno;
+  return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
 // localPort(handle) -> number
 static napi_value LocalPort(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Sock *s = sock_args(env, info, 1, argv);
   if (s == NULL) return NULL;
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) != 0) return throw_errno(env, errno, "getsockname");
-  int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  int port = bound_port(s->fd);
+  if (port < 0) return throw_errno(env, -port, "getsockname");
   napi_value r;
   CHECK(napi_create_int32(env, port, &r));
   return r;
@@ -597,6 +603,32 @@ static QSet *get_qset(napi_env env, napi_value v) {
   return (QSet *)p;
 }
 
+// The arguments of a call whose first argument is a query set: fills argv (missing
+// ones are undefined) and returns the set, or NULL with a JS exception pending.
+static QSet *qset_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "napi_get_cb_info failed");
+    return NULL;
+  }
+  return get_qset(env, argv[0]);
+}
+
+// (set, id) calls: the set, and in *fd the id when it names an open query socket, else -1.
+static QSet *qset_id_args(napi_env env, napi_callback_info info, int *fd) {
+  napi_value argv[2];
+  QSet *q = qset_args(env, info, 2, argv);
+  *fd = -1;
+  if (q == NULL) return NULL;
+  int32_t id;
+  if (napi_get_value_int32(env, argv[1], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "query socket id must be a number");
+    return NULL;
+  }
+  if (id >= 0 && id < q->cap && q->open[id]) *fd = id;
+  return q;
+}
+
 static void qset_deliver(QSet *q, int id, int len) {
   napi_env env = q->env;
   napi_handle_scope scope;
@@ -690,10 +722,8 @@ static napi_value QsetCreate(napi_env env, napi_callback_info info) {
 // host:port, sends the packet and starts reading, in one call. Nothing stays open
 // on an error; EADDRINUSE comes back as -EADDRINUSE so the caller can draw again.
 static napi_value Qopen(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  QSet *q = get_qset(env, argv[0]);
+  QSet *q = qset_args(env, info, 6, argv);
   if (q == NULL) return NULL;
   int32_t family, lport, port;
   char host[64];
@@ -752,36 +782,20 @@ static napi_value Qopen(napi_env env, napi_callback_info info) {
 
 // qclose(set, id): closes the socket (which also takes it out of the epoll set).
 static napi_value Qclose(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  QSet *q = get_qset(env, argv[0]);
-  if (q == NULL) return NULL;
-  int32_t id;
-  CHECK(napi_get_value_int32(env, argv[1], &id));
-  if (id < 0 || id >= q->cap || !q->open[id]) return NULL;
-  q->open[id] = 0;
-  close(id);
+  int fd;
+  QSet *q = qset_id_args(env, info, &fd);
+  if (q == NULL || fd < 0) return NULL;
+  q->open[fd] = 0;
+  close(fd);
   return NULL;
 }
 
 // qlocalPort(set, id) -> the port the socket is bound to (for one opened with port 0), or -errno
 static napi_value QlocalPort(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  QSet *q = get_qset(env, argv[0]);
+  int fd;
+  QSet *q = qset_id_args(env, info, &fd);
   if (q == NULL) return NULL;
-  int32_t id;
-  CHECK(napi_get_value_int32(env, argv[1], &id));
-  int port = -EBADF;
-  if (id >= 0 && id < q->cap && q->open[id]) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(id, (struct sockaddr *)&ss, &len) == 0)
-      port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else port = -errno;
-  }
+  int port = fd >= 0 ? bound_port(fd) : -EBADF;
   napi_value r;
   CHECK(napi_create_int32(env, port, &r));
   return r;
@@ -789,10 +803,8 @@ static napi_value QlocalPort(napi_env env, napi_callback_info info) {
 
 // qcounters(set) -> [opened, replies, errors]
 static napi_value Qcounters(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  QSet *q = get_qset(env, argv[0]);
+  QSet *q = qset_args(env, info, 1, argv);
   if (q == NULL) return NULL;
   napi_value arr, v;
   CHECK(napi_create_array_with_length(env, 3, &arr));
