@@ -395,7 +395,7 @@ export class FastUdpSocket {
 }
 
 /** Errno values the query sockets report (Linux numbering). */
-export const ERRNO = { EADDRINUSE: 98, ECONNREFUSED: 111, EMFILE: 24, ENFILE: 23 } as const;
+export const ERRNO = { EADDRINUSE: 98, ECONNREFUSED: 111, EMFILE: 24, ENFILE: 23, ENOBUFS: 105 } as const;
 
 /**
  * UDP sockets that each carry one query: `open()` binds a socket to the given

@@ -376,6 +376,7 @@ export class Iterator {
       switch (out.code) {
         case 'CLOSED': if (this.closed) return this.fail(t, 'resolver shutting down', EDE.OTHER); break;
         case 'LOCAL_REFUSED': case 'BAD_DESTINATION': dp.tries.set(q.address, Infinity); break;
+        case 'NO_SOCKET': infra.releaseProbe(q.address); break; // our own shortage, not the server's fault: try again
         case 'NETWORK': if (!q.lingering) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs); dp.tries.set(q.address, Infinity); break;
         default: infra.markLame(q.address, dp.zone); break; // malformed or broken TCP: avoid for this zone
       }

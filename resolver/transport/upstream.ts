@@ -89,6 +89,7 @@ export type UpstreamErrorCode =
   | 'BAD_DESTINATION'// multicast, broadcast or reserved: never queried, whatever a delegation says
   | 'MALFORMED'      // reply with our ID that dns/ could not parse
   | 'NETWORK'        // socket error (unreachable, reset, bad address)
+  | 'NO_SOCKET'      // this host could not open a query socket (out of file descriptors or buffers): not the server's fault
   | 'TCP_FAILED'     // TCP fallback could not complete
   | 'CLOSED';        // the transport was closed
 
@@ -209,6 +210,20 @@ export class PortPicker {
   }
 }
 
+/**
+ * Query sockets open at once by default: 4096 (unbound's outgoing-range), or fewer
+ * when the process may open fewer files (leaving 512 for listeners, TCP clients and
+ * the rest), so a burst queues instead of failing with EMFILE.
+ */
+function defaultMaxSockets(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (Number.isFinite(soft) && soft > 0) return Math.max(64, Math.min(4096, soft - 512));
+  } catch { /* not Linux */ }
+  return 4096;
+}
+
 /** Ports tried before falling back to letting the kernel choose one (it also picks at random on Linux). */
 const PORT_TRIES = 8;
 
@@ -324,7 +339,7 @@ export class UdpTcpTransport implements Upstream {
     // One 64 KiB read buffer shared by every query socket: no UDP answer is ever cut, and a socket costs no buffer.
     this.fast = binding ? new QuerySockets(binding) : null;
     this.ports = opts.ports ?? new PortPicker();
-    this.maxSockets = Math.max(1, opts.maxUdpSockets ?? 4096);
+    this.maxSockets = Math.max(1, opts.maxUdpSockets ?? defaultMaxSockets());
   }
 
   /** UDP sockets open now, one per outstanding query (for tests and metrics). */
@@ -407,7 +422,10 @@ export class UdpTcpTransport implements Upstream {
     } catch (e) {
       this.releaseSocketPlace();
       stats.upstreamErrors++;
-      return { kind: 'error', code: 'NETWORK', detail: `cannot send the query: ${(e as Error).message}` };
+      const err = e as NodeJS.ErrnoException & { errno?: number };
+      const local = err.code === 'EMFILE' || err.code === 'ENFILE' || err.code === 'ENOBUFS' ||
+        err.errno === ERRNO.EMFILE || err.errno === ERRNO.ENFILE || err.errno === ERRNO.ENOBUFS;
+      return { kind: 'error', code: local ? 'NO_SOCKET' : 'NETWORK', detail: `cannot send the query: ${err.message}` };
     }
     stats.upstreamQueries++;
     if (this.closed || q.signal?.aborted) {
