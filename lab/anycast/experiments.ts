@@ -23,25 +23,23 @@ export interface SharesResult {
   modelHash: { algorithm: string; nodes: Array<{ name: string; pct: number }>; agreement: Array<{ algorithm: string; exactPct: number; bestOrderPct: number }>; chancePct: number };
 }
 
-export interface NodeLossResult {
+/** What a node-loss or drain experiment measured about one node's withdrawal. */
+export interface WithdrawalResult {
   node: string;
   lostQueries: number;
   sent: number;
   withdrawnAfterS: number | null;
   predictedWindowS: [number, number];
   inWindow: boolean;
+}
+
+export interface NodeLossResult extends WithdrawalResult {
   othersTookLoad: boolean;
   /** qps × the node's share × the window: the queries a dead node should lose. */
   predictedLostRange: [number, number];
 }
 
-export interface DrainResult {
-  node: string;
-  lostQueries: number;
-  sent: number;
-  withdrawnAfterS: number | null;
-  predictedWindowS: [number, number];
-  inWindow: boolean;
+export interface DrainResult extends WithdrawalResult {
   /** The same drain on a node answering REFUSED, judged by a switch that counts any reply as success. */
   refusedOnLenientSwitch?: { node: string; withdrawn: boolean; waitedS: number };
 }
