@@ -553,18 +553,23 @@ static napi_value Ref(napi_env env, napi_callback_info info) {
 }
 
 // counters(handle) -> [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused]
-static napi_value Counters(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Sock *s = sock_args(env, info, 1, argv);
-  if (s == NULL) return NULL;
+// A JS array of n numbers: what the counters() calls return.
+static napi_value number_array(napi_env env, const double *vals, uint32_t n) {
   napi_value arr, v;
-  CHECK(napi_create_array_with_length(env, 6, &arr));
-  double vals[6] = {s->recv_batches, s->recv_datagrams, s->send_errors, s->send_dropped, s->sock_errors, s->refused};
-  for (uint32_t i = 0; i < 6; i++) {
+  CHECK(napi_create_array_with_length(env, n, &arr));
+  for (uint32_t i = 0; i < n; i++) {
     CHECK(napi_create_double(env, vals[i], &v));
     CHECK(napi_set_element(env, arr, i, v));
   }
   return arr;
+}
+
+static napi_value Counters(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Sock *s = sock_args(env, info, 1, argv);
+  if (s == NULL) return NULL;
+  double vals[6] = {s->recv_batches, s->recv_datagrams, s->send_errors, s->send_dropped, s->sock_errors, s->refused};
+  return number_array(env, vals, 6);
 }
 
 // ---- Query sockets: one connected UDP socket per upstream query ------------
@@ -806,14 +811,8 @@ static napi_value Qcounters(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   QSet *q = qset_args(env, info, 1, argv);
   if (q == NULL) return NULL;
-  napi_value arr, v;
-  CHECK(napi_create_array_with_length(env, 3, &arr));
   double vals[3] = {q->opened, q->replies, q->errors};
-  for (uint32_t i = 0; i < 3; i++) {
-    CHECK(napi_create_double(env, vals[i], &v));
-    CHECK(napi_set_element(env, arr, i, v));
-  }
-  return arr;
+  return number_array(env, vals, 3);
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
