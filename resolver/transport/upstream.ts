@@ -242,31 +242,37 @@ interface QueryReceiver {
  * query's port. unbound works the same way (a fresh random port per query).
  */
 interface QuerySocket {
-  readonly port: number;
   close(): void;
 }
 
 /**
  * Opens a query socket on a random port from `ports`, connected to address:port,
- * and sends `packet` on it. fastudp's query sockets when the addon is built (one
- * native call opens, binds, connects and sends), else node:dgram. Rejects with the
- * socket error (EMFILE, ENETUNREACH...); a send error after that comes to onError.
+ * and sends `packet` on it: fastudp's query sockets when the addon is built (one
+ * native call opens, binds, connects and sends; synchronous, so the common path
+ * costs no promise), else node:dgram. Throws (or rejects) with the socket error
+ * (EMFILE, ENETUNREACH...); a send error after that comes to onError.
  */
-async function openQuerySocket(family: 4 | 6, address: string, port: number, packet: Buffer, ports: PortPicker,
-  fast: QuerySockets | null, rx: QueryReceiver): Promise<QuerySocket> {
+function openQuerySocket(family: 4 | 6, address: string, port: number, packet: Buffer, ports: PortPicker,
+  fast: QuerySockets | null, rx: QueryReceiver): QuerySocket | Promise<QuerySocket> {
+  if (fast === null) return openDgramQuerySocket(family, address, port, packet, ports, rx);
+  const handler = {
+    // Connected: only the server's datagrams arrive.
+    onReply: (buf: Buffer) => rx.onReply(buf, address, port),
+    onError: (errno: number) => rx.onError(`socket error on the query to ${address}:${port} (errno ${errno})`),
+  };
   for (let attempt = 0; ; attempt++) {
     // After PORT_TRIES ports in use, port 0: the kernel picks a free one at random.
     const local = attempt < PORT_TRIES ? ports.next() : 0;
-    if (fast !== null) {
-      const id = fast.open(family, local, address, port, packet, {
-        // Connected: only the server's datagrams arrive.
-        onReply: (buf) => rx.onReply(buf, address, port),
-        onError: (errno) => rx.onError(`socket error on the query to ${address}:${port} (errno ${errno})`),
-      });
-      if (id >= 0) return { port: local || fast.localPort(id), close: () => fast.close(id) };
-      if (-id === ERRNO.EADDRINUSE && local !== 0) continue;
-      throw Object.assign(new Error(`query socket to ${address}:${port}: errno ${-id}`), { errno: -id });
-    }
+    const id = fast.open(family, local, address, port, packet, handler);
+    if (id >= 0) return { close: () => fast.close(id) };
+    if (-id === ERRNO.EADDRINUSE && local !== 0) continue;
+    throw Object.assign(new Error(`query socket to ${address}:${port}: errno ${-id}`), { errno: -id });
+  }
+}
+
+async function openDgramQuerySocket(family: 4 | 6, address: string, port: number, packet: Buffer, ports: PortPicker, rx: QueryReceiver): Promise<QuerySocket> {
+  for (let attempt = 0; ; attempt++) {
+    const local = attempt < PORT_TRIES ? ports.next() : 0;
     try {
       return await openDgram(family, local, address, port, packet, rx);
     } catch (e) {
@@ -293,7 +299,7 @@ function openDgram(family: 4 | 6, local: number, address: string, port: number, 
         sock.off('error', fail);
         sock.on('error', (e) => rx.onError(e.message));
         sock.on('message', (buf, rinfo) => rx.onReply(buf, rinfo.address, rinfo.port));
-        const qs = { port: sock.address().port, close };
+        const qs = { close };
         // Connected: no address. With a callback Node reports the error; without one the query would wait out its timeout.
         try {
           sock.send(packet, (err) => { if (err) rx.onError(err.message); });
@@ -393,7 +399,9 @@ export class UdpTcpTransport implements Upstream {
    */
   private async udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
     const stats = this.o.stats;
-    if (!(await this.takeSocketPlace(q.signal))) return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
+    // A free place is taken at once (no promise on the common path); otherwise wait in order.
+    const placed = this.sockets < this.maxSockets && !this.closed && !q.signal?.aborted ? (this.sockets++, true) : await this.takeSocketPlace(q.signal);
+    if (!placed) return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
     const id = randomId();
     const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
     let packet: Buffer;
@@ -418,7 +426,8 @@ export class UdpTcpTransport implements Upstream {
     let sock: QuerySocket;
     const sentAt = performance.now();
     try {
-      sock = await openQuerySocket(family, q.address, q.port, packet, this.ports, this.fast, rx);
+      const opened = openQuerySocket(family, q.address, q.port, packet, this.ports, this.fast, rx);
+      sock = opened instanceof Promise ? await opened : opened;
     } catch (e) {
       this.releaseSocketPlace();
       stats.upstreamErrors++;
