@@ -318,7 +318,6 @@ export class Iterator {
           // Out of addresses: look up NS names that have none (even with queries still
           // listening: the servers we have may be dead), then wait for what is in flight.
           if (await this.lookupTargets(t, dp)) continue;
-          if (addParentSideAddresses(dp, this.d.cache, t.qclass)) continue;
           if (dp.sent.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
         } else {
           if (t.budget.queries >= t.budget.maxQueries) {
