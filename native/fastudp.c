@@ -598,6 +598,8 @@ typedef struct {
 } QSet;
 
 #define QSET_EVENTS 64
+// Rounds of QSET_EVENTS read per wake at most (4096 replies): bounded work per wake.
+#define QSET_MAX_ROUNDS 64
 
 static QSet *get_qset(napi_env env, napi_value v) {
   void *p = NULL;
@@ -655,32 +657,62 @@ static void qset_deliver(QSet *q, int id, int len) {
   napi_close_handle_scope(env, scope);
 }
 
+// Reads what the kernel holds for the set's sockets: every ready socket, in rounds
+// of QSET_EVENTS, up to QSET_MAX_ROUNDS rounds. Returns the replies and errors
+// delivered. Reading only one round per wake used to leave replies queued in the
+// kernel while the timers of their queries fired in the same loop turn: under a
+// burst (hundreds of answers ready at once) they were counted as timeouts, retried
+// and their servers' RTOs doubled, though every answer had arrived.
+static int qset_drain(QSet *q) {
+  struct epoll_event evs[QSET_EVENTS];
+  int delivered = 0;
+  for (int round = 0; round < QSET_MAX_ROUNDS; round++) {
+    int n;
+    do n = epoll_wait(q->epfd, evs, QSET_EVENTS, 0); while (n < 0 && errno == EINTR);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      // Closed by an earlier callback of this batch (or its fd already reused by a new
+      // socket: then there is nothing to read yet and recv says EAGAIN).
+      if (fd < 0 || fd >= q->cap || !q->open[fd]) continue;
+      // One datagram per socket per round: the answer is usually the only one; epoll is
+      // level-triggered, so anything else waiting is read in the next round or wake.
+      ssize_t r;
+      do r = recv(fd, q->slab, q->slab_len, MSG_DONTWAIT | MSG_TRUNC); while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
+        // A pending ICMP error on the connected socket (port unreachable: ECONNREFUSED).
+        q->errors += 1;
+        qset_deliver(q, fd, -errno);
+        delivered++;
+        continue;
+      }
+      q->replies += 1;
+      qset_deliver(q, fd, r > (ssize_t)q->slab_len ? (int)q->slab_len + 1 : (int)r);
+      delivered++;
+    }
+    if (n < QSET_EVENTS) break;
+  }
+  return delivered;
+}
+
 static void on_qset_readable(uv_poll_t *handle, int status, int events) {
   QSet *q = (QSet *)handle->data;
   (void)events;
   if (status < 0) { uv_poll_start(&q->poll, UV_READABLE, on_qset_readable); return; }
-  struct epoll_event evs[QSET_EVENTS];
-  int n;
-  do n = epoll_wait(q->epfd, evs, QSET_EVENTS, 0); while (n < 0 && errno == EINTR);
-  for (int i = 0; i < n; i++) {
-    int fd = evs[i].data.fd;
-    // Closed by an earlier callback of this batch (or its fd already reused by a new
-    // socket: then there is nothing to read yet and recv says EAGAIN).
-    if (fd < 0 || fd >= q->cap || !q->open[fd]) continue;
-    // One datagram per socket per wake: the answer is usually the only one; epoll is
-    // level-triggered, so anything else waiting is read on the next wake.
-    ssize_t r;
-    do r = recv(fd, q->slab, q->slab_len, MSG_DONTWAIT | MSG_TRUNC); while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      // A pending ICMP error on the connected socket (port unreachable: ECONNREFUSED).
-      q->errors += 1;
-      qset_deliver(q, fd, -errno);
-      continue;
-    }
-    q->replies += 1;
-    qset_deliver(q, fd, r > (ssize_t)q->slab_len ? (int)q->slab_len + 1 : (int)r);
-  }
+  qset_drain(q);
+}
+
+// qpoll(set) -> replies and errors delivered: reads every reply already in the
+// kernel now, so a query's timeout is decided on what has arrived, not on how far
+// the event loop has got with reading it.
+static napi_value Qpoll(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  QSet *q = qset_args(env, info, 1, argv);
+  if (q == NULL) return NULL;
+  napi_value r;
+  CHECK(napi_create_int32(env, qset_drain(q), &r));
+  return r;
 }
 
 // qsetCreate(slab: ArrayBuffer, callback(id, len)) -> set
@@ -831,6 +863,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"qclose", NULL, Qclose, NULL, NULL, NULL, napi_default, NULL},
       {"qlocalPort", NULL, QlocalPort, NULL, NULL, NULL, napi_default, NULL},
       {"qcounters", NULL, Qcounters, NULL, NULL, NULL, napi_default, NULL},
+      {"qpoll", NULL, Qpoll, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value v;

@@ -26,6 +26,7 @@ export interface FastUdpBinding {
   qclose(set: object, id: number): void;
   qlocalPort(set: object, id: number): number;
   qcounters(set: object): [number, number, number];
+  qpoll(set: object): number;
 }
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
@@ -442,6 +443,15 @@ export class QuerySockets {
   close(id: number): void {
     if (!this.handlers.delete(id)) return;
     this.b.qclose(this.set, id);
+  }
+
+  /**
+   * Reads every reply already waiting in the kernel and delivers it now (the same
+   * handlers as the event loop's reads); returns how many were delivered. A query's
+   * timeout is then decided on what has arrived, not on how far the loop has read.
+   */
+  poll(): number {
+    return this.b.qpoll(this.set);
   }
 
   /** Sockets open now. */
