@@ -30,7 +30,8 @@ function serve(buf: Buffer, rinfo: dgram.RemoteInfo): void {
 }
 
 beforeAll(async () => {
-  server = dgram.createSocket('udp4');
+  // Room for a burst of queries (the many-answers-at-once test): the default buffer holds about 200.
+  server = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
   spoof = dgram.createSocket('udp4');
   await new Promise<void>((r) => server.bind(PORT, ADDR, r));
   await new Promise<void>((r) => spoof.bind(PORT, SPOOF, r));
@@ -149,6 +150,56 @@ describe.each(['fastudp', 'dgram'] as const)('upstream transport (%s)', (io) => 
     await t.close();
   });
 
+  it('a lingering query gives its socket place to a waiting one, and lingers not at all while others wait', async () => {
+    behaviour = () => {};
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats(), maxUdpSockets: 1 });
+    const first = await t.query({ ...question, timeoutMs: 20, lingerMs: 10_000 });
+    if (first.kind !== 'timeout' || !first.late) throw new Error('expected a lingering timeout');
+    // The one place is held by the lingering query; a new query must not wait 10 s for it.
+    behaviour = (_q, reply) => reply({ answers: [A('192.0.2.3')] });
+    const t0 = performance.now();
+    const second = await t.query(question);
+    expect(second.kind).toBe('answer');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await first.late).toEqual({ kind: 'timeout', tcp: false });
+    expect(t.places.lingerYielded).toBe(1);
+    // A query timing out while another waits does not linger: the waiter gets the place.
+    behaviour = () => {};
+    const [a, b] = await Promise.all([t.query({ ...question, timeoutMs: 30, lingerMs: 10_000 }), t.query({ ...question, timeoutMs: 30, lingerMs: 10_000 })]);
+    expect(a).toEqual({ kind: 'timeout', tcp: false });
+    expect(b.kind).toBe('timeout');
+    if (b.kind === 'timeout') b.late?.catch(() => {});
+    await t.close();
+    expect(t.openSockets).toBe(0);
+  });
+
+  it('a query waiting for a socket place gives up when its budget is spent or it is cancelled, and leaves the queue', async () => {
+    behaviour = () => {};
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats: emptyStats(), maxUdpSockets: 1 });
+    // The place is held (no lingering: a plain 300 ms timeout).
+    const holder = t.query({ ...question, timeoutMs: 300 });
+    await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    // Its budget (timeout + linger) is 60 ms: it is not sent, and says why.
+    const starved = await t.query({ ...question, timeoutMs: 40, lingerMs: 20 });
+    expect(starved).toMatchObject({ kind: 'error', code: 'NO_SOCKET' });
+    expect(performance.now() - t0).toBeLessThan(250);
+    // A cancelled waiter leaves at once and does not use up the place's hand-over.
+    const c = new Canceller();
+    const cancelled = t.query({ ...question, timeoutMs: 1000, signal: c.signal });
+    behaviour = (_q, reply) => reply({ answers: [A('192.0.2.4')] });
+    const next = t.query({ ...question, timeoutMs: 1000 });
+    expect(t.waitingForSocket).toBe(2);
+    c.abort();
+    expect(await cancelled).toMatchObject({ kind: 'error', code: 'CLOSED' });
+    expect(t.waitingForSocket).toBe(1);
+    expect(await holder).toEqual({ kind: 'timeout', tcp: false });
+    expect((await next).kind).toBe('answer');
+    expect(t.places).toMatchObject({ queued: 3, expired: 1 });
+    expect(t.openSockets).toBe(0);
+    await t.close();
+  });
+
   it('with 0x20 randomises the case of the name sent and takes only a reply that repeats it exactly', async () => {
     const sent: string[] = [];
     const stats = emptyStats();
@@ -218,6 +269,28 @@ describe.each(['fastudp', 'dgram'] as const)('upstream transport (%s)', (io) => 
     const sent = stats.upstreamQueries;
     expect(await t.query({ ...question, signal: c.signal })).toMatchObject({ kind: 'error', code: 'CLOSED' });
     expect(stats.upstreamQueries).toBe(sent);
+    await t.close();
+  });
+
+  it.runIf(io === 'fastudp')('decides a timeout only after reading every reply already in the kernel', async () => {
+    // 160 answers arrive at once and then the event loop is busy past every query's
+    // timeout: when it turns again, more answers wait than one read of the set takes
+    // (64). Each must be read and taken before its timer can call it a timeout.
+    const N = 160;
+    const stats = emptyStats();
+    const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
+    const held: Array<() => void> = [];
+    behaviour = (_q, reply) => {
+      held.push(() => reply({ answers: [A('192.0.2.5')] }));
+      if (held.length === N) {
+        for (const send of held.splice(0)) send();
+        const until = performance.now() + 120;
+        while (performance.now() < until) { /* busy: no read until every timer is due */ }
+      }
+    };
+    const all = await Promise.all(Array.from({ length: N }, () => t.query({ ...question, timeoutMs: 60 })));
+    expect(all.filter((o) => o.kind !== 'answer')).toEqual([]);
+    expect(stats.upstreamTimeouts).toBe(0);
     await t.close();
   });
 

@@ -116,8 +116,9 @@ export interface TransportOptions {
   maxRecords?: number;
   /**
    * UDP queries outstanding at once, each with its own socket (default 4096, as
-   * unbound's outgoing-range). More wait, in order, for a socket to be free; their
-   * timeout starts when they are sent.
+   * unbound's outgoing-range, or fewer under a low open-files limit). More wait, in
+   * order, for a socket place (see "Socket places" below); their timeout starts when
+   * they are sent.
    */
   maxUdpSockets?: number;
   /** Source ports to draw from (default: the kernel's ephemeral range, less its reserved ports). */
@@ -325,6 +326,37 @@ export function isForbiddenDestination(address: string): boolean {
   return false;
 }
 
+/** A query waiting for a socket place. */
+interface PlaceWaiter {
+  /** Called once: true when a place is handed over, else why not. */
+  settle(outcome: true | string): void;
+}
+
+/** What the socket places have been through, since start (for tests, metrics and the bench). */
+export interface PlaceCounters {
+  /** Queries that found every place taken and waited. */
+  queued: number;
+  /** Queries that waited their whole budget without a place and were not sent. */
+  expired: number;
+  /** Lingering queries (past their timeout, listening for a late answer) that gave their place to a waiting one. */
+  lingerYielded: number;
+  /** Timeouts averted: the answer was in the kernel when the timer fired, read by the check before deciding. */
+  lateReads: number;
+}
+
+// Socket places. At most maxSockets UDP queries are out at once; a query that
+// finds them all taken waits, in order, and the place of a query that settles is
+// handed straight to the oldest waiter (so a new query cannot jump the queue).
+// Three rules keep a waiting query from being starved into a false SERVFAIL:
+//  - a query past its timeout that only lingers for a late answer gives its place
+//    up to a waiting query (the lingering is best effort; the retry it makes room
+//    for is not), and does not linger at all while others wait;
+//  - a waiting query gives up when its own budget (timeout plus linger) has passed,
+//    or when it is cancelled, and leaves the queue at once;
+//  - before a timeout is decided, replies already in the kernel are read, so a busy
+//    event loop does not turn answers that did arrive into timeouts (and retries,
+//    which would take more places).
+
 export class UdpTcpTransport implements Upstream {
   private readonly o: TransportOptions;
   private readonly open = new Set<{ abort(): void }>();
@@ -334,8 +366,11 @@ export class UdpTcpTransport implements Upstream {
   private readonly maxSockets: number;
   /** UDP sockets open now (one per outstanding query). */
   private sockets = 0;
-  /** Queries waiting for a socket, oldest first. */
-  private readonly waiting: Array<() => void> = [];
+  /** Queries waiting for a socket place, oldest first. */
+  private readonly waiting: PlaceWaiter[] = [];
+  /** Queries past their timeout that still listen for a late answer, oldest first: each gives up its place on demand. */
+  private readonly lingering = new Set<{ yieldPlace(): void }>();
+  private readonly placeCounters: PlaceCounters = { queued: 0, expired: 0, lingerYielded: 0, lateReads: 0 };
   private readonly destinations = new Map<string, { family: 0 | 4 | 6; forbidden: boolean; local: boolean }>();
   private closed = false;
 
@@ -351,6 +386,16 @@ export class UdpTcpTransport implements Upstream {
   /** UDP sockets open now, one per outstanding query (for tests and metrics). */
   get openSockets(): number {
     return this.sockets;
+  }
+
+  /** Queries waiting for a socket place now. */
+  get waitingForSocket(): number {
+    return this.waiting.length;
+  }
+
+  /** Socket-place counters since start (a copy). */
+  get places(): PlaceCounters {
+    return { ...this.placeCounters };
   }
 
   async query(q: UpstreamQuestion): Promise<UpstreamOutcome> {
@@ -374,20 +419,50 @@ export class UdpTcpTransport implements Upstream {
     return tcp;
   }
 
-  /** Waits for one of the maxSockets places; resolves false if the transport closed meanwhile. */
-  private async takeSocketPlace(signal: CancelSignal | undefined): Promise<boolean> {
-    while (this.sockets >= this.maxSockets) {
-      if (this.closed || signal?.aborted) return false;
-      await new Promise<void>((r) => this.waiting.push(r));
-    }
-    if (this.closed || signal?.aborted) return false;
-    this.sockets++;
-    return true;
+  /**
+   * Waits for one of the maxSockets places, in order. Resolves true with the place
+   * taken, or with why not: the transport closed, the query was cancelled, or its
+   * budget (timeout plus linger) passed while it waited. A lingering query, if any,
+   * is asked to give its place up.
+   */
+  private waitForSocketPlace(q: UpstreamQuestion): Promise<true | string> {
+    if (this.closed) return Promise.resolve('transport closed');
+    if (q.signal?.aborted) return Promise.resolve('query cancelled');
+    this.placeCounters.queued++;
+    return new Promise<true | string>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => w.settle('query cancelled');
+      const w: PlaceWaiter = {
+        settle: (outcome) => {
+          if (timer === undefined) return; // settled already
+          clearTimeout(timer);
+          timer = undefined;
+          q.signal?.removeEventListener('abort', onAbort);
+          if (outcome !== true) {
+            const i = this.waiting.indexOf(w);
+            if (i >= 0) this.waiting.splice(i, 1);
+          }
+          resolve(outcome);
+        },
+      };
+      const budgetMs = Math.max(1, q.timeoutMs) + Math.max(0, q.lingerMs ?? 0);
+      timer = setTimeout(() => {
+        this.placeCounters.expired++;
+        w.settle(`no query socket free within ${Math.round(budgetMs)} ms (${this.maxSockets} in use)`);
+      }, Math.ceil(budgetMs));
+      q.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(w);
+      // The oldest lingering query makes room (its place goes to the oldest waiter).
+      const first = this.lingering.values().next();
+      if (!first.done) first.value.yieldPlace();
+    });
   }
 
+  /** A query gives its place back: straight to the oldest waiter, else free. */
   private releaseSocketPlace(): void {
-    this.sockets--;
-    this.waiting.shift()?.();
+    const w = this.waiting.shift();
+    if (w) w.settle(true);
+    else this.sockets--;
   }
 
   /**
@@ -400,8 +475,15 @@ export class UdpTcpTransport implements Upstream {
   private async udp(q: UpstreamQuestion, family: 4 | 6): Promise<UpstreamOutcome> {
     const stats = this.o.stats;
     // A free place is taken at once (no promise on the common path); otherwise wait in order.
-    const placed = this.sockets < this.maxSockets && !this.closed && !q.signal?.aborted ? (this.sockets++, true) : await this.takeSocketPlace(q.signal);
-    if (!placed) return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
+    if (this.sockets < this.maxSockets && this.waiting.length === 0 && !this.closed && !q.signal?.aborted) {
+      this.sockets++;
+    } else {
+      const placed = await this.waitForSocketPlace(q);
+      if (placed !== true) {
+        if (this.closed || q.signal?.aborted) return { kind: 'error', code: 'CLOSED', detail: placed };
+        return { kind: 'error', code: 'NO_SOCKET', detail: placed };
+      }
+    }
     const id = randomId();
     const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
     let packet: Buffer;
@@ -448,11 +530,15 @@ export class UdpTcpTransport implements Upstream {
       let deliver: (out: UpstreamOutcome) => void = resolve;
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
+      const lingerer = {
+        yieldPlace: () => { this.placeCounters.lingerYielded++; finish({ kind: 'timeout', tcp: false }); },
+      };
       const finish = (out: UpstreamOutcome) => {
         if (done) return;
         done = true;
         if (timer) clearTimeout(timer);
         this.open.delete(handle);
+        this.lingering.delete(lingerer);
         q.signal?.removeEventListener('abort', onAbort);
         sock.close();
         this.releaseSocketPlace();
@@ -479,13 +565,18 @@ export class UdpTcpTransport implements Upstream {
       // The timer fires in the timers phase; replies already queued in the kernel are only read in
       // the poll phase after it. Deciding in setImmediate (after poll) keeps event-loop lag from
       // turning an answer that did arrive into a timeout.
+      // Even then, replies may wait in the kernel (the loop reads a bounded number per
+      // wake, and a busy loop reads late): the check reads them first.
       timer = setTimeout(() => setImmediate(() => {
         if (done) return;
+        if (this.fast !== null && this.fast.poll() > 0 && done) { this.placeCounters.lateReads++; return; }
         stats.upstreamTimeouts++;
-        const linger = Math.ceil(q.lingerMs ?? 0);
+        // No lingering while other queries wait for a place: the place goes to them.
+        const linger = this.waiting.length > 0 ? 0 : Math.ceil(q.lingerMs ?? 0);
         if (linger <= 0) { finish({ kind: 'timeout', tcp: false }); return; }
         const late = new Promise<UpstreamOutcome>((r) => { deliver = r; });
         timer = setTimeout(() => finish({ kind: 'timeout', tcp: false }), linger);
+        this.lingering.add(lingerer);
         resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
     });
@@ -566,7 +657,7 @@ export class UdpTcpTransport implements Upstream {
   async close(): Promise<void> {
     this.closed = true;
     for (const h of [...this.open]) h.abort();
-    for (const w of this.waiting.splice(0)) w();
+    for (const w of [...this.waiting]) w.settle('transport closed');
   }
 }
 
