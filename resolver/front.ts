@@ -58,6 +58,8 @@ function udpLimit(q: QueryInfo): number {
 }
 
 // Counter slots (one Float64Array: cheap to bump, no hidden-class churn).
+/** How long past its budget a resolution may run before its clients get SERVFAIL from the wait list's sweep. */
+const OVERDUE_GRACE_MS = 1000;
 const C_UDP = 0, C_TCP = 1, C_HITS = 2, C_MISSES = 3, C_DROPPED = 4, C_REFUSED_ACL = 5, C_LAT_SUM = 6, C_LAT_COUNT = 7;
 const C_RCODE = 8; // 7 slots, RCODE_LABELS order
 const C_QTYPE = C_RCODE + RCODE_LABELS.length;
@@ -119,7 +121,15 @@ export class Front implements QueryHandler {
     this.log = o.log ?? (() => {});
     this.acl = new Acl(o.cfg.allow);
     this.cache = new AnswerCache(o.cfg.cache.maxBytes);
-    this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
+    // No client left without an answer: a resolution overrunning its budget (plus a grace) is answered SERVFAIL.
+    this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT, undefined, {
+      afterMs: o.cfg.upstream.resolutionTimeoutMs + OVERDUE_GRACE_MS,
+      onOverdue: (g) => {
+        this.logError(`resolution of ${g.question.name}/${g.question.type} overran its ${o.cfg.upstream.resolutionTimeoutMs} ms budget: answered SERVFAIL`);
+        const now = this.now();
+        this.answerWaiters(this.waiting.settle(g), this.servfailEntry(g, now), now);
+      },
+    });
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
     this.nsid = nsidOption(o.cfg.identity);
     this.opts = [

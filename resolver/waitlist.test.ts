@@ -45,3 +45,39 @@ describe('WaitList', () => {
     expect(f.size).toBe(3);
   });
 });
+
+describe('WaitList overdue sweep', () => {
+  it('hands a group older than the bound to the policy once, leaves young ones, and a late result answers nobody again', async () => {
+    const overdue: string[][] = [];
+    const f = new WaitList<string>(10, 512, { afterMs: 1000, onOverdue: (g) => overdue.push(f.settle(g)) });
+    const a = f.join(k('old'), 'a');
+    f.join(k('old'), 'a2');
+    await new Promise((r) => setTimeout(r, 20));
+    const b = f.join(k('young'), 'b');
+    if (a.kind !== 'start' || b.kind !== 'start') throw new Error('unreachable');
+    expect(b.group.startedMs - a.group.startedMs).toBeGreaterThan(10);
+    // Just within the bound: nothing is overdue.
+    f.sweep(a.group.startedMs + 1000);
+    expect(overdue).toEqual([]);
+    // Past it for the first group only (the second started later).
+    f.sweep(a.group.startedMs + 1005);
+    expect(overdue).toEqual([['a', 'a2']]);
+    expect(f.size).toBe(1);
+    f.sweep(b.group.startedMs + 1001);
+    expect(overdue).toEqual([['a', 'a2'], ['b']]);
+    expect(f.size).toBe(0);
+    expect(f.overdueGroups).toBe(2);
+    expect(f.settle(a.group)).toEqual([]);
+    // The question can be asked afresh.
+    expect(f.join(k('old'), 'c').kind).toBe('start');
+  });
+
+  it('runs the sweep on its own while anything waits', async () => {
+    const overdue: string[] = [];
+    const f = new WaitList<string>(10, 512, { afterMs: 50, onOverdue: (g) => overdue.push(...f.settle(g)) });
+    f.join(k('stuck'), 'x');
+    const until = performance.now() + 3000;
+    while (overdue.length === 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(overdue).toEqual(['x']);
+  });
+});

@@ -7,6 +7,23 @@
 // iterator's too: it always settles by upstream.resolutionTimeoutMs.)
 // Bounded twice: distinct questions waiting, and clients per question, so a query
 // storm for one name or for many names cannot grow memory without limit.
+// And bounded in time: no client is ever left without an answer. The iterator
+// settles by its budget, but should a resolution ever overrun it (a wait inside
+// that a bug left unbounded), a sweep hands the group to `overdue` (the front
+// answers SERVFAIL and logs it) once it is older than the budget plus a grace, so
+// a query is answered or counted as dropped ('full'), never lost.
+
+import { performance } from 'node:perf_hooks';
+
+/** How often the overdue sweep runs while anything waits, ms. */
+const SWEEP_MS = 500;
+
+export interface OverduePolicy<W, Q extends Keyed> {
+  /** A group older than this (ms since its start) is overdue. */
+  afterMs: number;
+  /** Receives each overdue group once, already taken out of the list. */
+  onOverdue(group: WaitGroup<W, Q>): void;
+}
 
 /** What the list needs of a question: its merging key. */
 export interface Keyed {
@@ -18,6 +35,8 @@ export class WaitGroup<W, Q extends Keyed = Keyed> {
   readonly waiters: W[] = [];
   /** Set once the waiters have been answered (by the result, or at shutdown). */
   settled = false;
+  /** performance.now() when the group started. */
+  readonly startedMs = performance.now();
   constructor(readonly question: Q) {}
 
   get key(): string {
@@ -35,10 +54,14 @@ const FULL = { kind: 'full' } as const;
 
 export class WaitList<W, Q extends Keyed = Keyed> {
   private readonly map = new Map<string, WaitGroup<W, Q>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Groups answered by the sweep, since start. */
+  overdueGroups = 0;
 
   constructor(
     private readonly maxQuestions: number,
     private readonly maxWaiters = 512,
+    private readonly overdue?: OverduePolicy<W, Q>,
   ) {}
 
   /** Questions being waited on now. */
@@ -63,6 +86,10 @@ export class WaitList<W, Q extends Keyed = Keyed> {
     const ng = new WaitGroup<W, Q>(question);
     ng.waiters.push(waiter);
     this.map.set(key, ng);
+    if (this.overdue && this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+      this.sweeper.unref();
+    }
     return { kind: 'start', group: ng };
   }
 
@@ -75,6 +102,30 @@ export class WaitList<W, Q extends Keyed = Keyed> {
     if (g.settled) return [];
     g.settled = true;
     return g.waiters;
+  }
+
+  /**
+   * Hands every group older than the overdue policy's bound to it (groups sit in
+   * the map in start order, so the sweep stops at the first young one); stops
+   * the sweep when nothing waits.
+   */
+  sweep(nowMs = performance.now()): void {
+    const o = this.overdue;
+    if (!o) return;
+    const old: Array<WaitGroup<W, Q>> = [];
+    for (const g of this.map.values()) {
+      if (nowMs - g.startedMs <= o.afterMs) break;
+      old.push(g);
+    }
+    for (const g of old) {
+      this.map.delete(g.key);
+      this.overdueGroups++;
+      o.onOverdue(g);
+    }
+    if (this.map.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** Every group still waiting, in start order (for shutdown). */
