@@ -22,6 +22,7 @@ import { runDnsperf, type DnsperfResult } from './harness/dnsperf.js';
 import { cpuMsOf, requireBinary } from './harness/proc.js';
 import { HOST, PERF_HIT_NAMES } from './harness/zones.js';
 import type { BenchOptions, BenchReport } from './types.js';
+import { FULL_SIZES, missRows, missWorkloads, type MissFigures } from './miss-workloads.js';
 
 const PREFIX = '127.90.1';
 const CLIENTS = 8;
@@ -104,6 +105,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
   const notes: string[] = [];
   const auth = await startAuthLab(PREFIX, 'bench');
   const started: Array<{ r: Running; f: Figures }> = [];
+  let missFigs: MissFigures[] = [];
   try {
     const hits = join(auth.dir, 'hits.txt');
     writeFileSync(hits, Array.from({ length: PERF_HIT_NAMES }, (_, i) => `h${i}.perf.interop A\n`).join(''));
@@ -149,6 +151,11 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
       const mem = r.memory();
       Object.assign(f, { rssMiB: mib(mem.rssKiB), hwmMiB: mib(mem.hwmKiB), processes: mem.processes });
     }
+    // Issue 16's cold-miss workloads: each resolver afresh, on the same NSD zones,
+    // after the resolvers above have stopped (they use the same addresses).
+    await Promise.all(started.map(({ r }) => r.stop()));
+    const sizes = opts.quick ? { steadyWarm: 2000, steady: 6000, firstBurst: 5000, big: 20_000, bigOutstanding: 500 } : FULL_SIZES;
+    missFigs = await missWorkloads({ prefix: PREFIX, rootHintsFile: auth.rootHintsFile, dir: auth.dir, sizes, notes });
   } finally {
     await Promise.all(started.map(({ r }) => r.stop()));
     await auth.stop();
@@ -190,6 +197,12 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     for (const d of f.miss) for (const [k, v] of Object.entries(d.rcodes)) rc[k] = (rc[k] ?? 0) + v;
     const bad = Object.entries(rc).filter(([k]) => k !== 'NOERROR');
     if (bad.length) notes.push(`${f.label}: cold-miss answers other than NOERROR: ${bad.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (missFigs.length) {
+    // Their own columns (workload, qps, SERVFAIL, lost...) in the same table.
+    rows.push(...missRows(missFigs));
+    notes.push('cold-miss workload rows (issue 16): one run, each resolver started afresh per workload; ratio rows: qps ours/unbound, CPU µs/answer unbound/ours (above 1: ours spends less).');
+    notes.push('steady: fresh names after a warm-up pass of other fresh names; first burst: the first fresh names after start; big run: names sent once, -q 500, 30% NXDOMAIN under a.interop and 70% under the wildcard; dnsperf -t 6 so that SERVFAILs after a resolver\'s budget are counted, not lost');
   }
   notes.push(`dnsperf -c ${CLIENTS} -T 1 -t 2, -q ${OUTSTANDING} (hit) / ${OUTSTANDING_MISS} (miss), ${rounds} round(s) of ${seconds} s per figure, median shown; cache-hit set ${PERF_HIT_NAMES} names; cold-miss names unique under a wildcard (NSD alone serves ~37k qps here, which caps cold-miss figures)`);
   notes.push('dnsperf, NSD and the resolver share the 2 cores alike for every row; with --workers 2 two workers compete with dnsperf and NSD for them');

@@ -1,0 +1,132 @@
+// The three cold-miss workloads of issue 16, ours beside unbound in one run, on
+// the same NSD zones (bench/harness/zones.ts), with dnsperf sending each name once:
+//   steady:       fresh names under the wildcard *.miss.perf.interop, after a
+//                 warm-up pass of other fresh names (JIT warm, caches warm);
+//   first burst:  the first fresh names a resolver sees after it starts (a new
+//                 process per resolver, measured from the moment it answers);
+//   big run:      many fresh names sent once with 500 outstanding, 30% under one
+//                 zone (NXDOMAIN under a.interop) and 70% under the wildcard,
+//                 with the SERVFAIL and lost counts (a SERVFAIL for a name that
+//                 exists is a false one: NSD answers every one of them).
+// Each resolver is a process of its own, started afresh for every workload, one
+// worker against one unbound thread, QNAME minimisation at each one's default.
+// Sizes come from the caller, so a test runs the same code at a tiny scale.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TYPE } from '../dns/constants.js';
+import { query } from './harness/client.js';
+import { oursUnavailableReason, startOurs, startUnbound, type Running } from './harness/daemons.js';
+import { runDnsperf, type DnsperfResult } from './harness/dnsperf.js';
+import { cpuMsOf } from './harness/proc.js';
+import { HOST } from './harness/zones.js';
+
+export interface MissSizes {
+  /** Names in the warm-up pass, then names measured, for the steady row. */
+  steadyWarm: number;
+  steady: number;
+  /** Names in the first burst after start. */
+  firstBurst: number;
+  /** Names in the big run (the issue's: 200,000). */
+  big: number;
+  /** Queries outstanding in the big run (the issue's: 500). */
+  bigOutstanding: number;
+}
+
+export const FULL_SIZES: MissSizes = { steadyWarm: 20_000, steady: 60_000, firstBurst: 5_000, big: 200_000, bigOutstanding: 500 };
+
+export interface MissFigures {
+  resolver: string;
+  workload: 'steady' | 'first burst' | 'big run';
+  result: DnsperfResult;
+  /** The resolver's CPU (process tree, user + system) per answer, µs. */
+  cpuUsPerAnswer: number;
+}
+
+type Starter = (label: string) => Promise<Running>;
+
+/** Queries outstanding for the steady and first-burst rows (the resolver bench's cold-miss setting). */
+const OUTSTANDING = 50;
+
+function namesFile(dir: string, tag: string, count: number, mixed: boolean): string {
+  const file = join(dir, `miss-${tag}.txt`);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `${tag}-${i.toString(36)}`;
+    // Mixed: 3 in 10 under a.interop (no such name: NXDOMAIN), the rest under the wildcard.
+    lines.push(mixed && i % 10 < 3 ? `${id}.a.interop A\n` : `${id}.miss.perf.interop A\n`);
+  }
+  writeFileSync(file, lines.join(''));
+  return file;
+}
+
+async function measure(r: Running, file: string, outstanding: number, maxSeconds: number): Promise<{ result: DnsperfResult; cpuUsPerAnswer: number }> {
+  const cpu0 = cpuMsOf(r.daemon.pid);
+  // -t 6: a client waits past the resolvers' own budgets, so their SERVFAILs are counted rather than lost.
+  const result = await runDnsperf({ server: r.address, file, seconds: maxSeconds, maxRuns: 1, clients: 8, outstanding, timeoutS: 6 });
+  const cpu = cpuMsOf(r.daemon.pid) - cpu0;
+  return { result, cpuUsPerAnswer: result.completed > 0 ? (cpu * 1000) / result.completed : NaN };
+}
+
+/** Runs the three workloads for unbound and ours (each started afresh per workload). */
+export async function missWorkloads(o: { prefix: string; rootHintsFile: string; dir: string; sizes: MissSizes; notes: string[] }): Promise<MissFigures[]> {
+  const { prefix, rootHintsFile, dir, sizes } = o;
+  const starters: Array<[string, Starter]> = [
+    ['unbound 1.17, 1 thread', (label) => startUnbound({ address: `${prefix}.${HOST.unbound}`, rootHintsFile, threads: 1, label, qnameMinimisation: true })],
+  ];
+  const why = oursUnavailableReason();
+  if (why) o.notes.push(`miss workloads: resolver not available: ${why}`);
+  else starters.push(['anycast-kit, --workers 1', () => startOurs({ address: `${prefix}.${HOST.ours}`, rootHintsFile, workers: 1, identity: 'bench' })]);
+  const out: MissFigures[] = [];
+  const secs = (n: number, rate: number) => Math.max(10, Math.ceil(n / rate) + 10);
+  for (const [label, start] of starters) {
+    const tag = label.startsWith('unbound') ? 'u' : 'o';
+    // Steady: a warm-up pass of fresh names first, then other fresh names.
+    let r = await start(`${tag}steady`);
+    try {
+      await measure(r, namesFile(dir, `${tag}sw`, sizes.steadyWarm, false), OUTSTANDING, secs(sizes.steadyWarm, 1000));
+      const m = await measure(r, namesFile(dir, `${tag}s`, sizes.steady, false), OUTSTANDING, secs(sizes.steady, 1000));
+      out.push({ resolver: label, workload: 'steady', ...m });
+    } finally { await r.stop(); }
+    // First burst: a fresh process, measured from its first answer (a CH TXT id.server for ours, readiness for unbound).
+    r = await start(`${tag}first`);
+    try {
+      const m = await measure(r, namesFile(dir, `${tag}f`, sizes.firstBurst, false), OUTSTANDING, secs(sizes.firstBurst, 500));
+      out.push({ resolver: label, workload: 'first burst', ...m });
+    } finally { await r.stop(); }
+    // Big run: a fresh process whose delegations are known (one name asked first), then every name once.
+    r = await start(`${tag}big`);
+    try {
+      await query('warm.miss.perf.interop', TYPE.A, { server: r.address, timeoutMs: 5000 });
+      const m = await measure(r, namesFile(dir, `${tag}b`, sizes.big, true), sizes.bigOutstanding, secs(sizes.big, 500));
+      out.push({ resolver: label, workload: 'big run', ...m });
+    } finally { await r.stop(); }
+  }
+  return out;
+}
+
+/** Table rows: one per resolver and workload, then ours / unbound per workload. */
+export function missRows(figs: MissFigures[]): Array<Record<string, string | number>> {
+  const rows: Array<Record<string, string | number>> = figs.map((f) => ({
+    resolver: f.resolver,
+    workload: f.workload,
+    sent: f.result.sent,
+    qps: Math.round(f.result.qps),
+    'avg ms': Math.round(f.result.avgLatencyMs * 100) / 100,
+    SERVFAIL: f.result.rcodes.SERVFAIL ?? 0,
+    lost: f.result.lost,
+    'CPU µs/answer': Math.round(f.cpuUsPerAnswer * 10) / 10,
+  }));
+  for (const w of ['steady', 'first burst', 'big run'] as const) {
+    const u = figs.find((f) => f.workload === w && f.resolver.startsWith('unbound'));
+    const a = figs.find((f) => f.workload === w && !f.resolver.startsWith('unbound'));
+    if (!u || !a) continue;
+    rows.push({
+      resolver: 'ratio: ours / unbound', workload: w, sent: '',
+      qps: Math.round((a.result.qps / u.result.qps) * 100) / 100, 'avg ms': '', SERVFAIL: '', lost: '',
+      // The other way round, as in the main table: above 1 means ours spends less per answer.
+      'CPU µs/answer': Math.round((u.cpuUsPerAnswer / a.cpuUsPerAnswer) * 100) / 100,
+    });
+  }
+  return rows;
+}
