@@ -81,6 +81,15 @@ resolver:
     expect(() => src.throwIfIssues()).toThrow(ConfigError);
   });
 
+  it('reads warmup_queries (0 turns the warm-up off) and names the line of a bad value', () => {
+    expect(fromYaml('resolver:\n  warmup_queries: 0\n').cfg.warmupQueries).toBe(0);
+    expect(fromYaml('resolver:\n  warmup_queries: 500\n').cfg.warmupQueries).toBe(500);
+    expect(fromYaml('resolver:\n  listen: ["127.0.0.1:53"]\n').cfg.warmupQueries).toBeUndefined();
+    expect(fromYaml('resolver:\n  workers: 1\n  warmup_queries: -1\n').issues).toEqual([
+      expect.stringMatching(/^node\.yaml:3: resolver\.warmup_queries: must be a whole number from 0/),
+    ]);
+  });
+
   it('reads qname_minimisation (relaxed, strict, off; YAML booleans too) and use_0x20, and names the line of a bad mode', () => {
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: strict, use_0x20: true }\n').cfg.upstream).toMatchObject({ qnameMinimisation: 'strict', use0x20: true });
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: off }\n').cfg.upstream.qnameMinimisation).toBe('off');

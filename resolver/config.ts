@@ -97,7 +97,12 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** Additive: synthetic cold misses sent through a throwaway instance before listening (resolver/warmup.ts); 0 = none. */
+  warmupQueries?: number;
 }
+
+/** Synthetic queries of the warm-up before listening, when the config does not say. */
+export const DEFAULT_WARMUP_QUERIES = 3000;
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
 
@@ -328,7 +333,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -382,6 +387,8 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   }
   const maxInflight = r.int(top, 'max_inflight', path, 1, 1_000_000);
   if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
+  const warmupQueries = r.int(top, 'warmup_queries', path, 0, 100_000);
+  if (warmupQueries !== undefined) cfg.warmupQueries = warmupQueries;
 
   const cache = r.map(top, 'cache', path);
   if (cache) {

@@ -4,12 +4,13 @@
 
 import { isIPv6 } from 'node:net';
 import type { ClosableResolution, ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
-import { defaultTcpSettings, type ResolverConfig } from './config.js';
+import { DEFAULT_WARMUP_QUERIES, defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
 import { createIterator } from './iterator/index.js';
 import { bindUdp, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
+import { warmUp } from './warmup.js';
 
 export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
   return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
@@ -58,6 +59,12 @@ export async function startResolver(cfg: ResolverConfig, o: StartOptions = {}): 
 export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle & { front: Front }> {
   const log = o.log ?? stderrLog();
   if (cfg.listen.length === 0) throw new Error('no listen address configured');
+  // Before the listeners bind (and so before a node's /health goes up): compile the miss path.
+  const warmQueries = o.resolution ? 0 : cfg.warmupQueries ?? DEFAULT_WARMUP_QUERIES;
+  if (warmQueries > 0) {
+    const w = await warmUp(cfg, warmQueries, log);
+    log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms`);
+  }
   const backStats = emptyStats();
   const resolution = o.resolution ?? loadIterator(cfg, backStats);
   const front = new Front({ cfg, resolution, backStats, now: o.now, log });
