@@ -62,7 +62,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   // Before the listeners bind (and so before a node's /health goes up): compile the miss path.
   const warmQueries = o.resolution ? 0 : cfg.warmupQueries ?? DEFAULT_WARMUP_QUERIES;
   if (warmQueries > 0) {
-    const w = await warmUp(cfg, warmQueries, log);
+    const w = await warmUp(cfg, warmQueries, log, startSingle);
     log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms`);
   }
   const backStats = emptyStats();

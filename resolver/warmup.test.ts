@@ -3,12 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { defaultResolverConfig } from './config.js';
 import { warmUp } from './warmup.js';
+import { startSingle } from './server.js';
 
 describe('warmUp', () => {
   it('answers every synthetic query (referral, answer, NXDOMAIN, cache hit) and leaves the config it was given alone', async () => {
     const logs: string[] = [];
     const cfg = defaultResolverConfig();
-    const r = await warmUp(cfg, 300, (m) => logs.push(m));
+    const r = await warmUp(cfg, 300, (m) => logs.push(m), startSingle);
     expect(logs).toEqual([]);
     expect(r.sent).toBe(300);
     expect(r.answered).toBe(300);
@@ -19,6 +20,6 @@ describe('warmUp', () => {
   });
 
   it('does nothing for 0 queries', async () => {
-    expect(await warmUp(defaultResolverConfig(), 0, () => {})).toMatchObject({ sent: 0, answered: 0 });
+    expect(await warmUp(defaultResolverConfig(), 0, () => {}, startSingle)).toMatchObject({ sent: 0, answered: 0 });
   });
 });

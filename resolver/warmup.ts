@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { CLASS, FLAG, RCODE, TYPE } from '../dns/constants.js';
 import { buildQuery, encodeMessage, parseMessage, type Message, type ResourceRecord } from '../dns/message.js';
 import { rdataFromText } from '../dns/rdata.js';
+import type { ClosableResolution, StartOptions } from './api.js';
 import type { ResolverConfig } from './config.js';
 import { createIterator } from './iterator/index.js';
 import { parseRootHints } from './iterator/roothints.js';
@@ -30,6 +31,9 @@ const CHILD_ADDR = '127.0.0.2';
 const WINDOW = 50;
 /** The warm-up gives up after this long, whatever is left. */
 const MAX_MS = 15_000;
+
+/** How the warm-up starts its throwaway instance: server.ts passes startSingle (which imports this module). */
+export type StartInstance = (cfg: ResolverConfig, o: StartOptions & { resolution: ClosableResolution }) => Promise<{ close(): Promise<void>; listening: Array<{ port: number }> }>;
 
 export interface WarmupResult {
   sent: number;
@@ -99,7 +103,7 @@ async function startAuths(): Promise<{ port: number; close(): void }> {
  * answered or MAX_MS has passed; never throws for a failed warm-up (it only
  * makes the first burst slower): it logs and returns.
  */
-export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: string) => void): Promise<WarmupResult> {
+export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: string) => void, start: StartInstance): Promise<WarmupResult> {
   const t0 = performance.now();
   const result: WarmupResult = { sent: 0, answered: 0, ms: 0 };
   if (queries <= 0) return result;
@@ -118,9 +122,7 @@ export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: st
     const stats = emptyStats();
     const hints = parseRootHints(`. 3600000 NS a.root.warmup.\na.root.warmup. 3600000 A ${ROOT_ADDR}\n`, 'warm-up root hints');
     const resolution = createIterator(wcfg, stats, { rootHints: hints });
-    // Imported here: server.ts imports this module.
-    const { startSingle } = await import('./server.js');
-    handle = await startSingle(wcfg, { resolution, log: () => {}, closeGraceMs: 100 });
+    handle = await start(wcfg, { resolution, log: () => {}, closeGraceMs: 100 });
     const port = handle.listening[0].port;
     const sock = dgram.createSocket('udp4');
     client = sock;
