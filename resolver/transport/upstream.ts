@@ -483,6 +483,11 @@ export class UdpTcpTransport implements Upstream {
         if (this.closed || q.signal?.aborted) return { kind: 'error', code: 'CLOSED', detail: placed };
         return { kind: 'error', code: 'NO_SOCKET', detail: placed };
       }
+      // Handed a place as the transport closed or the query was cancelled: send nothing, pass it on.
+      if (this.closed || q.signal?.aborted) {
+        this.releaseSocketPlace();
+        return { kind: 'error', code: 'CLOSED', detail: this.closed ? 'transport closed' : 'query cancelled' };
+      }
     }
     const id = randomId();
     const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
