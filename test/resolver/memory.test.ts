@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { heapFlags, missingHeapFlags } from '../../common/runtime.js';
 import { measureCacheAccounting } from '../../resolver/memory-accounting.js';
+import { rrsetCacheBytes, rssCeilingBytes } from '../../resolver/memory.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
@@ -17,6 +18,17 @@ describe('re-exec flags', () => {
     expect(missingHeapFlags(['--max-semi-space-size=16'], '')).toEqual(['--heap-growing-percent=50']);
     expect(missingHeapFlags([], '--max_semi_space_size=8 --inspect')).toEqual(['--heap-growing-percent=50']);
     expect(missingHeapFlags(['--heap-growing-percent=20', '--max-semi-space-size=4'], '')).toEqual([]);
+  });
+});
+
+describe('the memory ceiling (resolver/README.md, "Memory ceiling")', () => {
+  const MiB = 1024 * 1024;
+  it('is 112 MiB + 2 x semi-space + 2 x (answers + RRsets) per worker, plus 64 MiB for a primary', () => {
+    expect(rrsetCacheBytes(8 * MiB)).toBe(2 * MiB);
+    expect(rrsetCacheBytes(2 * MiB)).toBe(1 * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 8 * MiB, workers: 1 })).toBe((112 + 64 + 20) * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 2 })).toBe((2 * (112 + 64 + 160) + 64) * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 1, semiSpaceMiB: 16 })).toBe((112 + 32 + 160) * MiB);
   });
 });
 
