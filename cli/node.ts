@@ -39,7 +39,7 @@ ${RESOLVER_FLAGS_HELP}
 Signals: SIGTERM or SIGINT start lameduck (503 at once, DNS answers for health.lameduck
 seconds, then exit; a second signal exits at once). SIGUSR1 toggles drain.
 Environment: ANYCAST_KIT_UDP=dgram uses node:dgram instead of the fastudp addon
-(native/README.md); ANYCAST_KIT_NO_REEXEC=1 keeps V8's default young generation.
+(native/README.md); ANYCAST_KIT_NO_REEXEC=1 keeps V8's default young generation and heap growth.
 Every setting, the state machine and how to pick the timers: healthcheck/README.md`;
 
 const nodeFlagOptions = {

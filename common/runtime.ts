@@ -8,19 +8,42 @@
 // the in-flight garbage die before it is copied. Measured in bench/ (see
 // resolver/README.md, "Memory and GC").
 //
-// The flag has to be given when Node starts, so these commands re-execute
-// themselves in place with it (process.execve: same pid, no wrapper process; a
-// systemd unit or a supervisor sees no difference). An explicit
-// --max-semi-space-size in the node flags or NODE_OPTIONS wins, and
-// ANYCAST_KIT_NO_REEXEC=1 turns the re-exec off.
+// Old-generation growth is capped at 1.5x the live heap (--heap-growing-percent).
+// By default V8 lets the old generation grow to up to 4x what survived the last
+// full GC when its GC is fast against the mutator, and pages freed by a GC stay in
+// its page pool, resident, until a memory-reducing GC that a busy resolver never
+// gets. After 200k fresh names with the default cache that made RSS 548 MiB for
+// about 100 MiB of live data; capped, 305 MiB at the same throughput
+// (resolver/README.md, "Memory").
+//
+// glibc's malloc gets at most two arenas (MALLOC_ARENA_MAX=2): by default every
+// thread that mallocs (V8's GC helpers) gets an arena of its own and keeps what it
+// freed; with an 8 MiB cache that was about 26 MiB of RSS after 100k fresh names.
+//
+// The flags have to be given when Node starts, so these commands re-execute
+// themselves in place with them (process.execve: same pid, no wrapper process; a
+// systemd unit or a supervisor sees no difference). A flag given explicitly in
+// the node flags or NODE_OPTIONS wins (only the missing ones are added), so does
+// MALLOC_ARENA_MAX in the environment, and ANYCAST_KIT_NO_REEXEC=1 turns the
+// re-exec off.
 
 export const SEMI_SPACE_MIB = 32;
+/** The old generation may grow to (1 + this / 100) times what the last full GC kept. */
+export const HEAP_GROWING_PERCENT = 50;
 
-const FLAG = '--max-semi-space-size';
 
 /** The node flags a long-running process (or a worker it forks) should run with. */
 export function heapFlags(): string[] {
-  return [`${FLAG}=${SEMI_SPACE_MIB}`];
+  return [`--max-semi-space-size=${SEMI_SPACE_MIB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`];
+}
+
+/** glibc malloc arenas for the long-running commands (environment, read when a process starts). */
+export const MALLOC_ARENA_MAX = '2';
+
+/** The flags of heapFlags() not already given in `execArgv` or `nodeOptions` (by name, any value). */
+export function missingHeapFlags(execArgv: readonly string[], nodeOptions: string): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.split('=')[0].replace(/_/g, '-'));
+  return heapFlags().filter((f) => !given.includes(f.split('=')[0]));
 }
 
 /** Re-executes this process with heapFlags() when it lacks them; returns only when it does not. */
@@ -29,8 +52,10 @@ export function reexecWithHeapFlags(): void {
   const reexeced = process.env.ANYCAST_KIT_REEXECED === '1';
   delete process.env.ANYCAST_KIT_REEXECED;
   if (reexeced || process.env.ANYCAST_KIT_NO_REEXEC === '1') return;
-  if (process.execArgv.some((a) => a.startsWith(FLAG)) || (process.env.NODE_OPTIONS ?? '').includes(FLAG)) return;
+  const missing = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS ?? '');
+  if (missing.length === 0 && process.env.MALLOC_ARENA_MAX !== undefined) return;
   const execve = (process as unknown as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
   if (typeof execve !== 'function') return;
-  execve.call(process, process.execPath, [process.execPath, ...heapFlags(), ...process.execArgv, ...process.argv.slice(1)], { ...process.env, ANYCAST_KIT_REEXECED: '1' });
+  const env = { MALLOC_ARENA_MAX, ...process.env, ANYCAST_KIT_REEXECED: '1' };
+  execve.call(process, process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], env);
 }

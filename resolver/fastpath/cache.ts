@@ -12,7 +12,7 @@
 // the LRU order as new answers arrive, so memory stays within maxBytes either way.
 
 import { LRUCache } from 'lru-cache';
-import { ENTRY_OVERHEAD, type AnswerEntry } from './entry.js';
+import type { AnswerEntry } from './entry.js';
 import { SlabAllocator } from './slab.js';
 
 /** How often (ms) a hit refreshes the entry's place in the LRU order. */
@@ -29,9 +29,9 @@ export class AnswerCache {
 
   constructor(maxBytes: number) {
     this.lru = new LRUCache<number, AnswerEntry>({
-      // A count bound that maxSize always reaches first; with it lru-cache keeps its
-      // bookkeeping in preallocated typed arrays instead of growing plain arrays.
-      max: Math.max(16, Math.ceil(maxBytes / ENTRY_OVERHEAD)),
+      // No count bound: with one, lru-cache preallocates its bookkeeping for that many
+      // entries at start (5.4 MiB at the default 64 MiB, most of it before the first
+      // query); without, its arrays grow with the entries they hold.
       maxSize: maxBytes,
       // One huge answer must not flush the whole cache.
       maxEntrySize: Math.max(1024, Math.floor(maxBytes / 8)),

@@ -12,6 +12,7 @@ import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
 import type { Resolution } from './types.js';
+import { rrsetCacheBytes } from '../memory.js';
 
 export type { Resolution, ResolveRequest, ResolveResult } from './types.js';
 export { builtinRootHints, loadRootHints, parseRootHints, type RootHints } from './roothints.js';
@@ -50,7 +51,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   const hints = opts.rootHints ?? (cfg.rootHintsFile ? loadRootHints(cfg.rootHintsFile) : builtinRootHints());
   const ttl = new TtlPolicy(cfg.cache);
   const cache = new RRsetCache({
-    maxBytes: opts.rrsetCacheBytes ?? Math.max(1 << 20, Math.floor(cfg.cache.maxBytes / 4)),
+    maxBytes: opts.rrsetCacheBytes ?? rrsetCacheBytes(cfg.cache.maxBytes),
     ttl,
     now,
   });

@@ -15,7 +15,7 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { randomFillSync } from 'node:crypto';
+import { randomFill } from '../../common/random.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { buildQuery, parseMessage, type Message } from '../../dns/message.js';
@@ -140,7 +140,7 @@ const MAX_TCP_MESSAGE = 65535;
 const idPool = Buffer.alloc(2048);
 let idPos = idPool.length;
 export function randomId(): number {
-  if (idPos + 2 > idPool.length) { randomFillSync(idPool); idPos = 0; }
+  if (idPos + 2 > idPool.length) { randomFill(idPool); idPos = 0; }
   const id = idPool.readUInt16BE(idPos);
   idPos += 2;
   return id;
@@ -201,7 +201,7 @@ export class PortPicker {
 
   next(): number {
     for (;;) {
-      if (this.pos + 4 > this.pool.length) { randomFillSync(this.pool); this.pos = 0; }
+      if (this.pos + 4 > this.pool.length) { randomFill(this.pool); this.pos = 0; }
       const x = this.pool.readUInt32LE(this.pos);
       this.pos += 4;
       if (x >= this.limit) continue;
@@ -707,7 +707,7 @@ export function matchReply(buf: Uint8Array, id: number, q: Pick<UpstreamQuestion
 /** The name with each ASCII letter's case flipped at random (CSPRNG), for 0x20. */
 export function randomCase(name: string): string {
   const bits = Buffer.alloc(Math.ceil(name.length / 8) || 1);
-  randomFillSync(bits);
+  randomFill(bits);
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
