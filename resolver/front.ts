@@ -386,6 +386,8 @@ export class Front implements QueryHandler {
     s.upstreamQueries = this.backStats.upstreamQueries;
     s.upstreamTimeouts = this.backStats.upstreamTimeouts;
     s.upstreamErrors = this.backStats.upstreamErrors;
+    s.upstreamProbes = this.backStats.upstreamProbes;
+    s.deadZoneServfails = this.backStats.deadZoneServfails;
     s.dropped = c[C_DROPPED];
     s.refusedAcl = c[C_REFUSED_ACL];
     s.inflight = this.waiting.size;
