@@ -9,6 +9,7 @@ import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
+import { defaultServeStaleSettings, type ServeStaleSettings } from './stale/serve-stale.js';
 
 export interface ListenAddress {
   host: string;
@@ -97,6 +98,10 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** Additive (front only): serve-stale (RFC 8767), resolver/stale/; on with defaults when absent. */
+  serveStale?: ServeStaleSettings;
+  /** Additive (front only): refresh answers asked for in the last 10% of their TTL (resolver/prefetch.ts); on when absent. */
+  prefetch?: boolean;
 }
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
@@ -141,6 +146,8 @@ export function defaultResolverConfig(): ResolverConfig {
     tcp: defaultTcpSettings(),
     maxInflight: DEFAULT_MAX_INFLIGHT,
     localZonesNodefault: [],
+    serveStale: defaultServeStaleSettings(),
+    prefetch: true,
   };
 }
 
@@ -328,7 +335,8 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'serve_stale', 'prefetch'] as const;
+const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -452,6 +460,23 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     if (pipe !== undefined) t.maxPipelined = pipe;
     cfg.tcp = t;
   }
+
+  // Serve-stale (RFC 8767) and prefetch: resolver/stale/serve-stale.ts, resolver/prefetch.ts.
+  const ss = r.map(top, 'serve_stale', path);
+  if (ss) {
+    const p = [...path, 'serve_stale'];
+    r.keys(ss, p, SERVE_STALE_KEYS);
+    const st = cfg.serveStale ?? defaultServeStaleSettings();
+    const set = <K extends keyof ServeStaleSettings>(k: K, v: ServeStaleSettings[K] | undefined) => { if (v !== undefined) st[k] = v; };
+    set('enabled', r.bool(ss, 'enabled', p));
+    set('clientTimeoutMs', r.int(ss, 'client_timeout_ms', p, 0, 60_000));
+    set('maxStaleS', r.int(ss, 'max_stale', p, 1, 7 * 86_400));
+    set('replyTtl', r.int(ss, 'reply_ttl', p, 1, 3_600));
+    set('recheckS', r.int(ss, 'recheck_interval', p, 1, 3_600));
+    cfg.serveStale = st;
+  }
+  const prefetch = r.bool(top, 'prefetch', path);
+  if (prefetch !== undefined) cfg.prefetch = prefetch;
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {
