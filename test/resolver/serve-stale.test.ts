@@ -1,0 +1,147 @@
+// Serve-stale, dead zones and prefetch end to end: the built CLI recursing through
+// real NSD servers on 127.10.54.x:53, with dig and kdig as clients. The
+// authoritative NSD of example. is killed mid-test and the node must keep
+// answering the names it knew (RFC 8767: TTL 30, EDE 3 "Stale Answer"), answer a
+// name it never knew with SERVFAIL (EDE 22) at once once the zone is known dead,
+// and go back to fresh data once the server returns.
+// Needs a build (npm test builds first) and the Debian packages nsd, dnsutils, knot-dnsutils.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireTool, startNsd, type NsdHandle } from '../lab/harness.js';
+import { dig, startCli, stopCli, type Running } from './cli.js';
+
+const ROOT_NS = '127.10.54.1';
+const EXAMPLE_NS = '127.10.54.2';
+const HOST = '127.10.54.10';
+
+function kdig(server: string, port: number, ...args: string[]): string {
+  const r = spawnSync('kdig', [`@${server}`, '-p', String(port), '+retry=0', '+timeout=5', '+edns', ...args], { encoding: 'utf8', timeout: 15_000 });
+  if (r.error) throw r.error;
+  return r.stdout;
+}
+
+const status = (out: string) => /status: ([A-Z]+)/.exec(out)?.[1];
+const answers = (out: string) => out.split('\n').filter((l) => l && !l.startsWith(';') && /\sIN\s/.test(l));
+const ttlOf = (line: string) => Number(line.split(/\s+/)[1]);
+/** dig's own measurement of the exchange. */
+const queryMs = (out: string) => Number(/Query time: (\d+) msec/.exec(out)?.[1] ?? NaN);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('serve-stale and dead zones: the CLI against NSD, the authority killed', () => {
+  let dir: string;
+  let root: NsdHandle | undefined;
+  let example: NsdHandle | undefined;
+  let r: Running;
+  let blackhole: dgram.Socket | undefined;
+  const zoneFile = (ip: string) => [
+    '$TTL 300',
+    'example. SOA ns1.example. host.example. 1 3600 900 604800 2',
+    'example. NS ns1.example.',
+    'ns1.example. A ' + EXAMPLE_NS,
+    `www.example. 2 A ${ip}`,
+    'other.example. 2 A 192.0.2.2',
+    'mx.example. 2 MX 10 www.example.',
+    '',
+  ].join('\n');
+
+  beforeAll(async () => {
+    requireTool('/usr/bin/dig', 'dnsutils');
+    requireTool('/usr/bin/kdig', 'knot-dnsutils');
+    dir = mkdtempSync(join(tmpdir(), 'resolver-stale-'));
+    writeFileSync(join(dir, 'root.zone'), [
+      '$TTL 86400',
+      '. SOA a.root.srv. nobody.invalid. 1 1800 900 604800 3600',
+      '. NS a.root.srv.',
+      'a.root.srv. A ' + ROOT_NS,
+      'example. NS ns1.example.',
+      'ns1.example. A ' + EXAMPLE_NS,
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'example.zone'), zoneFile('192.0.2.1'));
+    writeFileSync(join(dir, 'root.hints'), `. 3600000 NS a.root.srv.\na.root.srv. 3600000 A ${ROOT_NS}\n`);
+    // Defaults except a short recheck interval, so the return of the server shows within the test.
+    writeFileSync(join(dir, 'node.yaml'), 'resolver:\n  serve_stale:\n    recheck_interval: 2\n');
+    root = await startNsd(ROOT_NS, 53, [{ name: '.', file: join(dir, 'root.zone') }]);
+    example = await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]);
+    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+  });
+
+  afterAll(async () => {
+    if (r) await stopCli(r);
+    blackhole?.close();
+    await example?.stop();
+    await root?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps answering the names it knew after the authority is killed, with TTL 30 and EDE 3; a name it never knew gets SERVFAIL (EDE 22) at once; fresh data once the server is back', async () => {
+    // Learn three names while the authority is up.
+    const fresh = dig(HOST, r.port, 'www.example', 'A');
+    expect(answers(fresh)).toEqual([expect.stringMatching(/^www\.example\.\s+2\s+IN\s+A\s+192\.0\.2\.1$/)]);
+    expect(fresh).not.toMatch(/EDE/);
+    expect(status(dig(HOST, r.port, 'other.example', 'A'))).toBe('NOERROR');
+    expect(status(dig(HOST, r.port, 'mx.example', 'MX'))).toBe('NOERROR');
+
+    // The authority dies; its answers expire. Its address then drops queries
+    // without a word (a host gone dark, as on the internet, where no ICMP comes back).
+    await example!.stop();
+    example = undefined;
+    blackhole = dgram.createSocket('udp4');
+    await new Promise<void>((res) => blackhole!.bind(53, EXAMPLE_NS, res));
+    await sleep(2500);
+
+    // First question after the outage: the servers are not known dead yet, so the
+    // node tries them and answers stale when the client timer (1.8 s) runs out.
+    const t0 = performance.now();
+    const stale = dig(HOST, r.port, 'www.example', 'A', '+time=6');
+    const ms = performance.now() - t0;
+    expect(status(stale)).toBe('NOERROR');
+    expect(stale).toMatch(/EDE: 3 \(Stale Answer\)/);
+    const [line] = answers(stale);
+    expect(line).toMatch(/^www\.example\.\s+\d+\s+IN\s+A\s+192\.0\.2\.1$/);
+    expect(ttlOf(line)).toBe(30);
+    expect(ms).toBeGreaterThanOrEqual(1700);
+    expect(ms).toBeLessThan(3500);
+
+    // kdig sees the same for another name it knew.
+    const k = kdig(HOST, r.port, "other.example", "A");
+    expect(k).toMatch(/EDE: 3 \(Stale Answer\)/);
+    expect(answers(k)[0]).toMatch(/^other\.example\.\s+\d+\s+IN\s+A\s+192\.0\.2\.2$/);
+
+    // Once the first resolution has spent its budget the zone is known dead: a name
+    // the node never knew gets SERVFAIL with EDE 22 within 50 ms, and a name it knew
+    // gets its stale answer as fast (serve-stale wins over the SERVFAIL).
+    await sleep(2500);
+    const never = dig(HOST, r.port, 'never-seen.example', 'A');
+    expect(status(never)).toBe('SERVFAIL');
+    expect(never).toMatch(/EDE: 22 \(No Reachable Authority\)/);
+    expect(queryMs(never)).toBeLessThan(50);
+    const mx = kdig(HOST, r.port, 'mx.example', 'MX');
+    expect(mx).toMatch(/EDE: 3 \(Stale Answer\)/);
+    expect(answers(mx)[0]).toMatch(/^mx\.example\.\s+\d+\s+IN\s+MX\s+10 www\.example\.$/);
+    const again = dig(HOST, r.port, 'www.example', 'A');
+    expect(again).toMatch(/EDE: 3 \(Stale Answer\)/);
+    expect(queryMs(again)).toBeLessThan(50);
+
+    // The server returns with new data: background probes find it, and after the
+    // recheck interval (2 s here) the node answers fresh data again.
+    writeFileSync(join(dir, 'example.zone'), zoneFile('192.0.2.9'));
+    await new Promise<void>((res) => blackhole!.close(() => res()));
+    blackhole = undefined;
+    example = await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]);
+    const deadline = performance.now() + 40_000;
+    let last = '';
+    for (let i = 0; performance.now() < deadline; i++) {
+      last = dig(HOST, r.port, 'www.example', 'A');
+      if (!/EDE/.test(last) && /192\.0\.2\.9/.test(last)) break;
+      await sleep(500);
+    }
+    expect(answers(last)).toEqual([expect.stringMatching(/^www\.example\.\s+2\s+IN\s+A\s+192\.0\.2\.9$/)]);
+    expect(last).not.toMatch(/EDE/);
+  }, 90_000);
+});
