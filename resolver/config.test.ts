@@ -165,4 +165,14 @@ resolver:
       'node.yaml:8: resolver.prefetch: must be true or false, got 10',
     ]);
   });
+
+  it('--no-serve-stale and --no-prefetch turn them off over the file', () => {
+    const { cfg: file } = fromYaml('resolver:\n  serve_stale: { reply_ttl: 10 }\n');
+    const cfg = applyResolverFlags(file, flags(['--no-serve-stale', '--no-prefetch']));
+    expect(cfg.serveStale).toMatchObject({ enabled: false, replyTtl: 10 });
+    expect(cfg.prefetch).toBe(false);
+    const kept = applyResolverFlags(file, flags([]));
+    expect(kept.serveStale?.enabled).toBe(true);
+    expect(kept.prefetch).toBe(true);
+  });
 });

@@ -162,6 +162,8 @@ export const resolverFlagOptions = {
   workers: { type: 'string' },
   identity: { type: 'string' },
   config: { type: 'string' },
+  'no-serve-stale': { type: 'boolean' },
+  'no-prefetch': { type: 'boolean' },
 } as const satisfies Options;
 
 export interface ResolverFlagValues {
@@ -172,6 +174,8 @@ export interface ResolverFlagValues {
   workers?: string;
   identity?: string;
   config?: string;
+  'no-serve-stale'?: boolean;
+  'no-prefetch'?: boolean;
 }
 
 /** Help text lines for the shared flags (both commands print them). */
@@ -181,7 +185,11 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --query-localhost      permit upstream queries to loopback addresses (labs, tests)
   --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
   --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
-  --config FILE          YAML file with a resolver: section; flags override it`;
+  --config FILE          YAML file with a resolver: section; flags override it
+  --no-serve-stale       never answer from expired data (default: when the authorities fail or take
+                         over 1.8 s, answer from data expired less than 1 day ago, TTL 30, EDE 3;
+                         tune with resolver.serve_stale.*)
+  --no-prefetch          do not refresh answers asked for in the last 10% of their TTL (resolver.prefetch)`;
 
 const MAX_WORKERS = 64;
 
@@ -197,6 +205,8 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     cfg.allow = flags.allow.slice();
   }
   if (flags['query-localhost']) cfg.upstream.queryLocalhost = true;
+  if (flags['no-serve-stale']) cfg.serveStale = { ...(cfg.serveStale ?? defaultServeStaleSettings()), enabled: false };
+  if (flags['no-prefetch']) cfg.prefetch = false;
   if (flags.workers !== undefined) {
     if (!/^\d+$/.test(flags.workers)) throw new UsageError(`--workers must be a whole number, got "${flags.workers}"`);
     const n = Number(flags.workers);
