@@ -1,10 +1,12 @@
-// Serve-stale, dead zones and prefetch end to end: the built CLI recursing through
-// real NSD servers on 127.10.54.x:53, with dig and kdig as clients. The
+// Serve-stale and dead zones end to end: `anycast-kit node` (the built CLI: resolver,
+// metrics and SNMP agent) recursing through real NSD servers on 127.10.54.x:53, with
+// dig and kdig as clients, curl for /metrics and snmpget for the MIB. The
 // authoritative NSD of example. is killed mid-test and the node must keep
 // answering the names it knew (RFC 8767: TTL 30, EDE 3 "Stale Answer"), answer a
 // name it never knew with SERVFAIL (EDE 22) at once once the zone is known dead,
-// and go back to fresh data once the server returns.
-// Needs a build (npm test builds first) and the Debian packages nsd, dnsutils, knot-dnsutils.
+// and go back to fresh data once the server returns; the counters say so.
+// Needs a build (npm test builds first) and the Debian packages nsd, dnsutils,
+// knot-dnsutils, snmp, curl.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +15,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, startNsd, type NsdHandle } from '../lab/harness.js';
-import { dig, startCli, stopCli, type Running } from './cli.js';
+import { dig } from './cli.js';
+import { curl, run, spawnNode, type SpawnedNode } from '../healthcheck/helpers.js';
+import { parseExposition } from '../healthcheck/exposition.js';
+
+const MIB_DIR = join(import.meta.dirname, '../../healthcheck/snmp');
 
 const ROOT_NS = '127.10.54.1';
 const EXAMPLE_NS = '127.10.54.2';
@@ -36,7 +42,9 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
   let dir: string;
   let root: NsdHandle | undefined;
   let example: NsdHandle | undefined;
-  let r: Running;
+  let node: SpawnedNode;
+  /** The node's DNS listener, as `dig` wants it. */
+  const r = { port: 0 };
   let blackhole: dgram.Socket | undefined;
   const zoneFile = (ip: string) => [
     '$TTL 300',
@@ -68,11 +76,13 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     writeFileSync(join(dir, 'node.yaml'), 'resolver:\n  serve_stale:\n    recheck_interval: 2\n');
     root = await startNsd(ROOT_NS, 53, [{ name: '.', file: join(dir, 'root.zone') }]);
     example = await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]);
-    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+    node = await spawnNode(['--listen', `${HOST}:0`, '--health-listen', `${HOST}:0`, '--snmp-listen', `${HOST}:0`, '--snmp-community', 'akstale',
+      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+    r.port = node.info.dns[0].port;
   });
 
   afterAll(async () => {
-    if (r) await stopCli(r);
+    if (node) { node.kill(); await node.exited; }
     blackhole?.close();
     await example?.stop();
     await root?.stop();
@@ -143,5 +153,21 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     }
     expect(answers(last)).toEqual([expect.stringMatching(/^www\.example\.\s+2\s+IN\s+A\s+192\.0\.2\.9$/)]);
     expect(last).not.toMatch(/EDE/);
+
+    // The counters: every stale answer above (www twice at least, other, mx), the
+    // dead-zone SERVFAIL, and the probes that found the server again.
+    const m = parseExposition((await curl(`http://${HOST}:${node.info.health.port}/metrics`)).body).samples;
+    expect(m.get('anycastkit_cache_stale_total')).toBeGreaterThanOrEqual(4);
+    expect(m.get('anycastkit_dead_zone_servfails_total')).toBeGreaterThanOrEqual(1);
+    expect(m.get('anycastkit_upstream_probes_total')).toBeGreaterThanOrEqual(1);
+    expect(m.has('anycastkit_cache_prefetches_total')).toBe(true);
+    // The same through SNMP (the agent is refreshed every health interval, 1 s).
+    await sleep(1200);
+    const snmp = await run('snmpget', ['-v2c', '-c', 'akstale', '-t', '1', '-r', '1', '-Oqv', '-M', `+${MIB_DIR}`, '-m', 'ANYCAST-KIT-MIB',
+      `${HOST}:${node.info.snmp!.port}`, 'ANYCAST-KIT-MIB::akCacheStale.0', 'ANYCAST-KIT-MIB::akUpstreamDeadZoneServfails.0', 'ANYCAST-KIT-MIB::akUpstreamProbes.0']);
+    const [staleN, dead, probes] = snmp.stdout.trim().split('\n').map(Number);
+    expect(staleN, snmp.stdout + snmp.stderr).toBeGreaterThanOrEqual(4);
+    expect(dead).toBeGreaterThanOrEqual(1);
+    expect(probes).toBeGreaterThanOrEqual(1);
   }, 90_000);
 });
