@@ -18,6 +18,8 @@ import { requireTool, startNsd, type NsdHandle } from '../lab/harness.js';
 import { dig } from './cli.js';
 import { curl, run, spawnNode, type SpawnedNode } from '../healthcheck/helpers.js';
 import { parseExposition } from '../healthcheck/exposition.js';
+import { udpQuery } from './helpers.js';
+import { TYPE } from '../../dns/constants.js';
 
 const MIB_DIR = join(import.meta.dirname, '../../healthcheck/snmp');
 
@@ -54,6 +56,7 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     `www.example. 2 A ${ip}`,
     'other.example. 2 A 192.0.2.2',
     'mx.example. 2 MX 10 www.example.',
+    'hot.example. 4 A 192.0.2.5',
     '',
   ].join('\n');
 
@@ -88,6 +91,42 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     await root?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  it('prefetch: a name with a 4 s TTL asked 10 times a second is refreshed before it expires (cache misses with prefetch and with --no-prefetch)', async () => {
+    const OFF = '127.10.54.11';
+    const off = await spawnNode(['--listen', `${OFF}:0`, '--health-listen', `${OFF}:0`, '--no-prefetch',
+      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+    try {
+      const misses = async (n: SpawnedNode, host: string) =>
+        parseExposition((await curl(`http://${host}:${n.info.health.port}/metrics`)).body).samples.get('anycastkit_cache_misses_total') ?? NaN;
+      const hammer = async (n: SpawnedNode, host: string) => {
+        const before = await misses(n, host);
+        let answered = 0;
+        const end = performance.now() + 9000;
+        while (performance.now() < end) {
+          const m = await udpQuery(host, n.info.dns[0].port, { name: 'hot.example', type: TYPE.A }, { timeoutMs: 1000 }).catch(() => undefined);
+          if (m?.answers.length === 1) answered++;
+          await sleep(100);
+        }
+        return { answered, misses: (await misses(n, host)) - before };
+      };
+      const [on, without] = await Promise.all([hammer(node, HOST), hammer(off, OFF)]);
+      const ctx = JSON.stringify({ on, without });
+      if (process.env.AK_STALE_VERBOSE) console.log(ctx);
+      expect(on.answered, ctx).toBeGreaterThan(30);
+      expect(without.answered, ctx).toBeGreaterThan(30);
+      // With prefetch only the first question misses (a second only if a stall on a
+      // loaded box skipped the whole 0.4 s window); without, one miss per TTL (4 s) in 9 s.
+      expect(on.misses, ctx).toBeLessThanOrEqual(2);
+      expect(without.misses, ctx).toBeGreaterThanOrEqual(3);
+      expect(on.misses, ctx).toBeLessThan(without.misses);
+      const m = parseExposition((await curl(`http://${HOST}:${node.info.health.port}/metrics`)).body).samples;
+      expect(m.get('anycastkit_cache_prefetches_total'), ctx).toBeGreaterThanOrEqual(2);
+    } finally {
+      off.kill();
+      await off.exited;
+    }
+  }, 40_000);
 
   it('keeps answering the names it knew after the authority is killed, with TTL 30 and EDE 3; a name it never knew gets SERVFAIL (EDE 22) at once; fresh data once the server is back', async () => {
     // Learn three names while the authority is up.
