@@ -10,7 +10,10 @@
 //   cold miss:  unique names under the wildcard *.miss.perf.interop, each one a
 //               fresh upstream query (the delegation is warmed first);
 //   memory:     VmRSS and VmHWM from /proc, summed over the process and its
-//               children (our --workers N has a primary plus N workers).
+//               children (our --workers N has a primary plus N workers);
+//   dead zone:  time to answer a new name in blackhole.interop, whose only server
+//               reads and never answers: first contact, at once after, and 8 s
+//               later (bench/harness/dead-zone.ts), every resolver at once.
 // Targets (issue 2): cache hit >= 0.8x unbound, cold miss >= 0.6x unbound.
 
 import { rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { query } from './harness/client.js';
 import { oursUnavailableReason, startAuthLab, startOurs, startUnbound, DNSPERF_BIN, type Running } from './harness/daemons.js';
 import { runDnsperf, type DnsperfResult } from './harness/dnsperf.js';
 import { cpuMsOf, requireBinary } from './harness/proc.js';
+import { measureDeadZone, type DeadZoneTimes } from './harness/dead-zone.js';
 import { HOST, PERF_HIT_NAMES } from './harness/zones.js';
 import type { BenchOptions, BenchReport } from './types.js';
 import { FULL_SIZES, missRows, missWorkloads, type MissFigures } from './miss-workloads.js';
@@ -44,6 +48,7 @@ interface Figures {
   rssMiB: number;
   hwmMiB: number;
   processes: number;
+  deadZone?: DeadZoneTimes;
 }
 
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
@@ -93,6 +98,7 @@ function row(f: Figures): Record<string, string | number> {
     'miss CPU µs/answer': Math.round(missCpu(f) * 10) / 10,
     'RSS MiB': f.rssMiB,
     'peak RSS MiB': f.hwmMiB,
+    'dead zone: first / repeat / +8 s': f.deadZone ? `${f.deadZone.first} / ${f.deadZone.repeat} / ${f.deadZone.after8s}` : '',
   };
 }
 
@@ -151,6 +157,9 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
       const mem = r.memory();
       Object.assign(f, { rssMiB: mib(mem.rssKiB), hwmMiB: mib(mem.hwmKiB), processes: mem.processes });
     }
+    // After the memory figures: a few queries, but their timers must not touch the rates above.
+    const dz = await measureDeadZone(started.map(({ r, f }) => ({ label: f.label, address: r.address })), `${PREFIX}.${HOST.blackhole}`, 'blackhole.interop');
+    for (const { f } of started) f.deadZone = dz.get(f.label);
     // Issue 16's cold-miss workloads: each resolver afresh, on the same NSD zones,
     // after the resolvers above have stopped (they use the same addresses).
     await Promise.all(started.map(({ r }) => r.stop()));
@@ -180,7 +189,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
       'cold-miss qps': ratio(missQps(o), missQps(anchor)), 'miss avg ms': '', 'miss lost %': '',
       // CPU per answer the other way round: above 1 means ours spends less.
       'miss CPU µs/answer': ratio(missCpu(anchor), missCpu(o)),
-      'RSS MiB': ratio(o.rssMiB, anchor.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, anchor.hwmMiB),
+      'RSS MiB': ratio(o.rssMiB, anchor.rssMiB), 'peak RSS MiB': ratio(o.hwmMiB, anchor.hwmMiB), 'dead zone: first / repeat / +8 s': '',
     });
   }
   if (oursNoQmin && ours1) {
@@ -198,6 +207,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     const bad = Object.entries(rc).filter(([k]) => k !== 'NOERROR');
     if (bad.length) notes.push(`${f.label}: cold-miss answers other than NOERROR: ${bad.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
+  notes.push('dead zone: a new name in blackhole.interop (its only server reads and never answers), first contact, then another at once, then another 8 s after the first answer; client timeout 10 s ("none in 10 s": no answer). Ours answers the repeats SERVFAIL (EDE 22) from the server-selection state while one background probe per server per back-off period looks for its return');
   if (missFigs.length) {
     // Their own columns (workload, qps, SERVFAIL, lost...) in the same table.
     rows.push(...missRows(missFigs));

@@ -11,6 +11,7 @@ function input(): MetricsInput {
   w1.latency.counts[0] = 4; w1.latency.counts[3] = 2; w2.latency.counts[14] = 1;
   w1.latency.count = 6; w2.latency.count = 1; w1.latency.sumMs = 3; w2.latency.sumMs = 9000;
   w1.cacheBytes = 1024; w2.cacheEntries = 3; w1.inflight = 2;
+  w1.cacheStale = 4; w2.cacheStale = 1; w1.cachePrefetches = 6; w2.upstreamProbes = 2; w1.deadZoneServfails = 7; w2.deadZoneServfails = 1;
   return {
     stats: mergeStats([w1, w2]),
     health: { state: 'up', serving: true, degraded: false, draining: false, transitions: 1, probesOk: 12, probesFailed: 1, lastProbeRttMs: 0.4 },
@@ -31,10 +32,14 @@ describe('Prometheus exposition', () => {
     expect(samples.get('anycastkit_responses_total{rcode="SERVFAIL"}')).toBe(3);
     expect(samples.get('anycastkit_queries_by_qtype_total{qtype="A"}')).toBe(8);
     expect(samples.get('anycastkit_queries_by_qtype_total{qtype="other"}')).toBe(4);
-    for (const f of ['cache_hits_total', 'cache_misses_total', 'cache_stale_total', 'upstream_queries_total', 'upstream_timeouts_total', 'upstream_errors_total', 'inflight_queries', 'cache_entries', 'cache_bytes']) {
+    for (const f of ['cache_hits_total', 'cache_misses_total', 'cache_stale_total', 'cache_prefetches_total', 'upstream_probes_total', 'dead_zone_servfails_total', 'upstream_queries_total', 'upstream_timeouts_total', 'upstream_errors_total', 'inflight_queries', 'cache_entries', 'cache_bytes']) {
       expect(samples.has(`anycastkit_${f}`), f).toBe(true);
     }
     expect(samples.get('anycastkit_cache_bytes')).toBe(1024);
+    expect(samples.get('anycastkit_cache_stale_total')).toBe(5);
+    expect(samples.get('anycastkit_cache_prefetches_total')).toBe(6);
+    expect(samples.get('anycastkit_upstream_probes_total')).toBe(2);
+    expect(samples.get('anycastkit_dead_zone_servfails_total')).toBe(8);
     expect(types.get('anycastkit_response_duration_seconds')).toBe('histogram');
     expect(samples.get('anycastkit_health_state{state="up"}')).toBe(1);
     expect(samples.get('anycastkit_health_state{state="down"}')).toBe(0);

@@ -80,7 +80,8 @@ export function renderMetrics(m: MetricsInput): string {
   // Cache
   o.one(`${P}cache_hits_total`, 'counter', 'Answers served from the cache.', s.cacheHits);
   o.one(`${P}cache_misses_total`, 'counter', 'Queries the cache could not answer.', s.cacheMisses);
-  o.one(`${P}cache_stale_total`, 'counter', 'Answers served from expired cache entries (serve-stale).', s.cacheStale);
+  o.one(`${P}cache_stale_total`, 'counter', 'Answers served from expired data with EDE 3 because the authorities failed or were slow (serve-stale, RFC 8767).', s.cacheStale);
+  o.one(`${P}cache_prefetches_total`, 'counter', 'Background refreshes of answers asked for in the last 10% of their TTL.', s.cachePrefetches ?? 0);
   o.one(`${P}cache_entries`, 'gauge', 'Entries in the answer cache.', s.cacheEntries);
   o.one(`${P}cache_bytes`, 'gauge', 'Bytes held by the answer cache.', s.cacheBytes);
 
@@ -88,6 +89,8 @@ export function renderMetrics(m: MetricsInput): string {
   o.one(`${P}upstream_queries_total`, 'counter', 'Queries sent to authoritative servers.', s.upstreamQueries);
   o.one(`${P}upstream_timeouts_total`, 'counter', 'Upstream queries that timed out.', s.upstreamTimeouts);
   o.one(`${P}upstream_errors_total`, 'counter', 'Upstream answers that were malformed, mismatched, lame or unusable.', s.upstreamErrors);
+  o.one(`${P}upstream_probes_total`, 'counter', 'Background probes sent to dead authoritative servers (one per server per back-off period).', s.upstreamProbes ?? 0);
+  o.one(`${P}dead_zone_servfails_total`, 'counter', 'Questions answered SERVFAIL (EDE 22) at once because every server of the zone was known dead.', s.deadZoneServfails ?? 0);
 
   // Latency histogram (stats keep per-bucket counts in ms; Prometheus wants cumulative seconds)
   const h = `${P}response_duration_seconds`;

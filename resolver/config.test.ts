@@ -136,3 +136,52 @@ resolver:
     expect(parseSize('12 parsecs')).toBeUndefined();
   });
 });
+
+describe('resolver config: serve_stale and prefetch', () => {
+  it('are on by default (RFC 8767 timers: 1.8 s client timeout, 30 s TTL and recheck, 1 day cap)', () => {
+    const d = defaultResolverConfig();
+    expect(d.serveStale).toEqual({ enabled: true, clientTimeoutMs: 1800, maxStaleS: 86_400, replyTtl: 30, recheckS: 30 });
+    expect(d.prefetch).toBe(true);
+  });
+
+  it('reads every key', () => {
+    const { cfg, issues } = fromYaml(`
+resolver:
+  serve_stale: { enabled: false, client_timeout_ms: 500, max_stale: 3600, reply_ttl: 10, recheck_interval: 15 }
+  prefetch: false
+`);
+    expect(issues).toEqual([]);
+    expect(cfg.serveStale).toEqual({ enabled: false, clientTimeoutMs: 500, maxStaleS: 3600, replyTtl: 10, recheckS: 15 });
+    expect(cfg.prefetch).toBe(false);
+  });
+
+  it('reports bad values and unknown keys as FILE:LINE: FIELD', () => {
+    const { issues } = fromYaml(`resolver:
+  serve_stale:
+    enabled: sometimes
+    client_timeout_ms: -1
+    max_stale: 0
+    reply_ttl: 100000
+    recheck: 30
+  prefetch: 10
+`);
+    expect(issues).toEqual([
+      'node.yaml:3: resolver.serve_stale.enabled: must be true or false, got "sometimes"',
+      'node.yaml:4: resolver.serve_stale.client_timeout_ms: must be a whole number from 0 to 60000, got -1',
+      'node.yaml:5: resolver.serve_stale.max_stale: must be a whole number from 1 to 604800, got 0',
+      'node.yaml:6: resolver.serve_stale.reply_ttl: must be a whole number from 1 to 3600, got 100000',
+      expect.stringMatching(/^node\.yaml:7: resolver\.serve_stale\.recheck: unknown key \(known: enabled, client_timeout_ms, max_stale, reply_ttl, recheck_interval\)$/),
+      'node.yaml:8: resolver.prefetch: must be true or false, got 10',
+    ]);
+  });
+
+  it('--no-serve-stale and --no-prefetch turn them off over the file', () => {
+    const { cfg: file } = fromYaml('resolver:\n  serve_stale: { reply_ttl: 10 }\n');
+    const cfg = applyResolverFlags(file, flags(['--no-serve-stale', '--no-prefetch']));
+    expect(cfg.serveStale).toMatchObject({ enabled: false, replyTtl: 10 });
+    expect(cfg.prefetch).toBe(false);
+    const kept = applyResolverFlags(file, flags([]));
+    expect(kept.serveStale?.enabled).toBe(true);
+    expect(kept.prefetch).toBe(true);
+  });
+});

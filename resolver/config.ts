@@ -9,6 +9,7 @@ import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
+import { defaultServeStaleSettings, type ServeStaleSettings } from './stale/serve-stale.js';
 
 export interface ListenAddress {
   host: string;
@@ -99,6 +100,10 @@ export interface ResolverConfig {
   localZonesNodefault?: string[];
   /** Additive: synthetic cold misses sent through a throwaway instance before listening (resolver/warmup.ts); 0 = none. */
   warmupQueries?: number;
+  /** Additive (front only): serve-stale (RFC 8767), resolver/stale/; on with defaults when absent. */
+  serveStale?: ServeStaleSettings;
+  /** Additive (front only): refresh answers asked for in the last 10% of their TTL (resolver/prefetch.ts); on when absent. */
+  prefetch?: boolean;
 }
 
 /** Synthetic queries of the warm-up before listening, when the config does not say. */
@@ -146,6 +151,8 @@ export function defaultResolverConfig(): ResolverConfig {
     tcp: defaultTcpSettings(),
     maxInflight: DEFAULT_MAX_INFLIGHT,
     localZonesNodefault: [],
+    serveStale: defaultServeStaleSettings(),
+    prefetch: true,
   };
 }
 
@@ -160,6 +167,8 @@ export const resolverFlagOptions = {
   workers: { type: 'string' },
   identity: { type: 'string' },
   config: { type: 'string' },
+  'no-serve-stale': { type: 'boolean' },
+  'no-prefetch': { type: 'boolean' },
 } as const satisfies Options;
 
 export interface ResolverFlagValues {
@@ -170,6 +179,8 @@ export interface ResolverFlagValues {
   workers?: string;
   identity?: string;
   config?: string;
+  'no-serve-stale'?: boolean;
+  'no-prefetch'?: boolean;
 }
 
 /** Help text lines for the shared flags (both commands print them). */
@@ -179,7 +190,11 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --query-localhost      permit upstream queries to loopback addresses (labs, tests)
   --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
   --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
-  --config FILE          YAML file with a resolver: section; flags override it`;
+  --config FILE          YAML file with a resolver: section; flags override it
+  --no-serve-stale       never answer from expired data (default: when the authorities fail or take
+                         over 1.8 s, answer from data expired less than 1 day ago, TTL 30, EDE 3;
+                         tune with resolver.serve_stale.*)
+  --no-prefetch          do not refresh answers asked for in the last 10% of their TTL (resolver.prefetch)`;
 
 const MAX_WORKERS = 64;
 
@@ -195,6 +210,8 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     cfg.allow = flags.allow.slice();
   }
   if (flags['query-localhost']) cfg.upstream.queryLocalhost = true;
+  if (flags['no-serve-stale']) cfg.serveStale = { ...(cfg.serveStale ?? defaultServeStaleSettings()), enabled: false };
+  if (flags['no-prefetch']) cfg.prefetch = false;
   if (flags.workers !== undefined) {
     if (!/^\d+$/.test(flags.workers)) throw new UsageError(`--workers must be a whole number, got "${flags.workers}"`);
     const n = Number(flags.workers);
@@ -333,7 +350,8 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch'] as const;
+const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -459,6 +477,23 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     if (pipe !== undefined) t.maxPipelined = pipe;
     cfg.tcp = t;
   }
+
+  // Serve-stale (RFC 8767) and prefetch: resolver/stale/serve-stale.ts, resolver/prefetch.ts.
+  const ss = r.map(top, 'serve_stale', path);
+  if (ss) {
+    const p = [...path, 'serve_stale'];
+    r.keys(ss, p, SERVE_STALE_KEYS);
+    const st = cfg.serveStale ?? defaultServeStaleSettings();
+    const set = <K extends keyof ServeStaleSettings>(k: K, v: ServeStaleSettings[K] | undefined) => { if (v !== undefined) st[k] = v; };
+    set('enabled', r.bool(ss, 'enabled', p));
+    set('clientTimeoutMs', r.int(ss, 'client_timeout_ms', p, 0, 60_000));
+    set('maxStaleS', r.int(ss, 'max_stale', p, 1, 7 * 86_400));
+    set('replyTtl', r.int(ss, 'reply_ttl', p, 1, 3_600));
+    set('recheckS', r.int(ss, 'recheck_interval', p, 1, 3_600));
+    cfg.serveStale = st;
+  }
+  const prefetch = r.bool(top, 'prefetch', path);
+  if (prefetch !== undefined) cfg.prefetch = prefetch;
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

@@ -25,6 +25,8 @@ import { Acl } from './acl.js';
 import { AnswerCache } from './fastpath/cache.js';
 import { AnswerEntry, buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './fastpath/entry.js';
 import { WaitList, type WaitGroup } from './waitlist.js';
+import { defaultServeStaleSettings, StaleAnswers } from './stale/serve-stale.js';
+import { Prefetcher } from './prefetch.js';
 import { LocalAnswers, PROBE_SILENT } from './local.js';
 import { TtlPolicy } from './ttl-policy.js';
 import { MAX_KEY_LEN, QS, QueryInfo, decodeQuestion, readQuery, type Question, type QueryStatus } from './listener/query.js';
@@ -99,6 +101,10 @@ export class Front implements QueryHandler {
   private readonly log: (msg: string) => void;
   private readonly cfg: ResolverConfig;
   private readonly ttl: TtlPolicy;
+  /** Serve-stale (RFC 8767): stale/serve-stale.ts. */
+  readonly stale: StaleAnswers;
+  /** Background refresh of answers in the last 10% of their TTL: prefetch.ts. */
+  readonly prefetcher: Prefetcher;
   private readonly q = new QueryInfo();
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
@@ -120,14 +126,19 @@ export class Front implements QueryHandler {
     this.now = o.now ?? (() => performance.now());
     this.log = o.log ?? (() => {});
     this.acl = new Acl(o.cfg.allow);
-    this.cache = new AnswerCache(o.cfg.cache.maxBytes);
-    // No client left without an answer: a resolution overrunning its budget (plus a grace) is answered SERVFAIL.
+    this.stale = new StaleAnswers(o.cfg.serveStale ?? defaultServeStaleSettings());
+    this.cache = new AnswerCache(o.cfg.cache.maxBytes, this.stale.keepExpiredMs);
+    this.prefetcher = new Prefetcher(o.cfg.prefetch ?? true, Math.max(1, Math.floor((o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT) / 10)));
+    // No client left without an answer: a resolution overrunning its budget (plus a grace) is
+    // answered from a stale copy if one is kept (RFC 8767), else SERVFAIL.
     this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT, undefined, {
       afterMs: o.cfg.upstream.resolutionTimeoutMs + OVERDUE_GRACE_MS,
       onOverdue: (g) => {
-        this.logError(`resolution of ${g.question.name}/${g.question.type} overran its ${o.cfg.upstream.resolutionTimeoutMs} ms budget: answered SERVFAIL`);
+        this.logError(`resolution of ${g.question.name}/${g.question.type} overran its ${o.cfg.upstream.resolutionTimeoutMs} ms budget: answered ${this.stale.peek(g) ? 'stale' : 'SERVFAIL'}`);
         const now = this.now();
-        this.answerWaiters(this.waiting.settle(g), this.servfailEntry(g, now), now);
+        const waiters = this.waiting.settle(g);
+        if (this.answerStale(g, waiters, now)) return;
+        this.answerWaiters(waiters, this.servfailEntry(g, now), now);
       },
     });
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
@@ -157,6 +168,7 @@ export class Front implements QueryHandler {
 
   /** Answers everything still pending with SERVFAIL (shutdown). */
   abandonPending(): void {
+    this.stale.close();
     const now = this.now();
     for (const p of this.waiting.all()) this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
   }
@@ -211,6 +223,9 @@ export class Front implements QueryHandler {
       c[C_HITS]++;
       const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, framing);
       this.send(r, out, e.rcode, t0);
+      if (e.ede !== null && StaleAnswers.isStale(e)) this.stale.served++;
+      // In the last 10% of its TTL: refreshed in the background, once (prefetch.ts).
+      else if ((t0 - e.insertedMs) * 10 >= (e.expiresMs - e.insertedMs) * 9 && this.prefetcher.due(e)) this.prefetch(msg);
       return;
     }
     // msg may be a view into the listener's batch slab or read buffer: the waiter keeps a copy.
@@ -312,6 +327,9 @@ export class Front implements QueryHandler {
     w.replier = r.hold();
     if (j.kind === 'joined') return;
     const p = j.group;
+    // An expired answer still kept: served if the authorities fail or are slow (stale/).
+    const stale = this.stale.usable(this.cache.peekExpired(q.keyHash, this.keyBuf, q.keyLen, t0), t0);
+    if (stale !== undefined) this.stale.watch(p, p.question.hash, stale, () => this.serveStale(p));
     let promise: Promise<ResolveResult>;
     try {
       promise = this.resolution.resolve({ name, type, class: cls });
@@ -323,14 +341,56 @@ export class Front implements QueryHandler {
       (err: unknown) => {
         this.logError(`resolving ${name}/${type}: ${(err as Error)?.message ?? String(err)}`);
         const now = this.now();
-        this.answerWaiters(this.waiting.settle(p), this.servfailEntry(p, now), now);
+        const waiters = this.waiting.settle(p);
+        if (this.answerStale(p, waiters, now)) return;
+        this.answerWaiters(waiters, this.servfailEntry(p, now), now);
       },
     );
+  }
+
+  /** The client-response timer ran out: the clients waiting so far get the stale answer. */
+  private serveStale(p: WaitGroup<Waiter, Question>): void {
+    if (p.settled) return;
+    // They are taken out of the group: the resolution carries on, and its answer
+    // replaces the stale one in the cache; later askers hit the stale copy meanwhile.
+    this.answerStale(p, p.waiters.splice(0), this.now(), true);
+  }
+
+  /**
+   * Answers `waiters` from the stale entry the resolution of `p` started with, and
+   * caches the stale copy for the recheck interval. False when there is none.
+   */
+  private answerStale(p: WaitGroup<Waiter, Question>, waiters: Waiter[], now: number, keepWatching = false): boolean {
+    const held = keepWatching ? this.stale.peek(p) : this.stale.settle(p);
+    if (held === undefined) return false;
+    const e = this.stale.rearm(held.entry, now, this.cache.slabs);
+    this.cache.store(held.hash, e, now);
+    this.stale.served += waiters.length;
+    this.answerWaiters(waiters, e, now);
+    return true;
+  }
+
+  /** Starts the background refresh of the entry that answered `msg` (the client was answered already). */
+  private prefetch(msg: Buffer): void {
+    if (this.closing) return;
+    const { name, type, cls, hash } = decodeQuestion(msg, this.q, this.keyBuf);
+    this.prefetcher.start({ name, type, class: cls }, this.resolution, (res) => {
+      if (this.closing) return;
+      const now = this.now();
+      try {
+        this.cache.store(hash, this.entryFromResult(name, type, cls, res, now), now);
+      } catch (err) {
+        this.logError(`encoding the prefetched answer for ${name}/${type}: ${(err as Error).message}`);
+      }
+    }, (err) => this.logError(`prefetching ${name}/${type}: ${(err as Error)?.message ?? String(err)}`));
   }
 
   private finish(p: WaitGroup<Waiter, Question>, res: ResolveResult): void {
     const now = this.now();
     const waiters = this.waiting.settle(p);
+    // The authorities failed: a stale answer in hand wins over SERVFAIL (RFC 8767).
+    if (res.rcode === RCODE.SERVFAIL && this.answerStale(p, waiters, now)) return;
+    this.stale.settle(p);
     const { name, type, cls } = p.question;
     let e: AnswerEntry;
     try {
@@ -392,10 +452,13 @@ export class Front implements QueryHandler {
     s.queriesByProtocol.tcp = c[C_TCP];
     s.cacheHits = c[C_HITS];
     s.cacheMisses = c[C_MISSES];
-    s.cacheStale = this.backStats.cacheStale;
+    s.cacheStale = this.stale.served;
+    s.cachePrefetches = this.prefetcher.started;
     s.upstreamQueries = this.backStats.upstreamQueries;
     s.upstreamTimeouts = this.backStats.upstreamTimeouts;
     s.upstreamErrors = this.backStats.upstreamErrors;
+    s.upstreamProbes = this.backStats.upstreamProbes;
+    s.deadZoneServfails = this.backStats.deadZoneServfails;
     s.dropped = c[C_DROPPED];
     s.refusedAcl = c[C_REFUSED_ACL];
     s.inflight = this.waiting.size;

@@ -20,12 +20,18 @@ export interface ResolverStats {
   queriesByQtype: Record<QtypeClass, number>;
   cacheHits: number;
   cacheMisses: number;
-  /** Answers served from expired entries (serve-stale), if enabled. */
+  /** Answers served from expired entries (serve-stale, RFC 8767; resolver/stale/). */
   cacheStale: number;
+  /** Background refreshes of answers asked for in the last 10% of their TTL (resolver/prefetch.ts). */
+  cachePrefetches: number;
   upstreamQueries: number;
   upstreamTimeouts: number;
   /** Upstream answers that were malformed, mismatched, lame or otherwise unusable. */
   upstreamErrors: number;
+  /** Background probes sent to dead servers (resolver/selection/prober.ts). */
+  upstreamProbes: number;
+  /** Questions answered SERVFAIL at once because every server of the zone was known dead. */
+  deadZoneServfails: number;
   /** Packets dropped without an answer (QR=1, unparseable header, rate limits). */
   dropped: number;
   /** Queries refused because the client is outside --allow. */
@@ -53,8 +59,8 @@ export function emptyStats(): ResolverStats {
     answersByRcode: zeroRecord(RCODE_LABELS),
     queriesByProtocol: { udp: 0, tcp: 0 },
     queriesByQtype: zeroRecord(QTYPE_CLASSES),
-    cacheHits: 0, cacheMisses: 0, cacheStale: 0,
-    upstreamQueries: 0, upstreamTimeouts: 0, upstreamErrors: 0,
+    cacheHits: 0, cacheMisses: 0, cacheStale: 0, cachePrefetches: 0,
+    upstreamQueries: 0, upstreamTimeouts: 0, upstreamErrors: 0, upstreamProbes: 0, deadZoneServfails: 0,
     dropped: 0, refusedAcl: 0,
     inflight: 0, cacheEntries: 0, cacheBytes: 0,
     latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
@@ -73,6 +79,8 @@ export function mergeStats(parts: ResolverStats[]): ResolverStats {
     out.queriesByProtocol.tcp += s.queriesByProtocol.tcp;
     out.cacheHits += s.cacheHits; out.cacheMisses += s.cacheMisses; out.cacheStale += s.cacheStale;
     out.upstreamQueries += s.upstreamQueries; out.upstreamTimeouts += s.upstreamTimeouts; out.upstreamErrors += s.upstreamErrors;
+    // ?? 0: a worker built before these counters existed sends none.
+    out.cachePrefetches += s.cachePrefetches ?? 0; out.upstreamProbes += s.upstreamProbes ?? 0; out.deadZoneServfails += s.deadZoneServfails ?? 0;
     out.dropped += s.dropped; out.refusedAcl += s.refusedAcl;
     out.inflight += s.inflight; out.cacheEntries += s.cacheEntries; out.cacheBytes += s.cacheBytes;
     s.latency.counts.forEach((c, i) => { out.latency.counts[i] += c; });

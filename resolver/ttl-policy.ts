@@ -9,9 +9,10 @@
 //   SERVFAIL      remembered cache.servfail_ttl seconds (RFC 2308 section 7.1)
 //   top bit set   a TTL of 2^31 or more counts as 0 (RFC 2181 section 8)
 //
-// Serve-stale (RFC 8767) and DNSSEC caps (RRSIG expiry, RFC 4035 section 5.3.3)
-// belong here too when they come: as more inputs to positive()/negative() and one
-// more method for the stale window, not as clamps in the callers.
+// DNSSEC caps (RRSIG expiry, RFC 4035 section 5.3.3) belong here too when they
+// come: as more inputs to positive()/negative(), not as clamps in the callers.
+// Serve-stale (RFC 8767) works on whole stored answers after they expire, not on
+// records as received: its window and reply TTL are in stale/serve-stale.ts.
 
 import { RCODE } from '../dns/constants.js';
 import type { ResourceRecord } from '../dns/message.js';

@@ -57,10 +57,13 @@ export const SCALARS: readonly ScalarDef[] = [
   { name: 'akCacheStale', suffix: '1.6.3', kind: 'Counter64' },
   { name: 'akCacheEntries', suffix: '1.6.4', kind: 'Gauge32' },
   { name: 'akCacheKibibytes', suffix: '1.6.5', kind: 'Gauge32' },
+  { name: 'akCachePrefetches', suffix: '1.6.6', kind: 'Counter64' },
   // akUpstream (1.7)
   { name: 'akUpstreamQueries', suffix: '1.7.1', kind: 'Counter64' },
   { name: 'akUpstreamTimeouts', suffix: '1.7.2', kind: 'Counter64' },
   { name: 'akUpstreamErrors', suffix: '1.7.3', kind: 'Counter64' },
+  { name: 'akUpstreamProbes', suffix: '1.7.4', kind: 'Counter64' },
+  { name: 'akUpstreamDeadZoneServfails', suffix: '1.7.5', kind: 'Counter64' },
   // akLatency (1.8)
   { name: 'akLatencyP50Usec', suffix: '1.8.1', kind: 'Gauge32' },
   { name: 'akLatencyP90Usec', suffix: '1.8.2', kind: 'Gauge32' },

@@ -27,7 +27,14 @@ export class AnswerCache {
   /** Where cacheable answers keep their bytes (see slab.ts). */
   readonly slabs = new SlabAllocator();
 
-  constructor(maxBytes: number) {
+  /**
+   * How long (ms) an expired entry is kept for serve-stale (resolver/stale/): a hit
+   * never sees it, a miss may answer from it (peekExpired). 0: dropped on expiry.
+   */
+  private readonly keepExpiredMs: number;
+
+  constructor(maxBytes: number, keepExpiredMs = 0) {
+    this.keepExpiredMs = keepExpiredMs;
     this.lru = new LRUCache<number, AnswerEntry>({
       // No count bound: with one, lru-cache preallocates its bookkeeping for that many
       // entries at start (5.4 MiB at the default 64 MiB, most of it before the first
@@ -54,10 +61,25 @@ export class AnswerCache {
     const q = e.start + 12;
     for (let i = 0; i < keyLen; i++) if (src[q + i] !== key[i]) return undefined;
     if (nowMs >= e.expiresMs) {
-      this.lru.delete(hash);
+      // Kept a while for serve-stale; the byte bound and LRU order still apply to it.
+      if (nowMs >= e.expiresMs + this.keepExpiredMs) this.lru.delete(hash);
       return undefined;
     }
     if (nowMs - e.touchedMs >= TOUCH_INTERVAL_MS) this.touch(hash, e, nowMs);
+    return e;
+  }
+
+  /**
+   * The expired entry for this question still kept for serve-stale, if any (the
+   * miss path asks; a hit never returns an expired entry).
+   */
+  peekExpired(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
+    const e = this.index.get(hash);
+    if (e === undefined || nowMs < e.expiresMs || nowMs >= e.expiresMs + this.keepExpiredMs) return undefined;
+    if (e.qEnd - 12 !== keyLen) return undefined;
+    const src = e.slab;
+    const q = e.start + 12;
+    for (let i = 0; i < keyLen; i++) if (src[q + i] !== key[i]) return undefined;
     return e;
   }
 

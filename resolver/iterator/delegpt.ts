@@ -149,6 +149,16 @@ export function hasUnresolvedNames(dp: DelegationPoint): boolean {
  * than MAX_TRIES_PER_ADDRESS sends. Addresses of a family not in use are skipped.
  */
 export function selectAddress(dp: DelegationPoint, infra: InfraCache, retries: boolean, families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): string | undefined {
+  const all = delegationAddresses(dp, families);
+  const fresh = all.filter((a) => !dp.tries.has(a));
+  const first = infra.select(fresh, dp.zone);
+  if (first !== undefined || !retries) return first;
+  const again = all.filter((a) => (dp.tries.get(a) ?? 0) < MAX_TRIES_PER_ADDRESS);
+  return infra.select(again, dp.zone);
+}
+
+/** Every distinct server address of the delegation point, of the families in use. */
+export function delegationAddresses(dp: DelegationPoint, families: { v4: boolean; v6: boolean } = { v4: true, v6: true }): string[] {
   const all: string[] = [];
   for (const n of dp.nsNames) {
     for (const a of dp.addresses.get(n) ?? []) {
@@ -157,11 +167,7 @@ export function selectAddress(dp: DelegationPoint, infra: InfraCache, retries: b
       all.push(a);
     }
   }
-  const fresh = all.filter((a) => !dp.tries.has(a));
-  const first = infra.select(fresh, dp.zone);
-  if (first !== undefined || !retries) return first;
-  const again = all.filter((a) => (dp.tries.get(a) ?? 0) < MAX_TRIES_PER_ADDRESS);
-  return infra.select(again, dp.zone);
+  return all;
 }
 
 /** Leaves a delegation point: its queries still listening are cancelled. */

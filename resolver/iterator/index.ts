@@ -8,6 +8,7 @@ import type { ResolverStats } from '../stats.js';
 import { RRsetCache } from '../cache/rrset-cache.js';
 import { TtlPolicy } from '../ttl-policy.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
+import { DeadServerProber } from '../selection/prober.js';
 import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
@@ -57,6 +58,9 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
+  // Dead servers due for a retry are probed in the background, never by a question.
+  const prober = new DeadServerProber({ upstream, infra, stats, port: cfg.upstream.port, timeoutMs: cfg.upstream.timeoutMs, now });
+  infra.setProber((address, zone) => prober.probe(address, zone));
   const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
   return {
     resolve: (req) => it.resolve(req),
@@ -64,6 +68,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
     infra,
     async close() {
       it.close();
+      prober.close();
       await upstream.close();
     },
   };

@@ -35,7 +35,7 @@ import type { InfraCache } from '../selection/infra.js';
 import { Canceller, type Upstream } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
 import {
-  addParentSideAddresses, addressText, hasUnresolvedNames, hintsDelegation, leave, referralDelegationPoint, rootDelegation,
+  addParentSideAddresses, addressText, delegationAddresses, hasUnresolvedNames, hintsDelegation, leave, referralDelegationPoint, rootDelegation,
   selectAddress, toDelegationPoint, unresolvedNames, usableDelegation, type AskedQuestion, type DelegationPoint, type SentQuery,
 } from './delegpt.js';
 import { MinimisedQuestion, minimisedReply, nextQuestion, type Minimisation } from './qmin.js';
@@ -318,7 +318,7 @@ export class Iterator {
           // Out of addresses: look up NS names that have none (even with queries still
           // listening: the servers we have may be dead), then wait for what is in flight.
           if (await this.lookupTargets(t, dp)) continue;
-          if (dp.sent.length === 0) return this.fail(t, `no reachable authority for ${dp.zone === '' ? '.' : dp.zone}`);
+          if (dp.sent.length === 0) return this.failNoAuthority(t, dp);
         } else {
           if (t.budget.queries >= t.budget.maxQueries) {
             infra.releaseProbe(address);
@@ -675,6 +675,21 @@ export class Iterator {
         .finally(() => { this.priming = undefined; });
     }
     return withDeadline(this.priming, t.budget.deadlineMs, undefined);
+  }
+
+  /**
+   * No server of the delegation left to ask and nothing in flight. When the infra
+   * cache knows every one of them dead, this is a dead zone: the question is
+   * answered now (EDE 22) while background probes (selection/prober.ts) find out
+   * when a server returns.
+   */
+  private failNoAuthority(t: Task, dp: DelegationPoint): IteratorState {
+    const zone = dp.zone === '' ? '.' : dp.zone;
+    if (this.d.infra.allDead(delegationAddresses(dp, this.families))) {
+      this.d.stats.deadZoneServfails++;
+      return this.fail(t, `every server of ${zone} is unreachable (known dead; probed in the background)`);
+    }
+    return this.fail(t, `no reachable authority for ${zone}`);
   }
 
   private fail(t: Task, text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): IteratorState {

@@ -110,4 +110,43 @@ describe('InfraCache', () => {
     infra.onTimeout(s, infra.rtoMs(s), 10_100);
     expect(infra.state(s, 'z')).toBe('dead');
   });
+
+  it('with a prober attached, a dead server due for its retry is probed in the background, once per back-off, never given to a question', () => {
+    const { infra, advance } = make({ deadAfterTimeouts: 1, deadBackoffMinMs: 1000, deadBackoffMaxMs: 8000 });
+    const probes: Array<[string, string]> = [];
+    infra.setProber((a, z) => probes.push([a, z]));
+    const [s1, s2] = ['192.0.2.31', '192.0.2.32'];
+    infra.onTimeout(s1);
+    infra.onTimeout(s2);
+    expect(infra.allDead([s1, s2])).toBe(true);
+    expect(infra.select([s1, s2], 'z')).toBeUndefined();
+    expect(probes).toEqual([]);
+    advance(1000);
+    // Due: each gets one probe, the question gets no server, and the zone stays dead.
+    expect(infra.select([s1, s2], 'z')).toBeUndefined();
+    expect(probes).toEqual([[s1, 'z'], [s2, 'z']]);
+    expect(infra.allDead([s1, s2])).toBe(true);
+    expect(infra.select([s1, s2], 'z')).toBeUndefined();
+    expect(probes.length).toBe(2);
+    // s1's probe times out: its back-off doubles; s2 answers: it is up at once.
+    infra.onTimeout(s1);
+    infra.onAnswer(s2, 5);
+    expect(infra.allDead([s1, s2])).toBe(false);
+    expect(infra.select([s1, s2], 'z')).toBe(s2);
+    advance(1999);
+    infra.select([s1, s2], 'z');
+    expect(probes.length).toBe(2);
+    advance(1);
+    // Due again beside a live server: probed in the background, the live one answers the question.
+    expect(infra.select([s1, s2], 'z')).toBe(s2);
+    expect(probes).toEqual([[s1, 'z'], [s2, 'z'], [s1, 'z']]);
+  });
+
+  it('allDead needs every candidate dead, and at least one candidate', () => {
+    const { infra } = make({ deadAfterTimeouts: 1 });
+    expect(infra.allDead([])).toBe(false);
+    infra.onTimeout('192.0.2.41');
+    expect(infra.allDead(['192.0.2.41'])).toBe(true);
+    expect(infra.allDead(['192.0.2.41', '192.0.2.42'])).toBe(false);
+  });
 });

@@ -8,6 +8,11 @@
 //   - dead (consecutive timeouts): skipped, but probed again after a back-off that
 //     doubles from deadBackoffMinMs up to deadBackoffMaxMs. Any answer brings it back
 //     at once, so a server is never held down long after its outage ends.
+//     With a background prober attached (setProber; the iterator attaches
+//     selection/prober.ts), a question never carries the probe itself: select()
+//     hands the due server to the prober, one probe per server per back-off
+//     period, and treats it as dead meanwhile. A zone whose servers are all dead
+//     then gets its SERVFAIL at once instead of waiting out a probe's timeout.
 // RTO follows RFC 6298 (srtt + 4 * rttvar), doubles on each timeout, and is clamped
 // to [minRtoMs, maxRtoMs].
 
@@ -55,6 +60,9 @@ interface HostInfo {
 
 export type ServerState = 'up' | 'lame' | 'probe' | 'dead';
 
+/** Starts a background probe of a dead server that is due for one (selection/prober.ts). */
+export type ProbeStarter = (address: string, zone: string) => void;
+
 export interface HostSnapshot {
   address: string;
   srttMs: number;
@@ -70,6 +78,7 @@ export class InfraCache {
   private readonly hosts: LRUCache<string, HostInfo>;
   private readonly lame: LRUCache<string, number>;
   private readonly o: Required<InfraOptions>;
+  private prober: ProbeStarter | undefined;
 
   constructor(opts: InfraOptions) {
     const defaults: Omit<Required<InfraOptions>, 'now' | 'maxRtoMs'> = {
@@ -85,6 +94,14 @@ export class InfraCache {
     const one = () => 1;
     this.hosts = new LRUCache({ maxSize: this.o.maxHosts, sizeCalculation: one });
     this.lame = new LRUCache({ maxSize: this.o.maxHosts * 4, sizeCalculation: one });
+  }
+
+  /**
+   * Attaches a background prober: from now on a dead server due for its probe is
+   * handed to it by select() instead of being returned to the question.
+   */
+  setProber(p: ProbeStarter | undefined): void {
+    this.prober = p;
   }
 
   private host(address: string): HostInfo {
@@ -198,6 +215,15 @@ export class InfraCache {
       else if (s === 'probe') probe.push(a);
       else if (s === 'lame') lame.push(a);
     }
+    if (probe.length && this.prober) {
+      // Every due server gets its one background probe (even beside live ones, so
+      // its state stays true); the question goes on without it.
+      for (const a of probe) {
+        this.host(a).probing = true;
+        this.prober(a, zone);
+      }
+      probe.length = 0;
+    }
     if (up.length) {
       let best = Infinity;
       for (const a of up) best = Math.min(best, this.rtoMs(a));
@@ -211,6 +237,21 @@ export class InfraCache {
     }
     if (lame.length) return lame[Math.floor(this.o.random() * lame.length) % lame.length];
     return undefined;
+  }
+
+  /**
+   * True when there is at least one candidate and every one is dead (probed in the
+   * background or waiting out its back-off): a zone that cannot be answered now.
+   */
+  allDead(candidates: readonly string[]): boolean {
+    if (candidates.length === 0) return false;
+    const now = this.o.now();
+    for (const a of candidates) {
+      const h = this.hosts.peek(a);
+      if (!h || h.deadUntilMs === 0) return false;
+      if (h.deadUntilMs <= now && !h.probing) return false;
+    }
+    return true;
   }
 
   /** A query to a server chosen for a probe ended without a verdict (e.g. budget ran out). */

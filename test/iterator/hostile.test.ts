@@ -270,12 +270,38 @@ describe('iterator: dead servers', () => {
     }
     expect(quiet).toBe(true);
 
-    // The outage ends: one server answers again. After the back-off a probe finds it.
-    net.setScript(good('dead.test', ip(51)));
+    // Past the back-off, a question no longer carries the retry: it is answered at
+    // once (EDE 22) and each server gets one probe in the background.
+    const deadBefore = stats.deadZoneServfails;
+    const probesBefore = stats.upstreamProbes;
     clock.advance(31_000);
+    const t1 = performance.now();
+    const fast = await A('z.dead.test');
+    expect(performance.now() - t1).toBeLessThan(50);
+    expect(fast.rcode).toBe(RCODE.SERVFAIL);
+    expect(fast.ede?.code).toBe(22);
+    expect(fast.ede?.text).toMatch(/known dead/);
+    expect(stats.deadZoneServfails).toBe(deadBefore + 1);
+    expect(stats.upstreamProbes).toBe(probesBefore + 2);
+    // One probe per server per back-off period: more questions send no more probes.
+    for (let i = 0; i < 5; i++) expect((await A(`w${i}.dead.test`)).rcode).toBe(RCODE.SERVFAIL);
+    expect(stats.upstreamProbes).toBe(probesBefore + 2);
+    // The probe asked the zone's apex NS, never the client's name.
+    await new Promise((r) => setTimeout(r, 50));
+    const probes = net.queriesTo(ip(50)).slice(-1);
+    expect(probes.map((q) => [q.name.toLowerCase(), q.type])).toEqual([['dead.test', TYPE.NS]]);
+
+    // The outage ends: one server answers again. After the back-off its probe finds it.
+    net.setScript(good('dead.test', ip(51)));
+    const deadline = performance.now() + 5000;
+    while (it2.infra.state(ip(51), 'dead.test') !== 'up' && performance.now() < deadline) {
+      clock.advance(31_000);
+      await A(`kick${Math.floor(performance.now())}.dead.test`);
+      await new Promise((r) => setTimeout(r, cfg.upstream.timeoutMs + 50));
+    }
+    expect(it2.infra.state(ip(51), 'dead.test')).toBe('up');
     const back = await A('www.dead.test');
     expect(rdatas(back.answers)).toEqual(['www.dead.test A 192.0.2.51']);
-    expect(it2.infra.state(ip(51), 'dead.test')).toBe('up');
     // And it is used straight away afterwards.
     const again = await A('y.dead.test');
     expect(again.rcode).toBe(RCODE.NXDOMAIN);
