@@ -9,6 +9,7 @@ import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
+import { DEFENCE_TOP_KEYS, defaultCookieSettings, defaultFloodSettings, defaultRateLimitSettings, readDefenceSections, readSecretFile, type CookieSettings, type FloodSettings, type RateLimitSettings } from './defence/settings.js';
 
 export interface ListenAddress {
   host: string;
@@ -97,6 +98,12 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** Additive: per-client rate limiting (resolver/defence/settings.ts); off when absent. */
+  rateLimit?: RateLimitSettings;
+  /** Additive: DNS cookies (resolver/defence/settings.ts); answered when absent. */
+  cookies?: CookieSettings;
+  /** Additive: random-subdomain flood defence (resolver/defence/settings.ts); defaults when absent. */
+  flood?: FloodSettings;
 }
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
@@ -141,6 +148,9 @@ export function defaultResolverConfig(): ResolverConfig {
     tcp: defaultTcpSettings(),
     maxInflight: DEFAULT_MAX_INFLIGHT,
     localZonesNodefault: [],
+    rateLimit: defaultRateLimitSettings(),
+    cookies: defaultCookieSettings(),
+    flood: defaultFloodSettings(),
   };
 }
 
@@ -155,6 +165,8 @@ export const resolverFlagOptions = {
   workers: { type: 'string' },
   identity: { type: 'string' },
   config: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'cookie-secret-file': { type: 'string' },
 } as const satisfies Options;
 
 export interface ResolverFlagValues {
@@ -165,6 +177,8 @@ export interface ResolverFlagValues {
   workers?: string;
   identity?: string;
   config?: string;
+  'rate-limit'?: string;
+  'cookie-secret-file'?: string;
 }
 
 /** Help text lines for the shared flags (both commands print them). */
@@ -174,7 +188,12 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --query-localhost      permit upstream queries to loopback addresses (labs, tests)
   --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
   --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
-  --config FILE          YAML file with a resolver: section; flags override it`;
+  --rate-limit QPS       UDP queries per second per client /24 (IPv4) or /56 (IPv6); over it,
+                         drop, with every 2nd an empty TC=1 reply (default: 0, off; rate_limit: in --config)
+  --cookie-secret-file F DNS cookie secrets, 32 hex digits a line, the first current (share it between
+                         the nodes of a service; default: a random secret per node; cookies: in --config)
+  --config FILE          YAML file with a resolver: section; flags override it
+                         (defence keys: rate_limit, cookies, flood; see resolver/README.md)`;
 
 const MAX_WORKERS = 64;
 
@@ -200,6 +219,16 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     const problem = identityProblem(flags.identity);
     if (problem) throw new UsageError(`--identity ${problem}`);
     cfg.identity = flags.identity;
+  }
+  if (flags['rate-limit'] !== undefined) {
+    if (!/^\d+$/.test(flags['rate-limit']) || Number(flags['rate-limit']) > 1_000_000) throw new UsageError(`--rate-limit must be a whole number of queries per second from 0 to 1000000, got "${flags['rate-limit']}"`);
+    cfg.rateLimit = { ...(cfg.rateLimit ?? defaultRateLimitSettings()), qps: Number(flags['rate-limit']) };
+  }
+  if (flags['cookie-secret-file'] !== undefined) {
+    const file = resolvePath(flags['cookie-secret-file']);
+    const r = readSecretFile(file);
+    if ('error' in r) throw new UsageError(`--cookie-secret-file ${r.error}`);
+    cfg.cookies = { ...(cfg.cookies ?? defaultCookieSettings()), secrets: r.secrets, secretFile: file };
   }
   return cfg;
 }
@@ -328,7 +357,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', ...DEFENCE_TOP_KEYS] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -382,6 +411,7 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   }
   const maxInflight = r.int(top, 'max_inflight', path, 1, 1_000_000);
   if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
+  readDefenceSections(src, top, path, cfg);
 
   const cache = r.map(top, 'cache', path);
   if (cache) {
