@@ -42,6 +42,8 @@ export interface UpstreamQuestion {
   lingerMs?: number;
   /** Cancels the query (and any lingering) when aborted. An AbortSignal or a Canceller. */
   signal?: CancelSignal;
+  /** The zone whose server is asked (the per-zone limit, resolver/defence/zone-limit.ts). */
+  zone?: string;
 }
 
 /** What the transport needs of a cancel signal; AbortSignal has this shape. */
@@ -91,6 +93,7 @@ export type UpstreamErrorCode =
   | 'NETWORK'        // socket error (unreachable, reset, bad address)
   | 'NO_SOCKET'      // this host could not open a query socket (out of file descriptors or buffers): not the server's fault
   | 'TCP_FAILED'     // TCP fallback could not complete
+  | 'ZONE_LIMIT'     // not sent: the zone has flood.max_outstanding_per_zone queries outstanding
   | 'CLOSED';        // the transport was closed
 
 export type UpstreamOutcome =
