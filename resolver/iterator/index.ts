@@ -10,7 +10,8 @@ import { TtlPolicy } from '../ttl-policy.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { ZoneLimitedUpstream } from '../defence/zone-limit.js';
-import { defaultFloodSettings } from '../defence/settings.js';
+import { defaultCookieSettings, defaultFloodSettings } from '../defence/settings.js';
+import { ClientCookies } from '../cookies/client-cookie.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
 import type { Resolution } from './types.js';
@@ -57,7 +58,8 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
     now,
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
-  const transport = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
+  const cookies = (cfg.cookies ?? defaultCookieSettings()).upstream ? new ClientCookies() : undefined;
+  const transport = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats, cookies });
   const upstream = new ZoneLimitedUpstream(transport, () => (cfg.flood ?? defaultFloodSettings()).maxOutstandingPerZone, stats);
   const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
   return {
