@@ -4,7 +4,13 @@
 // and the values the node pushes into the agent, so the two cannot drift apart.
 
 import type { DefenceStats } from '../resolver/defence/stats.js';
-import type { ScalarDef } from './snmp/oids.js';
+
+/** The shape of a scalar in healthcheck/snmp/oids.ts (restated here: oids.ts imports this file). */
+export interface DefenceScalarDef {
+  name: string;
+  suffix: string;
+  kind: 'Counter64' | 'Gauge32';
+}
 
 interface Def {
   snmp: string;
@@ -33,7 +39,7 @@ const DEFS: readonly Def[] = [
 ];
 
 /** The akDefence scalars, below the base OID at 1.9.N. */
-export const DEFENCE_SCALARS: readonly ScalarDef[] = DEFS.map((d, i) => ({ name: d.snmp, suffix: `1.9.${i + 1}`, kind: d.kind }));
+export const DEFENCE_SCALARS: readonly DefenceScalarDef[] = DEFS.map((d, i) => ({ name: d.snmp, suffix: `1.9.${i + 1}`, kind: d.kind }));
 
 /** Values for the akDefence scalars. */
 export function defenceSnmpValues(d: DefenceStats | undefined): Record<string, number> {
