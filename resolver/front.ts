@@ -103,8 +103,8 @@ export class Front implements QueryHandler {
   readonly cache: AnswerCache;
   /** Negative answers and SERVFAILs, in their own share of cache.max_bytes (flood.negative_cache_share). */
   readonly negCache: AnswerCache;
-  /** Rate limiting and cookies (resolver/defence/guard.ts). */
-  readonly guard: Guard;
+  /** Rate limiting and cookies (resolver/defence/guard.ts); replaced by applyDefenceSettings(). */
+  guard: Guard;
   readonly local: LocalAnswers;
   private readonly acl: Acl;
   private readonly waiting: WaitList<Waiter, Question>;
@@ -146,6 +146,16 @@ export class Front implements QueryHandler {
       buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
       buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
     ];
+  }
+
+  /**
+   * New rate-limit and cookie settings (a reload): the next query is screened with
+   * them. Counters carry on; the rate limiter's buckets start afresh.
+   */
+  applyDefenceSettings(cfg: Pick<ResolverConfig, 'rateLimit' | 'cookies'>): void {
+    const g = new Guard(cfg);
+    Object.assign(g.counts, this.guard.counts);
+    this.guard = g;
   }
 
   setProbeMode(mode: ProbeAnswerMode): void {

@@ -210,3 +210,21 @@ describe('ZoneLimitedUpstream', () => {
     expect(up.zones).toBe(0);
   });
 });
+
+describe('reloading the defence settings', () => {
+  it('Front.applyDefenceSettings turns rate limiting on and keeps the counters', () => {
+    const fake = new FakeResolution(async (req) => answer([rec(req.name, 3600, 'A', '192.0.2.1')]));
+    const front = new Front({ cfg: defaultResolverConfig(), resolution: fake, now: () => 0 });
+    const q = buildQuery({ id: 1, name: 'localhost', type: TYPE.A, rd: true });
+    const sent = () => { const r = collector(); front.handle(q, r); return r.sent.length; };
+    front.handle(Buffer.alloc(4), collector()); // a runt: one malformed drop
+    for (let i = 0; i < 30; i++) expect(sent()).toBe(1);
+    front.applyDefenceSettings({ rateLimit: { ...defaultRateLimitSettings(), qps: 1, burst: 5, slip: 0 } });
+    let answered = 0;
+    for (let i = 0; i < 30; i++) answered += sent();
+    expect(answered).toBe(5);
+    const s = front.stats().defence;
+    expect(s.droppedRateLimit).toBe(25);
+    expect(s.droppedMalformed).toBe(1);
+  });
+});
