@@ -5,6 +5,7 @@
 
 import { QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from '../resolver/stats.js';
 import type { LoadFigures } from './load.js';
+import { renderDefenceMetrics } from './defence-metrics.js';
 import { HEALTH_STATES, type HealthState } from './state.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -73,9 +74,10 @@ export function renderMetrics(m: MetricsInput): string {
   for (const q of QTYPE_CLASSES) o.sample(`${P}queries_by_qtype_total`, s.queriesByQtype[q] ?? 0, { qtype: q });
   o.family(`${P}responses_total`, 'counter', 'DNS responses sent, by rcode.');
   for (const r of RCODE_LABELS) o.sample(`${P}responses_total`, s.answersByRcode[r] ?? 0, { rcode: r });
-  o.one(`${P}dropped_total`, 'counter', 'Packets dropped without an answer (responses, unparseable, rate limited).', s.dropped);
+  o.one(`${P}dropped_total`, 'counter', 'Queries given no answer at all: the sum of dropped_by_reason_total (malformed, in-flight limits, client rate limit).', s.dropped);
   o.one(`${P}refused_acl_total`, 'counter', 'Queries refused because the client is outside --allow.', s.refusedAcl);
   o.one(`${P}inflight_queries`, 'gauge', 'Resolutions in flight now.', s.inflight);
+  renderDefenceMetrics(o, P, s.defence);
 
   // Cache
   o.one(`${P}cache_hits_total`, 'counter', 'Answers served from the cache.', s.cacheHits);

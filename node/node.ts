@@ -14,6 +14,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from '../healthcheck/metrics.j
 import { HealthMonitor, probeModeFor, withTimeout } from '../healthcheck/monitor.js';
 import { startSnmpAgent, type SnmpAgentHandle } from '../healthcheck/snmp/agent.js';
 import { healthStateNumber, type HealthState } from '../healthcheck/state.js';
+import { defenceSnmpValues } from '../healthcheck/defence-metrics.js';
 import type { NodeConfig } from './config.js';
 
 export interface NodeDeps {
@@ -219,6 +220,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
       akLatencyMeanUsec: usec(load.latencyMs.mean),
       akLatencyWindowSeconds: load.windowS,
       akLatencyResponses: s.latency.count,
+      ...defenceSnmpValues(s.defence),
     }, {
       akRcodeTable: RCODE_LABELS.map((r) => s.answersByRcode[r] ?? 0),
       akQtypeTable: QTYPE_CLASSES.map((q) => s.queriesByQtype[q] ?? 0),

@@ -10,6 +10,7 @@ import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
 import { defaultServeStaleSettings, type ServeStaleSettings } from './stale/serve-stale.js';
+import { DEFENCE_TOP_KEYS, defaultCookieSettings, defaultFloodSettings, defaultRateLimitSettings, readDefenceSections, readSecretFile, type CookieSettings, type FloodSettings, type RateLimitSettings } from './defence/settings.js';
 
 export interface ListenAddress {
   host: string;
@@ -104,6 +105,12 @@ export interface ResolverConfig {
   serveStale?: ServeStaleSettings;
   /** Additive (front only): refresh answers asked for in the last 10% of their TTL (resolver/prefetch.ts); on when absent. */
   prefetch?: boolean;
+  /** Additive: per-client rate limiting (resolver/defence/settings.ts); off when absent. */
+  rateLimit?: RateLimitSettings;
+  /** Additive: DNS cookies (resolver/defence/settings.ts); answered when absent. */
+  cookies?: CookieSettings;
+  /** Additive: random-subdomain flood defence (resolver/defence/settings.ts); defaults when absent. */
+  flood?: FloodSettings;
 }
 
 /** Synthetic queries of the warm-up before listening, when the config does not say. */
@@ -153,6 +160,9 @@ export function defaultResolverConfig(): ResolverConfig {
     localZonesNodefault: [],
     serveStale: defaultServeStaleSettings(),
     prefetch: true,
+    rateLimit: defaultRateLimitSettings(),
+    cookies: defaultCookieSettings(),
+    flood: defaultFloodSettings(),
   };
 }
 
@@ -169,6 +179,8 @@ export const resolverFlagOptions = {
   config: { type: 'string' },
   'no-serve-stale': { type: 'boolean' },
   'no-prefetch': { type: 'boolean' },
+  'rate-limit': { type: 'string' },
+  'cookie-secret-file': { type: 'string' },
 } as const satisfies Options;
 
 export interface ResolverFlagValues {
@@ -181,6 +193,8 @@ export interface ResolverFlagValues {
   config?: string;
   'no-serve-stale'?: boolean;
   'no-prefetch'?: boolean;
+  'rate-limit'?: string;
+  'cookie-secret-file'?: string;
 }
 
 /** Help text lines for the shared flags (both commands print them). */
@@ -190,11 +204,17 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --query-localhost      permit upstream queries to loopback addresses (labs, tests)
   --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
   --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
-  --config FILE          YAML file with a resolver: section; flags override it
   --no-serve-stale       never answer from expired data (default: when the authorities fail or take
                          over 1.8 s, answer from data expired less than 1 day ago, TTL 30, EDE 3;
                          tune with resolver.serve_stale.*)
-  --no-prefetch          do not refresh answers asked for in the last 10% of their TTL (resolver.prefetch)`;
+  --no-prefetch          do not refresh answers asked for in the last 10% of their TTL (resolver.prefetch)
+
+  --rate-limit QPS       UDP queries per second per client /24 (IPv4) or /56 (IPv6); over it,
+                         drop, with every 2nd an empty TC=1 reply (default: 0, off; rate_limit: in --config)
+  --cookie-secret-file F DNS cookie secrets, 32 hex digits a line, the first current (share it between
+                         the nodes of a service; default: a random secret per node; cookies: in --config)
+  --config FILE          YAML file with a resolver: section; flags override it
+                         (defence keys: rate_limit, cookies, flood; see resolver/README.md)`;
 
 const MAX_WORKERS = 64;
 
@@ -222,6 +242,16 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     const problem = identityProblem(flags.identity);
     if (problem) throw new UsageError(`--identity ${problem}`);
     cfg.identity = flags.identity;
+  }
+  if (flags['rate-limit'] !== undefined) {
+    if (!/^\d+$/.test(flags['rate-limit']) || Number(flags['rate-limit']) > 1_000_000) throw new UsageError(`--rate-limit must be a whole number of queries per second from 0 to 1000000, got "${flags['rate-limit']}"`);
+    cfg.rateLimit = { ...(cfg.rateLimit ?? defaultRateLimitSettings()), qps: Number(flags['rate-limit']) };
+  }
+  if (flags['cookie-secret-file'] !== undefined) {
+    const file = resolvePath(flags['cookie-secret-file']);
+    const r = readSecretFile(file);
+    if ('error' in r) throw new UsageError(`--cookie-secret-file ${r.error}`);
+    cfg.cookies = { ...(cfg.cookies ?? defaultCookieSettings()), secrets: r.secrets, secretFile: file };
   }
   return cfg;
 }
@@ -350,7 +380,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
@@ -407,6 +437,7 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
   const warmupQueries = r.int(top, 'warmup_queries', path, 0, 100_000);
   if (warmupQueries !== undefined) cfg.warmupQueries = warmupQueries;
+  readDefenceSections(src, top, path, cfg);
 
   const cache = r.map(top, 'cache', path);
   if (cache) {

@@ -34,6 +34,17 @@ import type { Resolution, ResolveResult } from './iterator/types.js';
 import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type ResolverStats } from './stats.js';
 import type { ProbeAnswerMode } from './api.js';
 import type { QueryHandler, Replier } from './listener/replier.js';
+import { GV, Guard, RCODE_BADCOOKIE, type GuardVerdict } from './defence/guard.js';
+import { defaultFloodSettings } from './defence/settings.js';
+
+/**
+ * A positive answer (NOERROR with records) goes to the main answer cache; NXDOMAIN,
+ * NODATA and SERVFAIL go to the negative cache, so random names cannot push the
+ * popular entries out (resolver/README.md, "Random-subdomain floods").
+ */
+function isPositive(res: ResolveResult): boolean {
+  return res.rcode === RCODE.NOERROR && res.answers.length > 0;
+}
 
 /** Largest UDP reply we send, whatever the client advertises (DNS flag day 2020). */
 export const MAX_UDP_REPLY = 1232;
@@ -51,6 +62,8 @@ class Waiter {
     /** The listener's replier; replaced by its held form once the answer must wait. */
     public replier: Replier,
   ) {}
+  /** The COOKIE option for this client's reply (resolver/defence/guard.ts), or null. */
+  cookie: Buffer | null = null;
 }
 
 /** Largest reply a UDP client takes: its EDNS size clamped to 512..1232, or 512 without EDNS. */
@@ -92,6 +105,10 @@ export interface FrontOptions {
 
 export class Front implements QueryHandler {
   readonly cache: AnswerCache;
+  /** Negative answers and SERVFAILs, in their own share of cache.max_bytes (flood.negative_cache_share). */
+  readonly negCache: AnswerCache;
+  /** Rate limiting and cookies (resolver/defence/guard.ts); replaced by applyDefenceSettings(). */
+  guard: Guard;
   readonly local: LocalAnswers;
   private readonly acl: Acl;
   private readonly waiting: WaitList<Waiter, Question>;
@@ -127,7 +144,12 @@ export class Front implements QueryHandler {
     this.log = o.log ?? (() => {});
     this.acl = new Acl(o.cfg.allow);
     this.stale = new StaleAnswers(o.cfg.serveStale ?? defaultServeStaleSettings());
-    this.cache = new AnswerCache(o.cfg.cache.maxBytes, this.stale.keepExpiredMs);
+    // Negative answers have a budget of their own (flood.negative_cache_share), so random names
+    // cannot push popular entries out; expired negatives are not kept for serve-stale.
+    const negShare = (o.cfg.flood ?? defaultFloodSettings()).negativeCacheShare;
+    this.cache = new AnswerCache(Math.max(64 * 1024, Math.floor(o.cfg.cache.maxBytes * (1 - negShare))), this.stale.keepExpiredMs);
+    this.negCache = new AnswerCache(Math.max(16 * 1024, Math.floor(o.cfg.cache.maxBytes * negShare)));
+    this.guard = new Guard(o.cfg);
     this.prefetcher = new Prefetcher(o.cfg.prefetch ?? true, Math.max(1, Math.floor((o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT) / 10)));
     // No client left without an answer: a resolution overrunning its budget (plus a grace) is
     // answered from a stale copy if one is kept (RFC 8767), else SERVFAIL.
@@ -147,6 +169,16 @@ export class Front implements QueryHandler {
       buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
       buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
     ];
+  }
+
+  /**
+   * New rate-limit and cookie settings (a reload): the next query is screened with
+   * them. Counters carry on; the rate limiter's buckets start afresh.
+   */
+  applyDefenceSettings(cfg: Pick<ResolverConfig, 'rateLimit' | 'cookies'>): void {
+    const g = new Guard(cfg);
+    Object.assign(g.counts, this.guard.counts);
+    this.guard = g;
   }
 
   setProbeMode(mode: ProbeAnswerMode): void {
@@ -200,13 +232,13 @@ export class Front implements QueryHandler {
     const q = this.q;
     const st = readQuery(msg, q, this.keyBuf);
     const c = this.c;
-    if (st === QS.DROP) { c[C_DROPPED]++; return; }
+    if (st === QS.DROP) { c[C_DROPPED]++; this.guard.counts.droppedMalformed++; return; }
     const framing = r.framing;
     c[framing === 0 ? C_UDP : C_TCP]++;
     if (!this.acl.allows(r.address)) {
       if (st === QS.OK && this.probeFromOutside(msg, t0, r)) return;
       c[C_REFUSED_ACL]++;
-      if (st !== QS.OK) { c[C_DROPPED]++; return; }
+      if (st !== QS.OK) { c[C_DROPPED]++; this.guard.counts.droppedMalformed++; return; }
       this.send(r, this.errorReply(msg, q, RCODE.REFUSED, framing, false), RCODE.REFUSED, t0);
       return;
     }
@@ -215,13 +247,15 @@ export class Front implements QueryHandler {
       this.send(r, this.errorReply(msg, q, rcode, framing), rcode, t0);
       return;
     }
+    const gv = this.guard.screen(msg, q.cookieOff, q.cookieLen, r.address, framing === 0, t0);
+    if (gv !== GV.PASS) { this.screened(gv, msg, r, t0); return; }
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     const limit = framing === 0 ? udpLimit(q) : 0xffff;
     // RD=0 never reads the cache (no cache snooping); see miss().
-    const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
+    const e = msg[2] & 0x01 ? (this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) ?? this.negCache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0)) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
-      const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, framing);
+      const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede, this.guard.replyCookie) : null, limit, t0, framing);
       this.send(r, out, e.rcode, t0);
       if (e.ede !== null && StaleAnswers.isStale(e)) this.stale.served++;
       // In the last 10% of its TTL: refreshed in the background, once (prefetch.ts).
@@ -230,6 +264,17 @@ export class Front implements QueryHandler {
     }
     // msg may be a view into the listener's batch slab or read buffer: the waiter keeps a copy.
     this.miss(Buffer.from(msg), decodeQuestion(msg, q, this.keyBuf), limit, t0, r);
+  }
+
+  /** A query the guard did not pass: dropped, or an empty TC=1, BADCOOKIE or FORMERR reply. */
+  private screened(gv: GuardVerdict, msg: Buffer, r: Replier, t0: number): void {
+    if (gv === GV.DROP) { this.c[C_DROPPED]++; return; }
+    const q = this.q;
+    const cookie = this.guard.replyCookie;
+    const rcode = gv === GV.BADCOOKIE ? RCODE_BADCOOKIE : gv === GV.FORMERR ? RCODE.FORMERR : RCODE.NOERROR;
+    const out = this.errorReply(msg, q, rcode, r.framing, true, cookie);
+    if (gv === GV.TC) out[r.framing + 2] |= 0x02;
+    this.send(r, out, rcode, t0);
   }
 
   private send(r: Replier, out: Buffer, rcode: number, t0: number): void {
@@ -249,9 +294,13 @@ export class Front implements QueryHandler {
     c[C_LAT + i]++;
   }
 
-  private optFor(dnssecOk: boolean, nsid: boolean, ede: Buffer | null): Buffer {
-    if (ede === null) return this.opts[(dnssecOk ? 1 : 0) | (nsid ? 2 : 0)];
-    return buildOpt(MAX_UDP_REPLY, dnssecOk, nsid ? [this.nsid, ede] : [ede]);
+  private optFor(dnssecOk: boolean, nsid: boolean, ede: Buffer | null, cookie: Buffer | null = null): Buffer {
+    if (ede === null && cookie === null) return this.opts[(dnssecOk ? 1 : 0) | (nsid ? 2 : 0)];
+    const o: Buffer[] = [];
+    if (nsid) o.push(this.nsid);
+    if (ede !== null) o.push(ede);
+    if (cookie !== null) o.push(cookie);
+    return buildOpt(MAX_UDP_REPLY, dnssecOk, o);
   }
 
   // ------------------------------------------------------------ replies without an entry
@@ -262,9 +311,9 @@ export class Front implements QueryHandler {
    * false for clients outside --allow: recursion is not available to them (as
    * unbound and BIND say it).
    */
-  private errorReply(msg: Buffer, q: QueryInfo, rcode: number, prefix: number, ra = true): Buffer {
+  private errorReply(msg: Buffer, q: QueryInfo, rcode: number, prefix: number, ra = true, cookie: Buffer | null = null): Buffer {
     const qEnd = q.qEnd;
-    const opt = q.hasOpt ? buildOpt(MAX_UDP_REPLY, q.dnssecOk, [], rcode >> 4) : null;
+    const opt = q.hasOpt ? buildOpt(MAX_UDP_REPLY, q.dnssecOk, cookie !== null ? [cookie] : [], rcode >> 4) : null;
     const body = (qEnd > 0 ? qEnd : 12) + (opt ? opt.length : 0);
     const out = Buffer.alloc(prefix + body);
     if (prefix) out.writeUInt16BE(body, 0);
@@ -297,6 +346,7 @@ export class Front implements QueryHandler {
     if (local === PROBE_SILENT) return true; // drained: no reply at all
     this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, r.framing === 0 ? udpLimit(q) : 0xffff, t0, r);
+    w.cookie = this.guard.replyCookie;
     this.deliver(w, buildEntry(local, t0, 0), t0);
     return true;
   }
@@ -310,6 +360,7 @@ export class Front implements QueryHandler {
     const local = this.local.answer(name, question.lower, type, cls);
     if (local === PROBE_SILENT) return; // drained: no reply at all
     const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, limit, t0, r);
+    w.cookie = this.guard.replyCookie;
     if (local !== null) {
       this.deliver(w, buildEntry(local, t0, 0), t0);
       return;
@@ -317,12 +368,12 @@ export class Front implements QueryHandler {
     if ((msg[2] & 0x01) === 0) {
       // Not a recursive query: local data only, as unbound does for "allow" clients.
       // Answering it from the cache would let anyone probe what this node's clients asked.
-      this.send(r, this.errorReply(msg, q, RCODE.REFUSED, r.framing), RCODE.REFUSED, t0);
+      this.send(r, this.errorReply(msg, q, RCODE.REFUSED, r.framing, true, w.cookie), RCODE.REFUSED, t0);
       return;
     }
     this.c[C_MISSES]++;
     const j = this.waiting.join(question, w);
-    if (j.kind === 'full') { this.c[C_DROPPED]++; return; }
+    if (j.kind === 'full') { this.c[C_DROPPED]++; this.guard.counts.droppedInflight++; return; }
     // Queued: the answer comes after this call returns.
     w.replier = r.hold();
     if (j.kind === 'joined') return;
@@ -378,7 +429,7 @@ export class Front implements QueryHandler {
       if (this.closing) return;
       const now = this.now();
       try {
-        this.cache.store(hash, this.entryFromResult(name, type, cls, res, now), now);
+        this.storeAnswer(hash, this.entryFromResult(name, type, cls, res, now), isPositive(res), now);
       } catch (err) {
         this.logError(`encoding the prefetched answer for ${name}/${type}: ${(err as Error).message}`);
       }
@@ -399,8 +450,22 @@ export class Front implements QueryHandler {
       this.logError(`encoding the answer for ${name}/${type}: ${(err as Error).message}`);
       e = this.servfailEntry(p, now);
     }
-    this.cache.store(p.question.hash, e, now);
+    this.storeAnswer(p.question.hash, e, isPositive(res), now);
     this.answerWaiters(waiters, e, now);
+  }
+
+  /**
+   * Stores a fresh answer in its budget (positive or negative) and drops the question's
+   * entry from the other one, so an older answer there can never shadow the new one.
+   */
+  private storeAnswer(hash: number, e: AnswerEntry, positive: boolean, now: number): void {
+    if (positive) {
+      this.negCache.delete(hash);
+      this.cache.store(hash, e, now);
+    } else {
+      this.cache.delete(hash);
+      this.negCache.store(hash, e, now);
+    }
   }
 
   /** Encodes a result with the TTLs the TTL policy gives it (resolver/ttl-policy.ts). */
@@ -410,7 +475,7 @@ export class Front implements QueryHandler {
       name, type, class: cls, rcode: res.rcode,
       answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
     };
-    return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? this.cache.slabs : undefined);
+    return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? (isPositive(res) ? this.cache : this.negCache).slabs : undefined);
   }
 
   /** SERVFAIL for a resolution that failed or overran; never cached. */
@@ -424,7 +489,7 @@ export class Front implements QueryHandler {
   }
 
   private deliver(w: Waiter, e: AnswerEntry, now: number): void {
-    const opt = w.hasOpt ? this.optFor(w.dnssecOk, w.nsid, e.ede) : null;
+    const opt = w.hasOpt ? this.optFor(w.dnssecOk, w.nsid, e.ede, w.cookie) : null;
     const r = w.replier;
     try {
       this.send(r, render(e, w.query, opt, w.limit, now, r.framing), e.rcode, w.t0);
@@ -462,8 +527,14 @@ export class Front implements QueryHandler {
     s.dropped = c[C_DROPPED];
     s.refusedAcl = c[C_REFUSED_ACL];
     s.inflight = this.waiting.size;
-    s.cacheEntries = this.cache.entries;
-    s.cacheBytes = this.cache.bytes;
+    s.cacheEntries = this.cache.entries + this.negCache.entries;
+    s.cacheBytes = this.cache.bytes + this.negCache.bytes;
+    Object.assign(s.defence, this.guard.counts);
+    s.defence.zoneLimited = this.backStats.defence?.zoneLimited ?? 0;
+    s.defence.upstreamBadcookie = this.backStats.defence?.upstreamBadcookie ?? 0;
+    s.defence.negativeCacheEntries = this.negCache.entries;
+    s.defence.negativeCacheBytes = this.negCache.bytes;
+    s.defence.rateLimitClients = this.guard.rateLimitClients;
     for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) s.latency.counts[i] = c[C_LAT + i];
     s.latency.sumMs = c[C_LAT_SUM];
     s.latency.count = c[C_LAT_COUNT];

@@ -3,6 +3,7 @@
 // while `anycast-kit node` first runs its lameduck period and then calls close().
 
 import { isIPv6 } from 'node:net';
+import { withCookieSecret } from './defence/guard.js';
 import type { ClosableResolution, ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
 import { DEFAULT_WARMUP_QUERIES, defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
@@ -48,7 +49,9 @@ async function bindPair(host: string, port: number, front: Front, cfg: ResolverC
 }
 
 /** Runs the resolver in this process (workers > 1 is handled by resolver/workers.ts). */
-export async function startResolver(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle> {
+export async function startResolver(cfgIn: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle> {
+  // One cookie secret for every worker of this node (a random one when none is configured).
+  const cfg = withCookieSecret(cfgIn, o.log ?? stderrLog());
   if (cfg.workers > 1 && !o.resolution) {
     const { startWorkers } = await import('./workers.js');
     return startWorkers(cfg, o);

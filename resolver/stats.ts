@@ -3,6 +3,8 @@
 // workers (process.send) and to merge. All counters are monotonic except the gauges
 // marked below.
 
+import { addDefenceStats, emptyDefenceStats, type DefenceStats } from './defence/stats.js';
+
 /** Upper bounds of the latency histogram buckets, in milliseconds (last bucket is +Inf). */
 export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
@@ -32,7 +34,7 @@ export interface ResolverStats {
   upstreamProbes: number;
   /** Questions answered SERVFAIL at once because every server of the zone was known dead. */
   deadZoneServfails: number;
-  /** Packets dropped without an answer (QR=1, unparseable header, rate limits). */
+  /** Queries given no answer at all: the sum of defence.dropped* (malformed, in-flight limits, rate limiting). */
   dropped: number;
   /** Queries refused because the client is outside --allow. */
   refusedAcl: number;
@@ -46,6 +48,8 @@ export interface ResolverStats {
   latency: { bucketsMs: readonly number[]; counts: number[]; sumMs: number; count: number };
   /** Workers whose figures are included. */
   workers: number;
+  /** Rate limiting, cookies, flood defence and drop reasons (resolver/defence/stats.ts). */
+  defence: DefenceStats;
 }
 
 function zeroRecord<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -65,6 +69,7 @@ export function emptyStats(): ResolverStats {
     inflight: 0, cacheEntries: 0, cacheBytes: 0,
     latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
     workers: 1,
+    defence: emptyDefenceStats(),
   };
 }
 
@@ -87,6 +92,7 @@ export function mergeStats(parts: ResolverStats[]): ResolverStats {
     out.latency.sumMs += s.latency.sumMs;
     out.latency.count += s.latency.count;
     out.workers += s.workers;
+    addDefenceStats(out.defence, s.defence);
   }
   return out;
 }

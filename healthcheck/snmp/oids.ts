@@ -3,6 +3,8 @@
 // entry against the shipped MIB file with Debian's snmptranslate, so the two cannot
 // drift apart.
 
+import { DEFENCE_SCALARS } from '../defence-metrics.js';
+
 export type SnmpKind = 'Counter64' | 'Gauge32' | 'Integer' | 'OctetString';
 
 export interface ScalarDef {
@@ -71,6 +73,8 @@ export const SCALARS: readonly ScalarDef[] = [
   { name: 'akLatencyMeanUsec', suffix: '1.8.4', kind: 'Gauge32' },
   { name: 'akLatencyWindowSeconds', suffix: '1.8.5', kind: 'Gauge32' },
   { name: 'akLatencyResponses', suffix: '1.8.6', kind: 'Counter64' },
+  // akDefence (1.9): rate limiting, cookies, flood defence (healthcheck/defence-metrics.ts)
+  ...DEFENCE_SCALARS,
 ];
 
 export const TABLES: readonly TableDef[] = [

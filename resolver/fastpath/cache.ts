@@ -105,6 +105,11 @@ export class AnswerCache {
     if (this.lru.has(hash)) this.index.set(hash, e);
   }
 
+  /** Drops whatever is stored under `hash`. */
+  delete(hash: number): void {
+    this.lru.delete(hash);
+  }
+
   clear(): void {
     this.lru.clear();
     this.index.clear();

@@ -336,7 +336,7 @@ export class Iterator {
               promise: upstream.query({
                 address, port: cfg.upstream.port, name: asked.name, type: asked.type, class: asked.class,
                 timeoutMs, lingerMs: Math.max(0, Math.floor(leftMs - timeoutMs)), signal: dp.abort.signal,
-                tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns,
+                tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns, zone: dp.zone,
               }),
             };
             dp.current = q;
@@ -376,6 +376,11 @@ export class Iterator {
         case 'CLOSED': if (this.closed) return this.fail(t, 'resolver shutting down', EDE.OTHER); break;
         case 'LOCAL_REFUSED': case 'BAD_DESTINATION': dp.tries.set(q.address, Infinity); break;
         case 'NO_SOCKET': infra.releaseProbe(q.address); break; // our own shortage, not the server's fault: try again
+        case 'ZONE_LIMIT': // the zone has too many queries out (resolver/defence/zone-limit.ts): send no more
+          infra.releaseProbe(q.address);
+          if (dp.sent.length === 0) return this.fail(t, `zone query limit: ${out.detail}`, EDE.OTHER);
+          dp.current = dp.sent[0]; // wait for this resolution's own queries already out
+          break;
         case 'NETWORK': if (!q.lingering) infra.onTimeout(q.address, q.rtoMs, q.sentAtMs); dp.tries.set(q.address, Infinity); break;
         default: infra.markLame(q.address, dp.zone); break; // malformed or broken TCP: avoid for this zone
       }

@@ -25,6 +25,8 @@ export const MAX_KEY_LEN = 259;
 /** Additional records we are willing to walk looking for OPT (a TSIG or cookie-less padding is fine). */
 const MAX_ADDITIONAL = 4;
 export const NSID_OPTION = 3;
+/** EDNS COOKIE (RFC 7873); its checks are in resolver/defence/guard.ts. */
+const COOKIE_OPTION_CODE = 10;
 
 /**
  * Seed for the cache key hash, random per process, so nobody can choose names that
@@ -51,6 +53,9 @@ export class QueryInfo {
   dnssecOk = false;
   /** The client asked for NSID (RFC 5001). */
   nsid = false;
+  /** Where the COOKIE option's data (RFC 7873) starts in the message, and its length (0: none). */
+  cookieOff = 0;
+  cookieLen = 0;
 }
 
 /**
@@ -64,6 +69,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
   q.ednsVersion = 0;
   q.dnssecOk = false;
   q.nsid = false;
+  q.cookieLen = 0;
   const len = msg.length;
   if (len < 12) return QS.DROP;
   const b2 = msg[2];
@@ -147,6 +153,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
         o += 4 + olen;
         if (o > rdEnd) return QS.FORMERR;
         if (code === NSID_OPTION) q.nsid = true;
+        else if (code === COOKIE_OPTION_CODE) { q.cookieOff = o - olen; q.cookieLen = olen === 0 ? 1 : olen; }
       }
     }
     p = rdEnd;

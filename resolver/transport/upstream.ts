@@ -25,6 +25,7 @@ import { WireError } from '../../dns/errors.js';
 import { ipv6ToBytes } from '../../dns/rdata.js';
 import { ERRNO, QuerySockets, fastUdp } from '../../native/index.js';
 import type { ResolverStats } from '../stats.js';
+import { ClientCookies, RCODE_BADCOOKIE } from '../cookies/client-cookie.js';
 
 export interface UpstreamQuestion {
   address: string;
@@ -42,6 +43,8 @@ export interface UpstreamQuestion {
   lingerMs?: number;
   /** Cancels the query (and any lingering) when aborted. An AbortSignal or a Canceller. */
   signal?: CancelSignal;
+  /** The zone whose server is asked (the per-zone limit, resolver/defence/zone-limit.ts). */
+  zone?: string;
 }
 
 /** What the transport needs of a cancel signal; AbortSignal has this shape. */
@@ -91,6 +94,7 @@ export type UpstreamErrorCode =
   | 'NETWORK'        // socket error (unreachable, reset, bad address)
   | 'NO_SOCKET'      // this host could not open a query socket (out of file descriptors or buffers): not the server's fault
   | 'TCP_FAILED'     // TCP fallback could not complete
+  | 'ZONE_LIMIT'     // not sent: the zone has flood.max_outstanding_per_zone queries outstanding
   | 'CLOSED';        // the transport was closed
 
 export type UpstreamOutcome =
@@ -132,6 +136,8 @@ export interface TransportOptions {
   use0x20?: boolean;
   /** 'dgram' forces node:dgram even when fastudp is built (tests of the fallback). */
   udpIo?: 'auto' | 'dgram';
+  /** DNS cookies towards servers (resolver/cookies/client-cookie.ts); none when absent. */
+  cookies?: ClientCookies;
 }
 
 const MAX_TCP_MESSAGE = 65535;
@@ -408,7 +414,13 @@ export class UdpTcpTransport implements Upstream {
     if (!this.o.queryLocalhost && dest.local) {
       return { kind: 'error', code: 'LOCAL_REFUSED', detail: `${q.address} is a local address and queryLocalhost is off` };
     }
-    const udp = await this.udp(q, dest.family);
+    let udp = await this.udp(q, dest.family);
+    if (udp.kind === 'answer' && udp.msg.rcode === RCODE_BADCOOKIE && this.o.cookies) {
+      // BADCOOKIE: the server cookie it sent is learnt; ask once more, then over TCP (RFC 7873 section 5.3).
+      this.o.stats.defence.upstreamBadcookie++;
+      udp = await this.udp(q, dest.family);
+      if (udp.kind === 'answer' && udp.msg.rcode === RCODE_BADCOOKIE) return this.tcp(q);
+    }
     if (udp.kind === 'timeout' && udp.late) {
       // A late UDP answer with TC=1 still goes on to TCP.
       const late = udp.late.then((o) => (o.kind === 'answer' && (o.msg.flags & FLAG.TC) !== 0 ? this.tcp(q) : o));
@@ -493,7 +505,10 @@ export class UdpTcpTransport implements Upstream {
     const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
     let packet: Buffer;
     try {
-      packet = buildQuery({ id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+      packet = buildQuery({
+        id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined,
+        ednsOptions: q.edns && this.o.cookies ? [this.o.cookies.optionFor(q.address)] : undefined,
+      });
     } catch (e) {
       this.releaseSocketPlace();
       return { kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` };
@@ -557,6 +572,8 @@ export class UdpTcpTransport implements Upstream {
           finish({ kind: 'error', code: 'MALFORMED', detail: `${verdict.code}: ${verdict.message}` });
           return;
         }
+        // A COOKIE that is not ours: not the answer to this query (RFC 7873 section 5.3); keep waiting.
+        if (this.o.cookies && !this.o.cookies.learn(q.address, verdict)) { stats.upstreamErrors++; return; }
         finish({ kind: 'answer', msg: verdict, rttMs: performance.now() - sentAt, tcp: false, bytes: buf.length });
       };
       // A refused send or an ICMP error (port unreachable) fails the query at once, not at the timeout.
