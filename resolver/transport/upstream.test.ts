@@ -277,24 +277,33 @@ describe.each(['fastudp', 'dgram'] as const)('upstream transport (%s)', (io) => 
     // timeout: when it turns again, more answers wait than one read of the set takes
     // (64). Each must be read and taken before its timer can call it a timeout.
     const N = 160;
+    // Generous, so that a loaded box still gets the queries to the server before any timer is due.
+    const TIMEOUT_MS = 400;
     const stats = emptyStats();
     const t = new UdpTcpTransport({ udpIo, ednsUdpSize: 1232, queryLocalhost: true, stats });
     const held: Array<() => void> = [];
-    // Generous, so that a loaded box still gets all N queries to the server before any timer is due.
-    const TIMEOUT_MS = 400;
+    let replied = 0;
     let sentAt = 0;
+    let flushTimer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(flushTimer);
+      replied += held.length;
+      for (const send of held.splice(0)) send();
+      const until = sentAt + TIMEOUT_MS + 40;
+      while (performance.now() < until) { /* busy: no read until every timer is due */ }
+    };
     behaviour = (_q, reply) => {
       held.push(() => reply({ answers: [A('192.0.2.5')] }));
-      if (held.length === N) {
-        for (const send of held.splice(0)) send();
-        const until = sentAt + TIMEOUT_MS + 40;
-        while (performance.now() < until) { /* busy: no read until every timer is due */ }
-      }
+      // All of them, or (a query lost on a loaded box) what came within 150 ms.
+      if (held.length === N) flush();
+      else if (held.length === 1) flushTimer = setTimeout(flush, 150);
     };
     sentAt = performance.now();
     const all = await Promise.all(Array.from({ length: N }, () => t.query({ ...question, timeoutMs: TIMEOUT_MS })));
-    expect(all.filter((o) => o.kind !== 'answer')).toEqual([]);
-    expect(stats.upstreamTimeouts).toBe(0);
+    expect(replied, 'replies sent at once: more than one read of the set takes').toBeGreaterThan(128);
+    // Every reply that was sent was taken; only queries the server never saw timed out.
+    expect(all.filter((o) => o.kind === 'answer')).toHaveLength(replied);
+    expect(stats.upstreamTimeouts).toBe(N - replied);
     await t.close();
   });
 

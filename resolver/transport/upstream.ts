@@ -550,15 +550,14 @@ export class UdpTcpTransport implements Upstream {
       let deliver: (out: UpstreamOutcome) => void = resolve;
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => finish({ kind: 'error', code: 'CLOSED', detail: 'query cancelled' });
-      const lingerer = {
-        yieldPlace: () => { this.placeCounters.lingerYielded++; finish({ kind: 'timeout', tcp: false }); },
-      };
+      // Made only when the query starts lingering (most never do).
+      let lingerer: { yieldPlace(): void } | undefined;
       const finish = (out: UpstreamOutcome) => {
         if (done) return;
         done = true;
         if (timer) clearTimeout(timer);
         this.open.delete(handle);
-        this.lingering.delete(lingerer);
+        if (lingerer) this.lingering.delete(lingerer);
         q.signal?.removeEventListener('abort', onAbort);
         sock.close();
         this.releaseSocketPlace();
@@ -598,6 +597,7 @@ export class UdpTcpTransport implements Upstream {
         if (linger <= 0) { finish({ kind: 'timeout', tcp: false }); return; }
         const late = new Promise<UpstreamOutcome>((r) => { deliver = r; });
         timer = setTimeout(() => finish({ kind: 'timeout', tcp: false }), linger);
+        lingerer = { yieldPlace: () => { this.placeCounters.lingerYielded++; finish({ kind: 'timeout', tcp: false }); } };
         this.lingering.add(lingerer);
         resolve({ kind: 'timeout', tcp: false, late });
       }), Math.max(1, q.timeoutMs));
