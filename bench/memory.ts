@@ -121,7 +121,7 @@ export function curveSvg(r: CurveResult, cacheBytes: number): string {
     yLabel: 'MiB',
     series: [
       { name: 'RSS (VmRSS)', points: r.points.map((p) => [p.names, MiB(p.rssKiB)]) },
-      { name: 'peak RSS (VmHWM)', points: r.points.map((p) => [p.names, MiB(p.hwmKiB)]) },
+      { name: 'peak RSS (VmHWM)', points: r.points.map((p) => [p.names, MiB(p.hwmKiB)]), color: '#ff7f0e' },
     ],
     limits: [{ y: MiB(r.ceilingKiB), label: `ceiling (resolver README): ${MiB(r.ceilingKiB)} MiB`, color: '#d62728' }],
   });
