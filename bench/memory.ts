@@ -37,6 +37,8 @@ export interface CurveOptions {
   /** Cap on queries per second (dnsperf -Q); none when omitted. */
   maxQps?: number;
   workers?: number;
+  /** Share of the names that are NXDOMAIN (a random-subdomain flood is 1); default 0.3. */
+  nxShare?: number;
 }
 
 export interface CurvePoint {
@@ -57,15 +59,15 @@ export interface CurveResult {
   seconds: number;
 }
 
-/** Share of the stream that is NXDOMAIN names. */
+/** Share of the stream that is NXDOMAIN names, unless told otherwise. */
 const NX_SHARE = 0.3;
 
-function sliceFile(dir: string, slice: number, from: number, to: number): string {
+function sliceFile(dir: string, slice: number, from: number, to: number, nxShare: number): string {
   const file = join(dir, `memory-${slice}.txt`);
   const lines: string[] = [];
   for (let i = from; i < to; i++) {
-    // Every tenth name in three is NXDOMAIN, spread evenly through the stream.
-    const nx = i % 10 < NX_SHARE * 10;
+    // NXDOMAIN names spread evenly through the stream (3 in every 10 by default).
+    const nx = i % 10 < Math.round(nxShare * 10);
     lines.push(nx ? `n${i.toString(36)}.nx.perf.interop A\n` : `m${i.toString(36)}.miss.perf.interop A\n`);
   }
   writeFileSync(file, lines.join(''));
@@ -93,7 +95,7 @@ export async function runMemoryCurve(o: CurveOptions): Promise<CurveResult> {
     let sent = 0, completed = 0, lost = 0;
     for (let s = 0; s < slices; s++) {
       const from = Math.floor((o.names * s) / slices), to = Math.floor((o.names * (s + 1)) / slices);
-      const file = sliceFile(auth.dir, s, from, to);
+      const file = sliceFile(auth.dir, s, from, to, o.nxShare ?? NX_SHARE);
       // Bounded: each slice ends when its names are sent once (-n 1) or after the limit.
       const seconds = Math.max(10, Math.ceil(((to - from) / (o.maxQps ?? 2000)) * 3));
       const res = await runDnsperf({ server: ours.address, file, seconds, maxRuns: 1, clients: 8, outstanding: o.outstanding ?? 500, maxQps: o.maxQps });
@@ -121,7 +123,7 @@ export function curveSvg(r: CurveResult, cacheBytes: number): string {
     yLabel: 'MiB',
     series: [
       { name: 'RSS (VmRSS)', points: r.points.map((p) => [p.names, MiB(p.rssKiB)]) },
-      { name: 'peak RSS (VmHWM)', points: r.points.map((p) => [p.names, MiB(p.hwmKiB)]) },
+      { name: 'peak RSS (VmHWM)', points: r.points.map((p) => [p.names, MiB(p.hwmKiB)]), color: '#ff7f0e' },
     ],
     limits: [{ y: MiB(r.ceilingKiB), label: `ceiling (resolver README): ${MiB(r.ceilingKiB)} MiB`, color: '#d62728' }],
   });

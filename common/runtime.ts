@@ -18,7 +18,7 @@
 //
 // glibc's malloc gets at most two arenas (MALLOC_ARENA_MAX=2): by default every
 // thread that mallocs (V8's GC helpers) gets an arena of its own and keeps what it
-// freed; with an 8 MiB cache that was about 26 MiB of RSS after 100k fresh names.
+// freed; with an 8 MiB cache that was about 28 MiB of RSS after 100k fresh names.
 //
 // The flags have to be given when Node starts, so these commands re-execute
 // themselves in place with them (process.execve: same pid, no wrapper process; a

