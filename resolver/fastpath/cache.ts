@@ -88,6 +88,16 @@ export class AnswerCache {
     this.index.clear();
   }
 
+  /** Every entry with its hash, most recently used first (cache dumps, flushes). */
+  all(): IterableIterator<[number, AnswerEntry]> {
+    return this.lru.entries();
+  }
+
+  /** Removes the entry stored under `hash`. */
+  delete(hash: number): void {
+    this.lru.delete(hash);
+  }
+
   get entries(): number {
     return this.lru.size;
   }
