@@ -9,6 +9,7 @@ import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
+import { applyOpsFlags, OPS_FLAGS_HELP, OPS_TOP_KEYS, opsFlagOptions, readOpsSections, type OpsFlagValues, type OpsSettings } from './control/settings.js';
 
 export interface ListenAddress {
   host: string;
@@ -97,6 +98,8 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** Additive: control socket and warm start (resolver/control/settings.ts); defaults when absent. */
+  ops?: OpsSettings;
 }
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
@@ -155,9 +158,10 @@ export const resolverFlagOptions = {
   workers: { type: 'string' },
   identity: { type: 'string' },
   config: { type: 'string' },
+  ...opsFlagOptions,
 } as const satisfies Options;
 
-export interface ResolverFlagValues {
+export interface ResolverFlagValues extends OpsFlagValues {
   listen?: string[];
   'root-hints'?: string;
   allow?: string[];
@@ -174,7 +178,8 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --query-localhost      permit upstream queries to loopback addresses (labs, tests)
   --workers N            N processes share each listen address (SO_REUSEPORT) (default: 1)
   --identity NAME        name for CHAOS id.server/hostname.bind and NSID (default: hostname)
-  --config FILE          YAML file with a resolver: section; flags override it`;
+  --config FILE          YAML file with a resolver: section; flags override it
+${OPS_FLAGS_HELP}`;
 
 const MAX_WORKERS = 64;
 
@@ -201,6 +206,7 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     if (problem) throw new UsageError(`--identity ${problem}`);
     cfg.identity = flags.identity;
   }
+  if (flags['control-socket'] !== undefined || flags['cache-dump'] !== undefined || flags['warm-names'] !== undefined) cfg.ops = applyOpsFlags(cfg.ops, flags);
   return cfg;
 }
 
@@ -328,7 +334,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', ...OPS_TOP_KEYS] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -452,6 +458,8 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     if (pipe !== undefined) t.maxPipelined = pipe;
     cfg.tcp = t;
   }
+
+  if (OPS_TOP_KEYS.some((k) => top[k] !== undefined)) cfg.ops = readOpsSections(src, top, path, cfg.ops);
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

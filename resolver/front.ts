@@ -88,8 +88,8 @@ export interface FrontOptions {
 
 export class Front implements QueryHandler {
   readonly cache: AnswerCache;
-  readonly local: LocalAnswers;
-  private readonly acl: Acl;
+  local: LocalAnswers;
+  private acl: Acl;
   private readonly waiting: WaitList<Waiter, Question>;
   private readonly resolution: Resolution;
   private readonly backStats: ResolverStats;
@@ -101,8 +101,8 @@ export class Front implements QueryHandler {
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
   /** OPT records by (DO ? 1 : 0) | (NSID ? 2 : 0). */
-  private readonly opts: Buffer[];
-  private readonly nsid: Buffer;
+  private opts: Buffer[];
+  private nsid: Buffer;
   private closing = false;
   private lastErrorLogMs = -Infinity;
   /** Clock reading shared by the packets of one event-loop turn (see batchNow). */
@@ -122,6 +122,26 @@ export class Front implements QueryHandler {
     this.waiting = new WaitList<Waiter, Question>(o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT);
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
     this.nsid = nsidOption(o.cfg.identity);
+    this.opts = [
+      buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
+      buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
+    ];
+  }
+
+  /**
+   * Reload (resolver/control/reload.ts updates the config object in place first):
+   * rebuilds what was derived from it at start. The cache, the sockets and the
+   * resolutions in flight are untouched.
+   */
+  reconfigure(): void {
+    const cfg = this.cfg;
+    this.acl = new Acl(cfg.allow);
+    const old = this.local;
+    this.local = new LocalAnswers({ identity: cfg.identity, probeName: cfg.probe.name, nodefault: cfg.localZonesNodefault });
+    this.local.probeMode = old.probeMode;
+    this.local.warming = old.warming;
+    this.waiting.maxQuestions = cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT;
+    this.nsid = nsidOption(cfg.identity);
     this.opts = [
       buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
       buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),

@@ -4,6 +4,8 @@
 // marked below.
 
 /** Upper bounds of the latency histogram buckets, in milliseconds (last bucket is +Inf). */
+import { addOpsStats, emptyOpsStats, type OpsStats } from './control/types.js';
+
 export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
 export type Protocol = 'udp' | 'tcp';
@@ -40,6 +42,8 @@ export interface ResolverStats {
   latency: { bucketsMs: readonly number[]; counts: number[]; sumMs: number; count: number };
   /** Workers whose figures are included. */
   workers: number;
+  /** Reloads, flushes and warm start (resolver/control/ops.ts). */
+  ops: OpsStats;
 }
 
 function zeroRecord<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -59,6 +63,7 @@ export function emptyStats(): ResolverStats {
     inflight: 0, cacheEntries: 0, cacheBytes: 0,
     latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
     workers: 1,
+    ops: emptyOpsStats(),
   };
 }
 
@@ -79,6 +84,7 @@ export function mergeStats(parts: ResolverStats[]): ResolverStats {
     out.latency.sumMs += s.latency.sumMs;
     out.latency.count += s.latency.count;
     out.workers += s.workers;
+    addOpsStats(out.ops, s.ops);
   }
   return out;
 }

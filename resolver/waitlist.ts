@@ -37,7 +37,8 @@ export class WaitList<W, Q extends Keyed = Keyed> {
   private readonly map = new Map<string, WaitGroup<W, Q>>();
 
   constructor(
-    private readonly maxQuestions: number,
+    /** Distinct questions at once; a reload may change it. */
+    public maxQuestions: number,
     private readonly maxWaiters = 512,
   ) {}
 
