@@ -57,3 +57,9 @@ export function describeApply(r: ApplyResult): string {
   if (r.needRestart.length) parts.push(`kept until a restart: ${r.needRestart.join(', ')}`);
   return parts.join('; ');
 }
+
+/** The report line for a config that could not be read (each FILE:LINE: FIELD: MESSAGE kept whole). */
+export function refusedMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return `reload refused, the running config stays: ${text.split('\n').join('; ')}`;
+}

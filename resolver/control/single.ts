@@ -10,7 +10,7 @@ import type { Resolution } from '../iterator/types.js';
 import type { RRsetCache } from '../cache/rrset-cache.js';
 import type { ResolverStats } from '../stats.js';
 import { CacheOps, readNamesFile, warmFromNames, type CacheOp, type CacheOpResult } from './ops.js';
-import { applyInPlace, describeApply } from './reload.js';
+import { applyInPlace, describeApply, refusedMessage } from './reload.js';
 import { defaultOpsSettings } from './settings.js';
 
 export interface SingleOps {
@@ -76,7 +76,7 @@ export function startSingleOps(cfg: ResolverConfig, front: Front, resolution: Re
         next = load() as ResolverConfig;
       } catch (err) {
         ops.counters.reloadFailures++;
-        return { ok: false, message: `reload refused, the running config stays: ${(err as Error).message}`, changed: [], needRestart: [] };
+        return { ok: false, message: refusedMessage(err), changed: [], needRestart: [] };
       }
       const r = applyInPlace(cfg, next);
       front.reconfigure();

@@ -11,7 +11,7 @@ import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { encodeDump, mergeDumps, readDumpFile, writeFileAtomic, type ParsedDump } from '../cache/dump.js';
 import type { CacheOp, CacheOpResult } from './types.js';
-import { applyInPlace, describeApply } from './reload.js';
+import { applyInPlace, describeApply, refusedMessage } from './reload.js';
 
 export type WorkerCall =
   | { type: 'reload'; id: number; cfg: ResolverConfig }
@@ -88,7 +88,7 @@ export function workersControl(o: {
       next = load() as ResolverConfig;
     } catch (err) {
       counters.reloadFailures++;
-      return { ok: false, message: `reload refused, the running config stays: ${(err as Error).message}`, changed: [], needRestart: [] };
+      return { ok: false, message: refusedMessage(err), changed: [], needRestart: [] };
     }
     const r = applyInPlace(o.cfg, next);
     // What restarted workers get: the same values, their own workers/listen.
