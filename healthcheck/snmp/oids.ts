@@ -68,6 +68,15 @@ export const SCALARS: readonly ScalarDef[] = [
   { name: 'akLatencyMeanUsec', suffix: '1.8.4', kind: 'Gauge32' },
   { name: 'akLatencyWindowSeconds', suffix: '1.8.5', kind: 'Gauge32' },
   { name: 'akLatencyResponses', suffix: '1.8.6', kind: 'Counter64' },
+  // akOps (1.14): reload, control and warm start
+  { name: 'akOpsReloads', suffix: '1.14.1', kind: 'Counter64' },
+  { name: 'akOpsReloadFailures', suffix: '1.14.2', kind: 'Counter64' },
+  { name: 'akOpsFlushedEntries', suffix: '1.14.3', kind: 'Counter64' },
+  { name: 'akOpsDumpEntriesLoaded', suffix: '1.14.4', kind: 'Counter64' },
+  { name: 'akOpsDumpsRejected', suffix: '1.14.5', kind: 'Counter64' },
+  { name: 'akOpsDumpEntriesWritten', suffix: '1.14.6', kind: 'Gauge32' },
+  { name: 'akOpsWarmNamesResolved', suffix: '1.14.7', kind: 'Counter64' },
+  { name: 'akOpsWarming', suffix: '1.14.8', kind: 'Integer', enumeration: TRUTH },
 ];
 
 export const TABLES: readonly TableDef[] = [
