@@ -68,8 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   const force = (s: NodeJS.Signals) => { log(`${s} again: exiting now`); process.exit(1); };
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
-  await ops.close();
   await handle.close();
+  await ops.close();
   log('stopped');
   return 0;
 }

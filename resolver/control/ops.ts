@@ -142,10 +142,10 @@ export function readNamesFile(file: string, log: (m: string) => void): WarmName[
 
 /**
  * Resolves `names` through the back and stores the answers in the answer cache,
- * `concurrency` at a time, until done or `deadlineMs` (monotonic) passes.
+ * `concurrency` at a time, while `keepGoing()` says so.
  * Returns how many were resolved.
  */
-export async function warmFromNames(front: Front, resolution: Resolution, names: WarmName[], concurrency: number, deadlineMs: number, now: () => number): Promise<number> {
+export async function warmFromNames(front: Front, resolution: Resolution, names: WarmName[], concurrency: number, keepGoing: () => boolean, now: () => number, onResolved: () => void = () => {}): Promise<number> {
   const q = new QueryInfo();
   const key = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   let next = 0, done = 0;
@@ -161,11 +161,13 @@ export async function warmFromNames(front: Front, resolution: Resolution, names:
     query.writeUInt16BE(1, 14 + labels.length);
     if (readQuery(query, q, key) === QS.OK) front.cache.store(q.keyHash, e, t);
     done++;
+    onResolved();
   };
   const lane = async (): Promise<void> => {
-    while (next < names.length && now() < deadlineMs) {
+    while (next < names.length && keepGoing()) {
       const w = names[next++];
       try { await one(w); } catch { /* a name that fails is just not warm */ }
+      // A resolution that ends after the deadline is not counted as warming's.
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));

@@ -119,7 +119,9 @@ export async function startOpsRuntime(o: {
     reload,
     control,
     async close() {
+      // From here on the process is stopping: a HUP is noted, never fatal.
       process.off('SIGHUP', onHup);
+      process.on('SIGHUP', () => log('SIGHUP while stopping: ignored'));
       await control?.close();
     },
   };

@@ -54,12 +54,21 @@ export function startSingleOps(cfg: ResolverConfig, front: Front, resolution: Re
       front.local.warming = true;
       ops.counters.warming = 1;
       const t0 = now();
-      const deadline = t0 + s0.warmTimeLimitMs;
       log(`warm start: resolving ${names.length} names from ${s0.warmNamesFile} (at most ${s0.warmTimeLimitMs / 1000} s); the probe name answers "warming" until then`);
-      warmed = warmFromNames(front, resolution, names, s0.warmConcurrency, deadline, () => (stop ? Infinity : now())).then((n) => {
-        ops.counters.warmNamesResolved += n;
+      // The time limit is hard: warming ends at the deadline even if a resolution is
+      // still running (it finishes in the background and is cached as usual).
+      let resolved = 0;
+      let limitTimer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((r) => { limitTimer = setTimeout(() => { stop = true; r(); }, s0.warmTimeLimitMs); });
+      warmed = Promise.race([
+        warmFromNames(front, resolution, names, s0.warmConcurrency, () => !stop, now, () => { if (!stop) resolved++; }).then(() => {}),
+        limit,
+      ]).then(() => {
+        clearTimeout(limitTimer);
+        stop = true;
+        ops.counters.warmNamesResolved += resolved;
         const ms = Math.round(now() - t0);
-        log(`warm start: ${n} of ${names.length} names resolved in ${ms} ms${n < names.length ? ' (time limit reached or stopped)' : ''}; warming done`);
+        log(`warm start: ${resolved} of ${names.length} names resolved in ${ms} ms${resolved < names.length ? ' (time limit reached or stopped)' : ''}; warming done`);
       }, (err: Error) => log(`warm start: ${err.message}`)).finally(() => {
         front.local.warming = false;
         ops.counters.warming = 0;
