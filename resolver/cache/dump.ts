@@ -49,7 +49,17 @@ export interface ParsedDump {
   entries: DumpEntry[];
 }
 
-export class DumpError extends Error {}
+/** DumpError's machine code (a closed set of one; see docs/errors.md). */
+export type DumpErrorCode = 'CACHE_DUMP';
+
+/** A cache dump that cannot be used: bad magic, another format version, damaged or truncated. */
+export class DumpError extends Error {
+  readonly code: DumpErrorCode = 'CACHE_DUMP';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DumpError';
+  }
+}
 
 /** Where a stored message's parts are; computed by walking it, never trusted from the file. */
 interface Shape {
