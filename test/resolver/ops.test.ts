@@ -136,7 +136,11 @@ describe('SIGHUP and the control socket (real resolver, NSD, dig)', () => {
       const hitsBefore = (await stats(sock)).cacheHits;
       const again = await dig('www.a.interop');
       expect(again.status).toBe('NOERROR');
-      expect((await stats(sock)).cacheHits).toBe(hitsBefore + 1);
+      // kdig too: a second client implementation sees the same cached answer.
+      const k = await run('kdig', [`@${OURS}`, '-p', String(PORT), '+retry=0', '+timeout=5', 'www.a.interop', 'A'], { timeout: 15_000 });
+      expect(k.stdout).toMatch(/status: NOERROR/);
+      expect(k.stdout).toMatch(/www\.a\.interop\.\s+\d+\s+IN\s+A\s+192\.0\.2\.[12]/);
+      expect((await stats(sock)).cacheHits).toBe(hitsBefore + 2);
 
       // Bad config: reported as FILE:LINE: FIELD: MESSAGE, the process lives, the old config stays.
       writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  allow: [127.0.0.0/8]', '  allow: [127.0.0.0/8]\n  max_inflight: -5'));
