@@ -10,6 +10,8 @@
 /** Settings that need a restart (dotted ResolverConfig paths). */
 export const RESTART_ONLY: readonly string[] = [
   'listen', 'workers', 'cache.maxBytes', 'rootHintsFile', 'ops.controlSocket', 'tcp.maxConnections',
+  // Copied into the upstream transport and the server-selection cache when they are built.
+  'upstream.timeoutMs', 'upstream.ednsUdpSize', 'upstream.queryLocalhost', 'upstream.use0x20',
 ];
 
 export interface ApplyResult {
