@@ -59,6 +59,10 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--identity "${values.identity}" must be 1-255 printable ASCII characters without spaces`);
   }
 
+  // SIGHUP's default action would kill the lab (exit 129, no cleanup). The lab is
+  // built from flags, with no config file to re-read: a HUP is logged and ignored.
+  process.on('SIGHUP', () => process.stderr.write('lab: SIGHUP: the lab has no config file to reload; ignored\n'));
+
   let ln: Awaited<ReturnType<typeof startLabNode>>;
   try {
     ln = await startLabNode({

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   lab: { summary: 'run the self-contained lab node: a mini-internet on loopback and a node recursing through it', load: () => import('./lab.js') },
   resolver: { summary: 'run the caching recursive resolver', load: () => import('./resolver.js') },
   node: { summary: 'run the deployable node: resolver, health endpoint, metrics and SNMP agent', load: () => import('./node.js') },
+  control: { summary: 'send a command to a running resolver or node over its control socket (reload, flush, stats, dump-cache...)', load: () => import('./control.js') },
   ios: { summary: 'render switch config (IOS, IOS-XE, NX-OS) from a site inventory', load: () => import('./ios.js') },
   loadtest: { summary: 'load generator (run, capacity) and CEF/failover model (cef, failover, plan)', load: () => import('./loadtest.js') },
 };

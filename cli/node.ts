@@ -10,7 +10,8 @@ import {
 } from '../resolver/config.js';
 import { lowerName } from '../dns/name.js';
 import { checkSections, DEFAULT_PROBE_NAME, parseListen, readNodeSections, resolveSections, type NodeSectionsInput } from '../healthcheck/config.js';
-import { startNode } from '../node/node.js';
+import { nodeResolverConfig, startNode } from '../node/node.js';
+import { startOpsRuntime } from '../resolver/control/runtime.js';
 import type { NodeConfig } from '../node/config.js';
 
 const USAGE = `usage: anycast-kit node [--config FILE] [every resolver flag] --health-listen ADDR:PORT
@@ -37,7 +38,10 @@ ${RESOLVER_FLAGS_HELP}
   -h, --help                 this help
 
 Signals: SIGTERM or SIGINT start lameduck (503 at once, DNS answers for health.lameduck
-seconds, then exit; a second signal exits at once). SIGUSR1 toggles drain.
+seconds, then the cache dump is written when warm_start.dump_file is set, then exit; a
+second signal exits at once). SIGUSR1 toggles drain. SIGHUP reloads the resolver
+settings of the config file (a bad file is reported as FILE:LINE: FIELD: MESSAGE and
+the running config stays); anycast-kit control reload does the same.
 Environment: ANYCAST_KIT_UDP=dgram uses node:dgram instead of the fastudp addon
 (native/README.md); ANYCAST_KIT_NO_REEXEC=1 keeps V8's default young generation and heap growth.
 Every setting, the state machine and how to pick the timers: healthcheck/README.md`;
@@ -121,7 +125,24 @@ export async function run(argv: string[]): Promise<number> {
   if (h.lameduckSource === 'minimum') {
     log(`lameduck is ${h.lameduckMs / 1000} s (the minimum): the config gives no switch SLA timing; set health.sla or health.lameduck`);
   }
+  // SIGHUP's default action kills the process: until the reload handler is in, a HUP
+  // is remembered and acted on once the node is up.
+  let earlyHup = false;
+  const onEarlyHup = () => { earlyHup = true; };
+  process.on('SIGHUP', onEarlyHup);
   const node = await startNode(cfg, { log });
+  const running = nodeResolverConfig(cfg);
+  const loadResolver = () => {
+    const next = nodeConfigFromFlags(values);
+    const { resolver: _r, ...others } = next;
+    const { resolver: _c, ...now } = cfg;
+    if (JSON.stringify(others) !== JSON.stringify(now)) log('reload: health, snmp and metrics settings changed in the file; they take effect at the next restart');
+    return nodeResolverConfig(next);
+  };
+  const ops = await startOpsRuntime({ handle: node.resolver, cfg: running, load: loadResolver, log, status: () => ({ health: node.health, serving: node.serving }) })
+    .catch(async (err: unknown) => { await node.close(); throw err; });
+  process.off('SIGHUP', onEarlyHup);
+  if (earlyHup) void ops.reload();
 
   // Signal handlers go in before we say we listen: whoever reads that line may signal
   // at once, and a SIGTERM with no handler yet kills the process outright (no lameduck).
@@ -169,6 +190,7 @@ export async function run(argv: string[]): Promise<number> {
   const signal = await stopSignal;
   log(`${signal}: lameduck for ${h.lameduckMs / 1000} s (health 503, DNS still answering), then exit`);
   await node.shutdown();
+  await ops.close();
   process.off('SIGUSR1', onUsr1);
   if (forced) return 1;
   log('stopped');

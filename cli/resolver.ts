@@ -5,13 +5,21 @@
 import { fastUdpStatus } from '../native/index.js';
 import { parseFlags } from '../common/args.js';
 import { startResolver } from '../resolver/server.js';
+import { startOpsRuntime } from '../resolver/control/runtime.js';
 import { RESOLVER_FLAGS_HELP, resolverConfigFromFlags, resolverFlagOptions, type ResolverFlagValues } from '../resolver/config.js';
 
 const USAGE = `usage: anycast-kit resolver --listen ADDR:PORT [--listen ADDR:PORT ...] [--root-hints FILE] [--allow CIDR ...]
                             [--query-localhost] [--workers N] [--identity NAME] [--config FILE] [--json]
+                            [--control-socket PATH] [--cache-dump FILE] [--warm-names FILE]
 
 Runs the caching recursive resolver in the foreground, serving UDP and TCP on every
---listen address (one socket per address). Logs go to stderr; SIGTERM or SIGINT stop it.
+--listen address (one socket per address). Logs go to stderr.
+
+Signals: SIGTERM or SIGINT stop it (answering what is in flight, then writing the
+cache dump when warm_start.dump_file / --cache-dump is set; a second signal exits at
+once). SIGHUP reloads the config file: a bad file is reported as FILE:LINE: FIELD:
+MESSAGE and the running config stays. anycast-kit control does the same over the
+control socket.
 
 ${RESOLVER_FLAGS_HELP}
   --json                 print one JSON line to stdout once listening ({"listening":[...]})
@@ -38,7 +46,18 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  // SIGHUP must never kill the resolver (its default action): until the reload
+  // handler is in, a HUP is remembered and acted on once the resolver is up.
+  let earlyHup = false;
+  const onEarlyHup = () => { earlyHup = true; };
+  process.on('SIGHUP', onEarlyHup);
   const handle = await startResolver(cfg, { log });
+  const ops = await startOpsRuntime({ handle, cfg, load: () => resolverConfigFromFlags(values), log }).catch(async (err: unknown) => {
+    await handle.close();
+    throw err;
+  });
+  process.off('SIGHUP', onEarlyHup);
+  if (earlyHup) void ops.reload();
   const where = handle.listening.map((l) => (l.family === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)).join(', ');
   const fast = fastUdpStatus();
   const udpIo = fast.available ? 'fastudp' : 'dgram';
@@ -51,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
   await handle.close();
+  await ops.close();
   log('stopped');
   return 0;
 }

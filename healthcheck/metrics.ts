@@ -94,6 +94,18 @@ export function renderMetrics(m: MetricsInput): string {
   o.one(`${P}upstream_probes_total`, 'counter', 'Background probes sent to dead authoritative servers (one per server per back-off period).', s.upstreamProbes ?? 0);
   o.one(`${P}dead_zone_servfails_total`, 'counter', 'Questions answered SERVFAIL (EDE 22) at once because every server of the zone was known dead.', s.deadZoneServfails ?? 0);
 
+  // Reload, control and warm start (resolver/control/)
+  const ops = s.ops;
+  o.family(`${P}config_reloads_total`, 'counter', 'Config reloads (SIGHUP or anycast-kit control reload), by result; failed ones left the running config in force.');
+  o.sample(`${P}config_reloads_total`, ops.reloads, { result: 'ok' });
+  o.sample(`${P}config_reloads_total`, ops.reloadFailures, { result: 'failed' });
+  o.one(`${P}cache_flushed_entries_total`, 'counter', 'Cache entries removed by anycast-kit control flush, flush-zone and flush-negative.', ops.flushedEntries);
+  o.one(`${P}cache_dump_entries_loaded_total`, 'counter', 'Answers loaded from a cache dump (warm start or load-cache), summed over workers.', ops.dumpEntriesLoaded);
+  o.one(`${P}cache_dumps_rejected_total`, 'counter', 'Cache dumps rejected as damaged, truncated or of another format version (the node started cold).', ops.dumpsRejected);
+  o.one(`${P}cache_dump_entries_written`, 'gauge', 'Answers written by the last cache dump.', ops.dumpEntriesWritten);
+  o.one(`${P}warm_names_resolved_total`, 'counter', 'Names resolved while warming from warm_start.names_file, summed over workers.', ops.warmNamesResolved);
+  o.one(`${P}warming`, 'gauge', '1 while warm start is in progress (the node stays out of service), else 0.', ops.warming);
+
   // Latency histogram (stats keep per-bucket counts in ms; Prometheus wants cumulative seconds)
   const h = `${P}response_duration_seconds`;
   o.family(h, 'histogram', 'Time from receiving a query to sending its answer.');

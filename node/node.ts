@@ -64,6 +64,14 @@ async function defaultStartResolver(cfg: ResolverConfig): Promise<ResolverHandle
   return mod.startResolver(cfg);
 }
 
+/**
+ * The resolver config a node runs: the node answers health.probeName. Reload
+ * (cli/node.ts) builds the new one the same way.
+ */
+export function nodeResolverConfig(cfg: NodeConfig): ResolverConfig {
+  return { ...cfg.resolver, probe: { ...cfg.resolver.probe, name: cfg.health.probeName } };
+}
+
 export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<NodeHandle> {
   const log = deps.log ?? ((l: string) => process.stderr.write(`node: ${l}\n`));
   const now = deps.now ?? Date.now;
@@ -74,10 +82,15 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
 
   // The resolver must answer the probe name locally: that is what keeps an upstream
   // outage from withdrawing every node at once.
-  const resolverCfg: ResolverConfig = { ...cfg.resolver, probe: { ...cfg.resolver.probe, name: health.probeName } };
+  const resolverCfg = nodeResolverConfig(cfg);
   const resolver = await (deps.startResolver ?? defaultStartResolver)(resolverCfg);
 
   const monitor = new HealthMonitor({ resolver, settings: health, now, log });
+  // Warm start (resolver/control/): until the resolver says it is warm, or the time
+  // limit passes, the monitor does not run, so the node stays "starting" and out of
+  // service (/health 503 "warming", the probe name REFUSED with EDE 14 "warming").
+  let warming = resolver.warmed !== undefined;
+  const warmLimitMs = (resolverCfg.ops?.warmTimeLimitMs ?? 30_000) + 5_000;
   const machine = monitor.machine;
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -109,6 +122,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
     const lameduckLeftMs = snap.lameduckSinceMs === undefined ? undefined : Math.max(0, snap.lameduckSinceMs + health.lameduckMs - now());
     return {
       state: snap.state,
+      warming,
       serving: snap.serving,
       httpStatus: snap.serving ? 200 : 503,
       since: new Date(snap.sinceMs).toISOString(),
@@ -141,6 +155,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
 
   const healthResponse = (): HttpResponse => {
     const snap = machine.snapshot();
+    if (warming && snap.state === 'starting') return { status: 503, body: 'UNAVAILABLE warming: warm start in progress (cache dump, names file)\n' };
     if (snap.serving) {
       return { status: 200, body: snap.degraded ? `OK up (degraded: ${snap.degradedReasons.join('; ')})\n` : 'OK up\n' };
     }
@@ -221,6 +236,14 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
       akLatencyWindowSeconds: load.windowS,
       akLatencyResponses: s.latency.count,
       ...defenceSnmpValues(s.defence),
+      akOpsReloads: s.ops.reloads,
+      akOpsReloadFailures: s.ops.reloadFailures,
+      akOpsFlushedEntries: s.ops.flushedEntries,
+      akOpsDumpEntriesLoaded: s.ops.dumpEntriesLoaded,
+      akOpsDumpsRejected: s.ops.dumpsRejected,
+      akOpsDumpEntriesWritten: s.ops.dumpEntriesWritten,
+      akOpsWarmNamesResolved: s.ops.warmNamesResolved,
+      akOpsWarming: s.ops.warming ? 1 : 2,
     }, {
       akRcodeTable: RCODE_LABELS.map((r) => s.answersByRcode[r] ?? 0),
       akQtypeTable: QTYPE_CLASSES.map((q) => s.queriesByQtype[q] ?? 0),
@@ -256,7 +279,18 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
     await close();
     throw err;
   }
-  monitor.start();
+  if (!warming) monitor.start();
+  else {
+    let limit: NodeJS.Timeout | undefined;
+    void Promise.race([
+      resolver.warmed!(),
+      new Promise<void>((r) => { limit = setTimeout(() => { log(`warm start: still warming after ${warmLimitMs / 1000} s; serving anyway`); r(); }, warmLimitMs); }),
+    ]).then(() => {
+      clearTimeout(limit);
+      warming = false;
+      if (!closed) monitor.start();
+    });
+  }
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {

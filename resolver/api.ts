@@ -3,6 +3,8 @@
 
 import type { Resolution } from './iterator/types.js';
 import type { ResolverStats } from './stats.js';
+import type { CacheOp, CacheOpResult, ReloadReport } from './control/types.js';
+export type { ReloadReport } from './control/types.js';
 
 /** How the resolver answers the health probe name (see healthcheck/README.md). */
 export type ProbeAnswerMode = 'healthy' | 'refused' | 'silent';
@@ -21,7 +23,24 @@ export interface ResolverHandle {
   setProbeMode(mode: ProbeAnswerMode): void;
   /** Stops listening and ends every worker. Resolves when all sockets are closed. */
   close(): Promise<void>;
+  /**
+   * Reload: `load` builds the new config (it throws ConfigError for a bad file, and
+   * then the running config stays). Applied in place without touching the cache, the
+   * sockets or the resolutions in flight (resolver/control/reload.ts). Optional so
+   * test doubles need not have it.
+   */
+  reload?(load: () => ResolverConfigObject): Promise<ReloadReport>;
+  /** Cache operations of `anycast-kit control` (every worker with --workers). */
+  control?(op: CacheOp): Promise<CacheOpResult>;
+  /** Resolves when warm start (dump load, names) has ended or hit its time limit; at once without one. */
+  warmed?(): Promise<void>;
 }
+
+/**
+ * A ResolverConfig (config.ts). Named structurally here: config.ts sits above
+ * local.ts, which needs ProbeAnswerMode from this file.
+ */
+export type ResolverConfigObject = object;
 
 /** A Resolution the resolver closes when it stops. */
 export type ClosableResolution = Resolution & { close?(): Promise<void> };
@@ -37,4 +56,6 @@ export interface StartOptions {
   now?: () => number;
   /** How long close() waits for resolutions in flight before answering SERVFAIL, ms. Default 2000. */
   closeGraceMs?: number;
+  /** Write the cache dump (ops.dumpFile) in close(). Default true; workers leave it to the primary. */
+  dumpOnClose?: boolean;
 }

@@ -11,6 +11,7 @@ import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
 import { defaultServeStaleSettings, type ServeStaleSettings } from './stale/serve-stale.js';
 import { DEFENCE_TOP_KEYS, defaultCookieSettings, defaultFloodSettings, defaultRateLimitSettings, readDefenceSections, readSecretFile, type CookieSettings, type FloodSettings, type RateLimitSettings } from './defence/settings.js';
+import { applyOpsFlags, OPS_FLAGS_HELP, OPS_TOP_KEYS, opsFlagOptions, readOpsSections, type OpsFlagValues, type OpsSettings } from './control/settings.js';
 
 export interface ListenAddress {
   host: string;
@@ -111,6 +112,8 @@ export interface ResolverConfig {
   cookies?: CookieSettings;
   /** Additive: random-subdomain flood defence (resolver/defence/settings.ts); defaults when absent. */
   flood?: FloodSettings;
+  /** Additive: control socket and warm start (resolver/control/settings.ts); defaults when absent. */
+  ops?: OpsSettings;
 }
 
 /** Synthetic queries of the warm-up before listening, when the config does not say. */
@@ -181,9 +184,10 @@ export const resolverFlagOptions = {
   'no-prefetch': { type: 'boolean' },
   'rate-limit': { type: 'string' },
   'cookie-secret-file': { type: 'string' },
+  ...opsFlagOptions,
 } as const satisfies Options;
 
-export interface ResolverFlagValues {
+export interface ResolverFlagValues extends OpsFlagValues {
   listen?: string[];
   'root-hints'?: string;
   allow?: string[];
@@ -214,7 +218,8 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
   --cookie-secret-file F DNS cookie secrets, 32 hex digits a line, the first current (share it between
                          the nodes of a service; default: a random secret per node; cookies: in --config)
   --config FILE          YAML file with a resolver: section; flags override it
-                         (defence keys: rate_limit, cookies, flood; see resolver/README.md)`;
+                         (defence keys: rate_limit, cookies, flood; see resolver/README.md)
+${OPS_FLAGS_HELP}`;
 
 const MAX_WORKERS = 64;
 
@@ -253,6 +258,7 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
     if ('error' in r) throw new UsageError(`--cookie-secret-file ${r.error}`);
     cfg.cookies = { ...(cfg.cookies ?? defaultCookieSettings()), secrets: r.secrets, secretFile: file };
   }
+  if (flags['control-socket'] !== undefined || flags['cache-dump'] !== undefined || flags['warm-names'] !== undefined) cfg.ops = applyOpsFlags(cfg.ops, flags);
   return cfg;
 }
 
@@ -380,7 +386,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
@@ -525,6 +531,7 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   }
   const prefetch = r.bool(top, 'prefetch', path);
   if (prefetch !== undefined) cfg.prefetch = prefetch;
+  if (OPS_TOP_KEYS.some((k) => top[k] !== undefined)) cfg.ops = readOpsSections(src, top, path, cfg.ops);
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

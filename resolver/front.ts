@@ -42,7 +42,7 @@ import { defaultFloodSettings } from './defence/settings.js';
  * NODATA and SERVFAIL go to the negative cache, so random names cannot push the
  * popular entries out (resolver/README.md, "Random-subdomain floods").
  */
-function isPositive(res: ResolveResult): boolean {
+export function isPositive(res: ResolveResult): boolean {
   return res.rcode === RCODE.NOERROR && res.answers.length > 0;
 }
 
@@ -109,8 +109,8 @@ export class Front implements QueryHandler {
   readonly negCache: AnswerCache;
   /** Rate limiting and cookies (resolver/defence/guard.ts); replaced by applyDefenceSettings(). */
   guard: Guard;
-  readonly local: LocalAnswers;
-  private readonly acl: Acl;
+  local: LocalAnswers;
+  private acl: Acl;
   private readonly waiting: WaitList<Waiter, Question>;
   private readonly resolution: Resolution;
   private readonly backStats: ResolverStats;
@@ -126,8 +126,8 @@ export class Front implements QueryHandler {
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
   /** OPT records by (DO ? 1 : 0) | (NSID ? 2 : 0). */
-  private readonly opts: Buffer[];
-  private readonly nsid: Buffer;
+  private opts: Buffer[];
+  private nsid: Buffer;
   private closing = false;
   private lastErrorLogMs = -Infinity;
   /** Clock reading shared by the packets of one event-loop turn (see batchNow). */
@@ -172,11 +172,33 @@ export class Front implements QueryHandler {
   }
 
   /**
+   * Reload (resolver/control/reload.ts updates the config object in place first):
+   * rebuilds what was derived from it at start. The cache, the sockets and the
+   * resolutions in flight are untouched.
+   */
+  reconfigure(): void {
+    const cfg = this.cfg;
+    this.acl = new Acl(cfg.allow);
+    const old = this.local;
+    this.local = new LocalAnswers({ identity: cfg.identity, probeName: cfg.probe.name, nodefault: cfg.localZonesNodefault });
+    this.local.probeMode = old.probeMode;
+    this.local.warming = old.warming;
+    this.waiting.maxQuestions = cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT;
+    this.nsid = nsidOption(cfg.identity);
+    this.opts = [
+      buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
+      buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
+    ];
+    // Rate limits and cookie secrets are built once from the config: rebuilt here.
+    this.applyDefenceSettings(cfg);
+  }
+
+  /**
    * New rate-limit and cookie settings (a reload): the next query is screened with
    * them. Counters carry on; the rate limiter's buckets start afresh.
    */
   applyDefenceSettings(cfg: Pick<ResolverConfig, 'rateLimit' | 'cookies'>): void {
-    const g = new Guard(cfg);
+    const g = new Guard(cfg, undefined, this.guard);
     Object.assign(g.counts, this.guard.counts);
     this.guard = g;
   }
@@ -454,11 +476,16 @@ export class Front implements QueryHandler {
     this.answerWaiters(waiters, e, now);
   }
 
+  /** The answer caches: positive answers, then negative answers and SERVFAILs. */
+  answerCaches(): AnswerCache[] {
+    return [this.cache, this.negCache];
+  }
+
   /**
    * Stores a fresh answer in its budget (positive or negative) and drops the question's
    * entry from the other one, so an older answer there can never shadow the new one.
    */
-  private storeAnswer(hash: number, e: AnswerEntry, positive: boolean, now: number): void {
+  storeAnswer(hash: number, e: AnswerEntry, positive: boolean, now: number): void {
     if (positive) {
       this.negCache.delete(hash);
       this.cache.store(hash, e, now);

@@ -96,6 +96,8 @@ export const PROBE_SILENT: AnswerInit = Object.freeze({ name: '', type: 0, class
 /** Lower-case TLDs under which some local zone lives: a cheap first filter on the miss path. */
 export class LocalAnswers {
   probeMode: ProbeAnswerMode = 'healthy';
+  /** Warm start in progress: the probe name gets REFUSED with EDE 14 "Not Ready" and the text "warming". */
+  warming = false;
   private readonly zones = new Map<string, LocalZone>();
   private readonly tlds = new Set<string>();
   private readonly probeName: string;
@@ -160,6 +162,7 @@ export class LocalAnswers {
 
   private probe(name: string, qtype: number): AnswerInit {
     if (this.probeMode === 'silent') return PROBE_SILENT;
+    if (this.warming) return { ...refused(name, qtype, CLASS.IN), ede: { code: 14, text: 'warming' } };
     if (this.probeMode !== 'healthy') return refused(name, qtype, CLASS.IN);
     const answers: ResourceRecord[] = [];
     if (qtype === TYPE.A) answers.push(rr(name, TYPE.A, A_LOOPBACK, 0));

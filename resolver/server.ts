@@ -12,6 +12,7 @@ import { bindUdp, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
 import { warmUp } from './warmup.js';
+import { startSingleOps } from './control/single.js';
 
 export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
   return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
@@ -59,7 +60,7 @@ export async function startResolver(cfgIn: ResolverConfig, o: StartOptions = {})
   return startSingle(cfg, o);
 }
 
-export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle & { front: Front }> {
+export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Promise<ResolverHandle & Required<Pick<ResolverHandle, 'reload' | 'control' | 'warmed'>> & { front: Front }> {
   const log = o.log ?? stderrLog();
   if (cfg.listen.length === 0) throw new Error('no listen address configured');
   // Before the listeners bind (and so before a node's /health goes up): compile the miss path.
@@ -71,6 +72,8 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   const backStats = emptyStats();
   const resolution = o.resolution ?? loadIterator(cfg, backStats);
   const front = new Front({ cfg, resolution, backStats, now: o.now, log });
+  // Warm start (cache dump, names) and reload/control: resolver/control/.
+  const ops = startSingleOps(cfg, front, resolution, log, o.now);
   const bound: Bound[] = [];
   try {
     for (const l of cfg.listen) bound.push(await bindPair(l.host, l.port, front, cfg, o, log));
@@ -89,6 +92,8 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
     const deadline = performance.now() + graceMs;
     while (front.pendingResolutions > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     front.abandonPending();
+    ops.stopWarming();
+    if (o.dumpOnClose !== false) ops.dumpOnClose();
     await Promise.all(bound.map(async (b) => {
       await new Promise<void>((r) => b.udp.close(() => r()));
       await b.tcp.close();
@@ -99,8 +104,11 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   return {
     front,
     listening: bound.map((b) => ({ address: b.host, port: b.port, family: isIPv6(b.host) ? 6 : 4 })),
-    stats: async () => front.stats(),
+    stats: async () => ops.decorate(front.stats()),
     setProbeMode: (mode: ProbeAnswerMode) => front.setProbeMode(mode),
     close: () => (closing ??= close()),
+    reload: (load) => ops.reload(load),
+    control: (op) => ops.control(op),
+    warmed: () => ops.warmed,
   };
 }

@@ -6,6 +6,8 @@
 import { addDefenceStats, emptyDefenceStats, type DefenceStats } from './defence/stats.js';
 
 /** Upper bounds of the latency histogram buckets, in milliseconds (last bucket is +Inf). */
+import { addOpsStats, emptyOpsStats, type OpsStats } from './control/types.js';
+
 export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
 export type Protocol = 'udp' | 'tcp';
@@ -50,6 +52,8 @@ export interface ResolverStats {
   workers: number;
   /** Rate limiting, cookies, flood defence and drop reasons (resolver/defence/stats.ts). */
   defence: DefenceStats;
+  /** Reloads, flushes and warm start (resolver/control/ops.ts). */
+  ops: OpsStats;
 }
 
 function zeroRecord<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -70,6 +74,7 @@ export function emptyStats(): ResolverStats {
     latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
     workers: 1,
     defence: emptyDefenceStats(),
+    ops: emptyOpsStats(),
   };
 }
 
@@ -93,6 +98,7 @@ export function mergeStats(parts: ResolverStats[]): ResolverStats {
     out.latency.count += s.latency.count;
     out.workers += s.workers;
     addDefenceStats(out.defence, s.defence);
+    addOpsStats(out.ops, s.ops);
   }
   return out;
 }

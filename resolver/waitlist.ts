@@ -59,7 +59,8 @@ export class WaitList<W, Q extends Keyed = Keyed> {
   overdueGroups = 0;
 
   constructor(
-    private readonly maxQuestions: number,
+    /** Distinct questions at once; a reload may change it. */
+    public maxQuestions: number,
     private readonly maxWaiters = 512,
     private readonly overdue?: OverduePolicy<W, Q>,
   ) {}

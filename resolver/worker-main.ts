@@ -1,9 +1,8 @@
 // Entry of one --workers process (forked by resolver/workers.ts).
-import type { ResolverHandle } from './api.js';
 import { startSingle } from './server.js';
 import type { FromWorker, ToWorker } from './workers.js';
 
-let handle: ResolverHandle | undefined;
+let handle: Awaited<ReturnType<typeof startSingle>> | undefined;
 let closing = false;
 
 // The primary decides when to stop (after its lameduck); signals to the process group are ignored.
@@ -23,11 +22,13 @@ process.on('disconnect', () => { void shutdown(0); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
     const log = (msg: string) => process.stderr.write(`anycast-kit resolver[worker ${m.index}]: ${msg}\n`);
-    startSingle(m.cfg, { reusePort: true, log }).then(
+    // The primary writes the one cache dump from all workers' parts (resolver/control/workers.ts).
+    startSingle(m.cfg, { reusePort: true, log, dumpOnClose: false }).then(
       (h) => {
         handle = h;
         h.setProbeMode(m.probeMode);
         send({ type: 'ready', listening: h.listening });
+        void h.warmed().then(() => send({ type: 'warmed' }));
       },
       (err: Error) => {
         send({ type: 'failed', message: err.message });
@@ -38,6 +39,11 @@ process.on('message', (m: ToWorker) => {
     handle?.stats().then((stats) => send({ type: 'stats', id: m.id, stats }));
   } else if (m.type === 'probe') {
     handle?.setProbeMode(m.mode);
+  } else if (m.type === 'reload') {
+    const cfg = m.cfg;
+    void handle?.reload(() => cfg).then((r) => send({ type: 'reply', id: m.id, result: { ok: r.ok, message: r.message, count: r.changed.length } }));
+  } else if (m.type === 'control') {
+    void handle?.control(m.op).then((result) => send({ type: 'reply', id: m.id, result }));
   } else if (m.type === 'close') {
     void shutdown(0);
   }

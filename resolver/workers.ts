@@ -15,17 +15,22 @@ import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { bindUdp } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, mergeStats, type ResolverStats } from './stats.js';
+import type { CacheOp, CacheOpResult } from './control/types.js';
+import { workersControl, type WorkerCall } from './control/workers.js';
 
 /** Messages between the primary and a worker. */
 export type ToWorker =
   | { type: 'start'; cfg: ResolverConfig; index: number; probeMode: ProbeAnswerMode }
   | { type: 'stats'; id: number }
   | { type: 'probe'; mode: ProbeAnswerMode }
-  | { type: 'close' };
+  | { type: 'close' }
+  | WorkerCall;
 export type FromWorker =
   | { type: 'ready'; listening: ResolverHandle['listening'] }
   | { type: 'failed'; message: string }
-  | { type: 'stats'; id: number; stats: ResolverStats };
+  | { type: 'stats'; id: number; stats: ResolverStats }
+  | { type: 'reply'; id: number; result: CacheOpResult }
+  | { type: 'warmed' };
 
 const START_TIMEOUT_MS = 20_000;
 const STATS_TIMEOUT_MS = 1_000;
@@ -100,6 +105,12 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
   let statsId = 0;
   const statsWaiters = new Map<number, { pending: Set<number>; done: () => void }>();
 
+  // Reload, cache operations and warm start across the workers (resolver/control/workers.ts).
+  const calls = workersControl({
+    cfg, workerCfg, log,
+    live: () => workers.filter((w) => w.child && w.ready).map((w) => ({ index: w.index, send: (m: ToWorker) => send(w, m) })),
+  });
+
   function spawnWorker(w: Worker): Promise<void> {
     // A 16 MB young generation: V8 otherwise grows it to 128 MB under a query flood,
     // which is most of the RSS and buys no measurable speed here (resolver/README.md).
@@ -111,6 +122,7 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
       child.on('message', (m: FromWorker) => {
         if (m.type === 'ready') { w.ready = true; clearTimeout(timer); resolve(); }
         else if (m.type === 'failed') { clearTimeout(timer); reject(new Error(`worker ${w.index}: ${m.message}`)); }
+        else if (m.type === 'reply' || m.type === 'warmed') calls.onMessage(w.index, m);
         else if (m.type === 'stats') {
           w.last = m.stats;
           const sw = statsWaiters.get(m.id);
@@ -125,6 +137,7 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
         w.ready = false;
         if (w.last) { retired = mergeStats([retired, retire(w.last)]); w.last = undefined; }
         for (const sw of statsWaiters.values()) { sw.pending.delete(w.index); if (sw.pending.size === 0) sw.done(); }
+        calls.onExit(w.index);
         if (!wasReady) { reject(new Error(`worker ${w.index} exited during start (${signal ?? code})`)); return; }
         if (closing) return;
         const delayMs = Math.min(30_000, 500 * 2 ** Math.min(w.restarts, 6));
@@ -169,11 +182,12 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
     });
     // A worker that did not answer in time contributes its last figures.
     const parts = workers.filter((w) => w.child && w.last).map((w) => w.last!);
-    return mergeStats([retired, ...parts]);
+    return calls.decorate(mergeStats([retired, ...parts]));
   }
 
   let closed: Promise<void> | undefined;
   async function close(): Promise<void> {
+    if (o.dumpOnClose !== false) await calls.dumpOnClose();
     closing = true;
     await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
       const child = w.child;
@@ -193,5 +207,8 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
       for (const w of workers) send(w, { type: 'probe', mode });
     },
     close: () => (closed ??= close()),
+    reload: (load) => calls.reload(load),
+    control: (op: CacheOp) => calls.control(op),
+    warmed: () => calls.warmed,
   };
 }

@@ -11,6 +11,7 @@ import { LoadEngine } from '../loadtest/driver/engine.js';
 import type { DriverErrorCode } from '../loadtest/driver/errors.js';
 import { parseQueries, type QueryFileErrorCode } from '../loadtest/driver/queryfile.js';
 import { validateCidr, type AclErrorCode } from '../resolver/acl.js';
+import { decodeDump, type DumpErrorCode } from '../resolver/cache/dump.js';
 
 function codeOf(f: () => unknown): unknown {
   try {
@@ -55,6 +56,11 @@ describe('error codes', () => {
   it('AclError: host bits set in an allowed network', () => {
     const want: AclErrorCode = 'ACL';
     expect(codeOf(() => validateCidr('10.0.0.1/8'))).toBe(want);
+  });
+
+  it('DumpError: a cache dump that is not one', () => {
+    const want: DumpErrorCode = 'CACHE_DUMP';
+    expect(codeOf(() => decodeDump(Buffer.from('not a cache dump, just text')))).toBe(want);
   });
 
   it('DriverError: an option that cannot work', () => {

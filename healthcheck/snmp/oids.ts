@@ -75,6 +75,15 @@ export const SCALARS: readonly ScalarDef[] = [
   { name: 'akLatencyResponses', suffix: '1.8.6', kind: 'Counter64' },
   // akDefence (1.9): rate limiting, cookies, flood defence (healthcheck/defence-metrics.ts)
   ...DEFENCE_SCALARS,
+  // akOps (1.14): reload, control and warm start
+  { name: 'akOpsReloads', suffix: '1.14.1', kind: 'Counter64' },
+  { name: 'akOpsReloadFailures', suffix: '1.14.2', kind: 'Counter64' },
+  { name: 'akOpsFlushedEntries', suffix: '1.14.3', kind: 'Counter64' },
+  { name: 'akOpsDumpEntriesLoaded', suffix: '1.14.4', kind: 'Counter64' },
+  { name: 'akOpsDumpsRejected', suffix: '1.14.5', kind: 'Counter64' },
+  { name: 'akOpsDumpEntriesWritten', suffix: '1.14.6', kind: 'Gauge32' },
+  { name: 'akOpsWarmNamesResolved', suffix: '1.14.7', kind: 'Counter64' },
+  { name: 'akOpsWarming', suffix: '1.14.8', kind: 'Integer', enumeration: TRUTH },
 ];
 
 export const TABLES: readonly TableDef[] = [

@@ -390,6 +390,36 @@ export class RRsetCache {
 
   clear(): void { this.lru.clear(); }
 
+  /**
+   * `anycast-kit control flush`/`flush-zone`: drops every owner name `match`
+   * accepts (lower case), and the parent-side glue filed under such a zone or for
+   * such an NS name. Returns the number of names dropped.
+   */
+  flushNames(match: (lowerOwner: string) => boolean): number {
+    const doomed: string[] = [];
+    for (const key of this.lru.keys()) {
+      const parts = (key.startsWith('\u0001') ? key.slice(1) : key).split('\u0000');
+      // Plain key: name[, class]. Parent side: zone, name[, class].
+      const names = key.startsWith('\u0001') ? parts.slice(0, 2) : parts.slice(0, 1);
+      if (names.some((n) => match(n))) doomed.push(key);
+    }
+    for (const k of doomed) this.lru.delete(k);
+    return doomed.length;
+  }
+
+  /** `anycast-kit control flush-negative`: drops every NXDOMAIN and NODATA entry. Returns how many. */
+  flushNegative(): number {
+    let n = 0;
+    for (const [key, node] of [...this.lru.entries()]) {
+      if (node.negs.length === 0) continue;
+      n += node.negs.length;
+      for (const e of node.negs) node.bytes -= e.bytes;
+      node.negs = [];
+      this.commit(key, node);
+    }
+    return n;
+  }
+
   /** Whole seconds left, rounded up so an entry reads TTL right after it is stored; <= 0 once expired. */
   private remaining(expiresAtMs: number): number {
     const ms = expiresAtMs - this.opts.now();

@@ -51,12 +51,18 @@ export class Guard {
   /** The COOKIE option for the reply to the query last screened, or null. */
   replyCookie: Buffer | null = null;
 
-  constructor(s: GuardSettings, private readonly wallSeconds: () => number = () => Math.floor(Date.now() / 1000)) {
+  /**
+   * `previous`: the guard this one replaces (a reload). With no secret configured its
+   * server cookies, and so its random secret, carry on: clients' cookies stay valid.
+   */
+  constructor(s: GuardSettings, private readonly wallSeconds: () => number = () => Math.floor(Date.now() / 1000), previous?: Guard) {
     const rl = s.rateLimit;
     this.rl = rl && rl.qps > 0 ? new ClientRateLimiter(rl) : null;
     const ck = s.cookies ?? defaultCookieSettings();
     // No secret here means the caller did not run withCookieSecret (tests, embedding): make one.
-    this.cookies = ck.enabled ? new ServerCookies(ck.secrets.length ? secretsFromHex(ck.secrets) : [randomBytes(16)]) : null;
+    this.cookies = !ck.enabled ? null
+      : ck.secrets.length ? new ServerCookies(secretsFromHex(ck.secrets))
+      : previous?.cookies ?? new ServerCookies([randomBytes(16)]);
     this.enforce = ck.enabled && ck.enforce;
     this.idle = this.rl === null && this.cookies === null;
   }

@@ -115,6 +115,11 @@ export class AnswerCache {
     this.index.clear();
   }
 
+  /** Every entry with its hash, most recently used first (cache dumps, flushes). */
+  all(): IterableIterator<[number, AnswerEntry]> {
+    return this.lru.entries();
+  }
+
   get entries(): number {
     return this.lru.size;
   }

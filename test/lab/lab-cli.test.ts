@@ -125,6 +125,17 @@ describe('anycast-kit lab (end to end)', () => {
     expect(last).toMatch(/^OK up.* 200$/s);
   });
 
+  it('survives SIGHUP (logged and ignored: the lab has no config file) and keeps answering', async () => {
+    child!.kill('SIGHUP');
+    const deadline = Date.now() + 5000;
+    while (!stderr.includes('SIGHUP') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain('lab: SIGHUP: the lab has no config file to reload; ignored');
+    expect(child!.exitCode).toBeNull();
+    const l = info.listen[0];
+    const out = await run(DIG, [`@${l.address}`, '-p', String(l.port), '+tries=1', '+time=5', 'id.server', 'CH', 'TXT']);
+    expect(out).toMatch(/status: NOERROR/);
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     child!.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
