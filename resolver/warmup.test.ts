@@ -19,6 +19,21 @@ describe('warmUp', () => {
     expect(cfg.listen).toEqual([]);
   });
 
+  it('leaves the warm-start dump, the names file and the control socket to the real instance', async () => {
+    const { mkdtempSync, existsSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ak-warmup-'));
+    const dumpFile = join(dir, 'cache.dump');
+    writeFileSync(dumpFile, 'not a dump, and must stay as it is');
+    const cfg = defaultResolverConfig();
+    cfg.ops = { controlSocket: join(dir, 'control.sock'), controlMode: 0o600, dumpFile, warmTimeLimitMs: 30_000, warmConcurrency: 16 };
+    const r = await warmUp(cfg, 50, () => {}, startSingle);
+    expect(r.answered).toBe(50);
+    expect(readFileSync(dumpFile, 'utf8')).toBe('not a dump, and must stay as it is');
+    expect(existsSync(join(dir, 'control.sock'))).toBe(false);
+  });
+
   it('does nothing for 0 queries', async () => {
     expect(await warmUp(defaultResolverConfig(), 0, () => {}, startSingle)).toMatchObject({ sent: 0, answered: 0 });
   });

@@ -122,6 +122,9 @@ export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: st
       allow: ['127.0.0.0/8'],
       workers: 1,
       upstream: { ...cfg.upstream, port: auths.port, queryLocalhost: true, ipv6: false },
+      // The throwaway must not touch the node's state: no cache dump read or written,
+      // no warm names, no control socket (resolver/control/).
+      ops: undefined,
     };
     const stats = emptyStats();
     const hints = parseRootHints(`. 3600000 NS a.root.warmup.\na.root.warmup. 3600000 A ${ROOT_ADDR}\n`, 'warm-up root hints');
