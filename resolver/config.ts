@@ -5,7 +5,9 @@
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parseHostPort, UsageError, type Options } from '../common/args.js';
-import { YamlSource, type FieldPath } from '../common/yaml-source.js';
+import { readFileSync } from 'node:fs';
+import { YamlSource, type ConfigIssue, type FieldPath } from '../common/yaml-source.js';
+import { parseAnchors } from './validator/anchors.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
@@ -61,6 +63,26 @@ export interface UpstreamSettings {
   ipv6: boolean;
 }
 
+/** DNSSEC validation (resolver/validator/, README "DNSSEC validation"). */
+export interface ValidatorSettings {
+  /** Validate answers (false: no DO upstream, no AD, nothing is bogus). */
+  enabled: boolean;
+  /** Trust anchor records given inline, zone-file syntax (DS or DNSKEY). None here or in files: the built-in root anchors. */
+  trustAnchors: string[];
+  /** Files of trust anchor records in zone-file syntax (absolute paths). */
+  trustAnchorFiles: string[];
+  /** Domains (and everything below) not validated: negative trust anchors (unbound's domain-insecure). */
+  negativeTrustAnchors: string[];
+  /** Seconds a bogus verdict is kept (unbound's val-bogus-ttl). */
+  bogusTtl: number;
+  /** Log every validation decision and its reason (debug level) to the resolver's log. */
+  debug: boolean;
+}
+
+export function defaultValidatorSettings(): ValidatorSettings {
+  return { enabled: false, trustAnchors: [], trustAnchorFiles: [], negativeTrustAnchors: [], bogusTtl: 60, debug: false };
+}
+
 export type QnameMinimisation = 'relaxed' | 'strict' | 'off';
 export const QNAME_MINIMISATION_MODES: readonly QnameMinimisation[] = ['relaxed', 'strict', 'off'];
 
@@ -97,6 +119,8 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** Additive: DNSSEC validation; absent means off. */
+  validator?: ValidatorSettings;
 }
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
@@ -141,6 +165,7 @@ export function defaultResolverConfig(): ResolverConfig {
     tcp: defaultTcpSettings(),
     maxInflight: DEFAULT_MAX_INFLIGHT,
     localZonesNodefault: [],
+    validator: defaultValidatorSettings(),
   };
 }
 
@@ -328,7 +353,8 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'validator'] as const;
+const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -451,6 +477,53 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     const pipe = r.int(tcp, 'max_pipelined', p, 1, 10_000);
     if (pipe !== undefined) t.maxPipelined = pipe;
     cfg.tcp = t;
+  }
+
+  const val = r.map(top, 'validator', path);
+  if (val) {
+    const p = [...path, 'validator'];
+    r.keys(val, p, VALIDATOR_KEYS);
+    const v = cfg.validator ?? defaultValidatorSettings();
+    const en = r.bool(val, 'enabled', p);
+    if (en !== undefined) v.enabled = en;
+    const dbg = r.bool(val, 'debug', p);
+    if (dbg !== undefined) v.debug = dbg;
+    const bt = r.int(val, 'bogus_ttl', p, 0, 86_400);
+    if (bt !== undefined) v.bogusTtl = bt;
+    const tas = r.strList(val, 'trust_anchors', p);
+    if (tas) {
+      v.trustAnchors = [];
+      for (const ta of tas) {
+        const issues: ConfigIssue[] = [];
+        parseAnchors(ta.value, src.file, issues);
+        for (const i of issues) src.error(ta.path, `${i.field}: ${i.message}`);
+        if (issues.length === 0) v.trustAnchors.push(ta.value);
+      }
+    }
+    const tafs = r.strList(val, 'trust_anchor_files', p);
+    if (tafs) {
+      v.trustAnchorFiles = [];
+      for (const f of tafs) {
+        const file = resolvePath(dirname(src.file), f.value);
+        const issues: ConfigIssue[] = [];
+        let text: string | undefined;
+        try { text = readFileSync(file, 'utf8'); } catch (e) { src.error(f.path, `cannot read ${file}: ${(e as Error).message}`); }
+        if (text !== undefined) {
+          parseAnchors(text, file, issues);
+          for (const i of issues) src.error(f.path, `${i.file}:${i.line}: ${i.field}: ${i.message}`);
+          if (issues.length === 0) v.trustAnchorFiles.push(file);
+        }
+      }
+    }
+    const ntas = r.strList(val, 'negative_trust_anchors', p);
+    if (ntas) {
+      v.negativeTrustAnchors = [];
+      for (const n of ntas) {
+        try { v.negativeTrustAnchors.push(normalizeName(n.value).toLowerCase()); }
+        catch (err) { src.error(n.path, `not a domain name: ${(err as Error).message}`); }
+      }
+    }
+    cfg.validator = v;
   }
 
   const lz = r.map(top, 'local_zones', path);

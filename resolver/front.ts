@@ -33,6 +33,11 @@ import { emptyStats, LATENCY_BUCKETS_MS, QTYPE_CLASSES, RCODE_LABELS, type Resol
 import type { ProbeAnswerMode } from './api.js';
 import type { QueryHandler, Replier } from './listener/replier.js';
 
+/** The answer-cache hash of a question's DNSSEC variant (validation on): apart from the plain question's. */
+function variantHash(hash: number, variant: number): number {
+  return (hash ^ Math.imul(variant, 0x9e3779b1)) & 0x3fffffff;
+}
+
 /** Largest UDP reply we send, whatever the client advertises (DNS flag day 2020). */
 export const MAX_UDP_REPLY = 1232;
 const CLASSIC_UDP = 512;
@@ -97,6 +102,8 @@ export class Front implements QueryHandler {
   private readonly log: (msg: string) => void;
   private readonly cfg: ResolverConfig;
   private readonly ttl: TtlPolicy;
+  /** DNSSEC validation on: answers are kept per DO/CD/AD variant. */
+  private readonly validating: boolean;
   private readonly q = new QueryInfo();
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
@@ -112,6 +119,7 @@ export class Front implements QueryHandler {
 
   constructor(o: FrontOptions) {
     this.cfg = o.cfg;
+    this.validating = o.cfg.validator?.enabled === true;
     this.ttl = new TtlPolicy(o.cfg.cache);
     this.resolution = o.resolution;
     this.backStats = o.backStats ?? emptyStats();
@@ -196,7 +204,10 @@ export class Front implements QueryHandler {
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     const limit = framing === 0 ? udpLimit(q) : 0xffff;
     // RD=0 never reads the cache (no cache snooping); see miss().
-    const e = msg[2] & 0x01 ? this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) : undefined;
+    // With validation on, DO, CD and AD answers differ (RRSIGs, AD, unchecked data): kept apart.
+    const variant = this.validating ? q.variant : 0;
+    const hash = variant === 0 ? q.keyHash : variantHash(q.keyHash, variant);
+    const e = msg[2] & 0x01 ? this.cache.lookup(hash, this.keyBuf, q.keyLen, t0, variant) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
       const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede) : null, limit, t0, framing);
@@ -204,7 +215,8 @@ export class Front implements QueryHandler {
       return;
     }
     // msg may be a view into the listener's batch slab or read buffer: the waiter keeps a copy.
-    this.miss(Buffer.from(msg), decodeQuestion(msg, q, this.keyBuf), limit, t0, r);
+    const question = decodeQuestion(msg, q, this.keyBuf);
+    this.miss(Buffer.from(msg), variant === 0 ? question : { ...question, key: question.key + String.fromCharCode(0x100 + variant), hash, variant }, limit, t0, r);
   }
 
   private send(r: Replier, out: Buffer, rcode: number, t0: number): void {
@@ -304,7 +316,8 @@ export class Front implements QueryHandler {
     const p = j.group;
     let promise: Promise<ResolveResult>;
     try {
-      promise = this.resolution.resolve({ name, type, class: cls });
+      const v = question.variant ?? 0;
+      promise = this.resolution.resolve(v === 0 ? { name, type, class: cls } : { name, type, class: cls, dnssecOk: (v & 1) !== 0, cd: (v & 2) !== 0, ad: (v & 4) !== 0 });
     } catch (err) {
       promise = Promise.reject(err);
     }
@@ -329,6 +342,7 @@ export class Front implements QueryHandler {
       this.logError(`encoding the answer for ${name}/${type}: ${(err as Error).message}`);
       e = this.servfailEntry(p, now);
     }
+    e.variant = p.question.variant ?? 0;
     this.cache.store(p.question.hash, e, now);
     this.answerWaiters(waiters, e, now);
   }
@@ -338,7 +352,7 @@ export class Front implements QueryHandler {
     const { ttl, recordTtl } = this.ttl.answer(res.rcode, res.answers.length > 0, res.cacheTtl);
     const init: AnswerInit = {
       name, type, class: cls, rcode: res.rcode,
-      answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
+      answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede, ad: res.ad,
     };
     return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? this.cache.slabs : undefined);
   }

@@ -46,9 +46,9 @@ export class AnswerCache {
    * The entry whose question is key[0..keyLen) (hash `hash`), if it may still be
    * served at `nowMs`.
    */
-  lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
+  lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number, variant = 0): AnswerEntry | undefined {
     const e = this.index.get(hash);
-    if (e === undefined) return undefined;
+    if (e === undefined || e.variant !== variant) return undefined;
     if (e.qEnd - 12 !== keyLen) return undefined;
     const src = e.slab;
     const q = e.start + 12;

@@ -55,7 +55,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
     now,
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
-  const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
+  const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, dnssecOk: cfg.validator?.enabled === true, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
   const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
   return {
     resolve: (req) => it.resolve(req),

@@ -84,6 +84,9 @@ interface Task {
   qclass: number;
   /** CNAME/DNAME chain and final RRset gathered so far. */
   chain: ResourceRecord[];
+  /** DNSSEC (validation on): RRSIGs of the chain's RRsets, and denial records (NSEC, NSEC3, their RRSIGs). */
+  sigs: ResourceRecord[];
+  proof: ResourceRecord[];
   /** Names visited along the chain (lower case), for loop detection. */
   seen: Set<string>;
   cnames: number;
@@ -176,7 +179,7 @@ export class Iterator {
   private startFlight(key: string, req: ResolveRequest, parent: Task | undefined, budget: Budget): Flight {
     return this.flights.start(key, (flight) => this.run({
       qname: req.name, qtype: req.type, qclass: req.class,
-      chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
+      chain: [], sigs: [], proof: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
       budget, flight, onResponse: 'handleResponse', qmin: this.newMinimisation(),
@@ -229,16 +232,21 @@ export class Iterator {
     const found = cache.lookupName(t.qname, t.qtype === TYPE.ANY ? -1 : t.qtype, t.qclass, TRUST.ANSWER);
     if (found.rrset) {
       t.chain.push(...found.rrset.records);
+      if (this.dnssec) t.sigs.push(...cache.getSigs(found.rrset.records[0].name, found.rrset.records[0].type, t.qclass));
       return this.finish(t, RCODE.NOERROR);
     }
     if (found.cname && found.cname.records.length) {
       t.chain.push(found.cname.records[0]);
+      if (this.dnssec) t.sigs.push(...cache.getSigs(found.cname.records[0].name, TYPE.CNAME, t.qclass));
       t.cnames++;
       let target: string;
       try { target = rdataName(found.cname.records[0].rdata); } catch { return this.fail(t, 'unreadable cached CNAME', EDE.OTHER); }
       return this.followChain(t, target);
     }
-    if (found.negative) return this.finish(t, found.negative.rcode, { soa: found.negative.soa, ttl: found.negative.ttl });
+    if (found.negative) {
+      if (found.negative.proof) t.proof.push(...found.negative.proof);
+      return this.finish(t, found.negative.rcode, { soa: found.negative.soa, ttl: found.negative.ttl });
+    }
     return 'findZoneCut';
   }
 
@@ -440,28 +448,35 @@ export class Iterator {
         // (harden_glue off) serves this delegation point alone and is not kept.
         cache.putRRset(s.ns, TRUST.REFERRAL);
         for (const set of groupRRsets(s.glue)) cache.putParentSide(cut, set);
+        if (this.dnssec) this.cacheReferralDs(cut, s);
         this.enter(t, referralDelegationPoint(cache.delegationFrom(s.ns, s.ns[0].class), [...s.glue, ...s.looseGlue]));
         return 'queryTargets';
       }
       case 'answer':
         this.cacheAnswer(s, aa);
         t.chain.push(...s.answers);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         t.cnames += s.answers.filter((r) => r.type === TYPE.CNAME).length;
         if (t.cnames > cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.upstream.maxCnameChain}`, EDE.OTHER);
         return this.finish(t, RCODE.NOERROR);
       case 'cname': {
         this.cacheAnswer(s, aa);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
         if (next) return next;
         return 'init';
       }
       case 'nxdomain': case 'nodata': {
         this.cacheAnswer(s, aa);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
         if (next) return next;
         const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
         const ttl = TtlPolicy.negativeFromSoa(s.soa);
-        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl);
+        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl, s.proof);
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
     }
@@ -485,7 +500,7 @@ export class Iterator {
         this.cacheAnswer(s, aa);
         break;
       case 'nodata': case 'nxdomain':
-        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa));
+        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa), s.proof);
         break;
       default:
         stats.upstreamErrors++;
@@ -570,12 +585,37 @@ export class Iterator {
     const trust: Trust = aa ? TRUST.ANSWER_AA : TRUST.ANSWER;
     // Synthesised CNAMEs (from a DNAME) are not stored: the DNAME is.
     const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && i > 0 && s.answers[i - 1].type === TYPE.DNAME));
-    for (const set of groupRRsets(real)) cache.putRRset(set, trust);
+    for (const set of groupRRsets(real)) {
+      const sigs = s.sigs.length ? s.sigs.filter((g) => g.rdata.readUInt16BE(0) === set[0].type && nameEquals(g.name, set[0].name)) : undefined;
+      cache.putRRset(set, trust, sigs);
+    }
     const nsAnswer = s.answered ? real.filter((r) => r.type === TYPE.NS) : [];
     if (nsAnswer.length) {
       const targets = new Set(nsTargets(nsAnswer));
       for (const set of groupRRsets(s.glue)) if (targets.has(lowerName(set[0].name))) cache.putParentSide(nsAnswer[0].name, set);
     }
+  }
+
+  /** DNSSEC validation is on: upstream queries carry DO, and signatures and proofs are kept. */
+  private get dnssec(): boolean {
+    return this.d.cfg.validator?.enabled === true;
+  }
+
+  /**
+   * A signed referral's DS set (with its RRSIGs), or the NSEC/NSEC3 records that deny
+   * it, is cached as the answer to "cut DS", so the validator need not ask for it
+   * again (as unbound takes the DS from the referral).
+   */
+  private cacheReferralDs(cut: string, s: Scrubbed): void {
+    if (s.proof.length === 0) return;
+    const ds = s.proof.filter((r) => r.type === TYPE.DS && nameEquals(r.name, cut));
+    const sigs = s.proof.filter((r) => r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS && nameEquals(r.name, cut));
+    if (ds.length) { this.d.cache.putRRset(ds, TRUST.ANSWER, sigs); return; }
+    const denial = s.proof.filter((r) => r.type !== TYPE.DS && !(r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS));
+    if (!denial.some((r) => r.type === TYPE.NSEC || r.type === TYPE.NSEC3)) return;
+    let ttl = Infinity;
+    for (const r of denial) ttl = Math.min(ttl, r.ttl);
+    this.d.cache.putNegative(cut, TYPE.DS, s.ns[0].class, RCODE.NOERROR, undefined, ttl, denial);
   }
 
   /** Moves the resolution to another delegation point, leaving the one it was at. */
@@ -666,7 +706,7 @@ export class Iterator {
   private primeRoot(t: Task): Promise<Delegation | undefined> {
     if (!this.priming) {
       const primed = detachedFlight('priming', (flight) => this.run({
-        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], seen: new Set(['']), cnames: 0, referrals: 0,
+        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], sigs: [], proof: [], seen: new Set(['']), cnames: 0, referrals: 0,
         depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse', qmin: this.newMinimisation(),
         budget: this.newBudget(), dp: toDelegationPoint(hintsDelegation(this.d.hints)),
       }, 'queryTargets'));
@@ -707,6 +747,7 @@ export class Iterator {
     }
     if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
     t.result = { rcode, answers, authority, additional: [], cacheTtl };
+    if (this.dnssec) { t.result.sigs = t.sigs; t.result.proof = t.proof; }
     return 'finished';
   }
 }

@@ -110,6 +110,8 @@ export interface Upstream {
 
 export interface TransportOptions {
   ednsUdpSize: number;
+  /** Set DO on EDNS queries (DNSSEC validation on): servers then send RRSIGs and denial records. */
+  dnssecOk?: boolean;
   queryLocalhost: boolean;
   stats: ResolverStats;
   /** Records parsed per reply at most (bounded work on hostile input). */
@@ -406,7 +408,7 @@ export class UdpTcpTransport implements Upstream {
     const wireName = this.o.use0x20 ? randomCase(q.name) : q.name;
     let packet: Buffer;
     try {
-      packet = buildQuery({ id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+      packet = buildQuery({ id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true });
     } catch (e) {
       this.releaseSocketPlace();
       return { kind: 'error', code: 'NETWORK', detail: `cannot encode query: ${(e as Error).message}` };
@@ -497,7 +499,7 @@ export class UdpTcpTransport implements Upstream {
       const id = randomId();
       let packet: Buffer;
       try {
-        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true });
       } catch (e) {
         resolve({ kind: 'error', code: 'TCP_FAILED', detail: `cannot encode query: ${(e as Error).message}` });
         return;
