@@ -31,7 +31,7 @@ function makeKey(zone: string, alg: number, ksk = true): TestKey {
     const j = kp.publicKey.export({ format: 'jwk' });
     pub = Buffer.concat([Buffer.from(j.x!, 'base64url'), Buffer.from(j.y!, 'base64url')]); priv = kp.privateKey;
   } else {
-    const kp = generateKeyPairSync(alg === 15 ? 'ed25519' : 'ed448');
+    const kp = alg === 15 ? generateKeyPairSync('ed25519') : generateKeyPairSync('ed448');
     pub = Buffer.from(kp.publicKey.export({ format: 'jwk' }).x!, 'base64url'); priv = kp.privateKey;
   }
   const head = Buffer.alloc(4);
