@@ -343,6 +343,26 @@ export class RRsetCache {
     this.commit(key, n);
   }
 
+  /**
+   * The NSEC/NSEC3 records (with RRSIGs) by which a signed referral denied a DS at
+   * its cut. Kept apart from client-visible negative answers: a client asking for
+   * the DS gets the parent's full answer (with its SOA), as unbound gives it, while
+   * the validator needs no second question for the cut.
+   */
+  putDsDenial(cut: string, cls: number, proof: ResourceRecord[], ttl: number): void {
+    this.putNegative(cut, sigType(TYPE.DS), cls, 0, undefined, ttl, proof);
+  }
+
+  getDsDenial(cut: string, cls: number): ResourceRecord[] | undefined {
+    const n = this.lru.peek(nodeKey(cut, cls));
+    if (!n) return undefined;
+    const at = findNeg(n, sigType(TYPE.DS));
+    if (at < 0) return undefined;
+    const e = n.negs[at];
+    if (this.remaining(e.expiresAtMs) <= 0) return undefined;
+    return e.proof;
+  }
+
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */
   getNegative(name: string, type: number, cls: number): NegativeEntry | undefined {
     const n = this.lru.get(nodeKey(name, cls));

@@ -87,6 +87,10 @@ interface Task {
   /** DNSSEC (validation on): RRSIGs of the chain's RRsets, and denial records (NSEC, NSEC3, their RRSIGs). */
   sigs: ResourceRecord[];
   proof: ResourceRecord[];
+  /** Validation retry: the cache is not read, and these addresses are never asked. */
+  refetch?: { avoid: readonly string[] };
+  /** Servers whose responses went into the answer (validation on). */
+  servers: string[];
   /** Names visited along the chain (lower case), for loop detection. */
   seen: Set<string>;
   cnames: number;
@@ -136,6 +140,10 @@ export class Iterator {
       return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
     }
     const budget = this.newBudget();
+    if (req.refetch) {
+      // A validation retry is its own resolution: never merged with one that may carry the bad data.
+      return this.startFlight(`${flightKey(req.name, req.type, req.class)}|refetch|${Math.random()}`, req, undefined, budget).promise;
+    }
     const key = flightKey(req.name, req.type, req.class);
     const existing = this.flights.get(key);
     // A client joining a resolution in flight keeps its own deadline.
@@ -179,7 +187,7 @@ export class Iterator {
   private startFlight(key: string, req: ResolveRequest, parent: Task | undefined, budget: Budget): Flight {
     return this.flights.start(key, (flight) => this.run({
       qname: req.name, qtype: req.type, qclass: req.class,
-      chain: [], sigs: [], proof: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
+      chain: [], sigs: [], proof: [], servers: [], refetch: req.refetch, seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
       budget, flight, onResponse: 'handleResponse', qmin: this.newMinimisation(),
@@ -229,6 +237,8 @@ export class Iterator {
     if (t.cnames > this.d.cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${this.d.cfg.upstream.maxCnameChain}`, EDE.OTHER);
     // One cache lookup for the name: the RRset, else a CNAME to follow, else NXDOMAIN/NODATA.
     // ANY is never answered from here (the cache cannot know it holds every type).
+    // A validation retry reads nothing from the cache: what is there failed.
+    if (t.refetch) return 'findZoneCut';
     const found = cache.lookupName(t.qname, t.qtype === TYPE.ANY ? -1 : t.qtype, t.qclass, TRUST.ANSWER);
     if (found.rrset) {
       t.chain.push(...found.rrset.records);
@@ -454,6 +464,7 @@ export class Iterator {
       }
       case 'answer':
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
         t.chain.push(...s.answers);
         t.sigs.push(...s.sigs);
         t.proof.push(...s.proof);
@@ -462,6 +473,7 @@ export class Iterator {
         return this.finish(t, RCODE.NOERROR);
       case 'cname': {
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
         t.sigs.push(...s.sigs);
         t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
@@ -470,6 +482,7 @@ export class Iterator {
       }
       case 'nxdomain': case 'nodata': {
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
         t.sigs.push(...s.sigs);
         t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
@@ -615,13 +628,14 @@ export class Iterator {
     if (!denial.some((r) => r.type === TYPE.NSEC || r.type === TYPE.NSEC3)) return;
     let ttl = Infinity;
     for (const r of denial) ttl = Math.min(ttl, r.ttl);
-    this.d.cache.putNegative(cut, TYPE.DS, s.ns[0].class, RCODE.NOERROR, undefined, ttl, denial);
+    this.d.cache.putDsDenial(cut, s.ns[0].class, denial, ttl);
   }
 
   /** Moves the resolution to another delegation point, leaving the one it was at. */
   private enter(t: Task, dp: DelegationPoint): void {
     leave(t.dp);
     t.dp = dp;
+    if (t.refetch) for (const a of t.refetch.avoid) dp.tries.set(a, Infinity);
     // Minimisation starts again below the new cut (full stays full).
     t.qmin.labels = 0;
     t.qmin.lastName = undefined;
@@ -706,7 +720,7 @@ export class Iterator {
   private primeRoot(t: Task): Promise<Delegation | undefined> {
     if (!this.priming) {
       const primed = detachedFlight('priming', (flight) => this.run({
-        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], sigs: [], proof: [], seen: new Set(['']), cnames: 0, referrals: 0,
+        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], sigs: [], proof: [], servers: [], seen: new Set(['']), cnames: 0, referrals: 0,
         depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse', qmin: this.newMinimisation(),
         budget: this.newBudget(), dp: toDelegationPoint(hintsDelegation(this.d.hints)),
       }, 'queryTargets'));
@@ -747,7 +761,7 @@ export class Iterator {
     }
     if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
     t.result = { rcode, answers, authority, additional: [], cacheTtl };
-    if (this.dnssec) { t.result.sigs = t.sigs; t.result.proof = t.proof; }
+    if (this.dnssec) { t.result.sigs = t.sigs; t.result.proof = t.proof; t.result.servers = t.servers; }
     return 'finished';
   }
 }

@@ -14,6 +14,12 @@ export interface ResolveRequest {
   dnssecOk?: boolean;
   cd?: boolean;
   ad?: boolean;
+  /**
+   * Validation retry (unbound's restart after bogus data): resolve afresh, not from
+   * the cache and not merged with a resolution in flight, and never ask these
+   * server addresses (they sent the data that failed).
+   */
+  refetch?: { avoid: readonly string[] };
 }
 
 export interface ResolveResult {
@@ -38,6 +44,8 @@ export interface ResolveResult {
   proof?: ResourceRecord[];
   /** Authentic Data: set on a secure answer for a client that asked with DO or AD. */
   ad?: boolean;
+  /** DNSSEC: addresses of the servers whose responses make up the answer (for a validation retry). */
+  servers?: string[];
 }
 
 export interface Resolution {

@@ -72,15 +72,22 @@ const stripComment = (line: string): string => {
   return line;
 };
 
+/** Algorithm mnemonics (RFC 4034 appendix A.1 and the IANA registry) accepted in place of numbers. */
+const ALGORITHM_NAMES: Record<string, number> = {
+  RSAMD5: 1, DH: 2, DSA: 3, RSASHA1: 5, 'DSA-NSEC3-SHA1': 6, 'RSASHA1-NSEC3-SHA1': 7, RSASHA256: 8, RSASHA512: 10,
+  'ECC-GOST': 12, ECDSAP256SHA256: 13, ECDSAP384SHA384: 14, ED25519: 15, ED448: 16,
+};
+
 /** Parses DS/DNSKEY rdata text (DS: tag alg digesttype hex; DNSKEY: flags protocol alg base64). */
 export function anchorRdata(type: number, fields: string[]): Buffer {
   const num = (v: string | undefined, max: number, what: string): number => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) > max) throw new Error(`${what} "${v ?? ''}" is not a number in 0-${max}`);
     return Number(v);
   };
+  const algorithm = (v: string | undefined): number => ALGORITHM_NAMES[(v ?? '').toUpperCase()] ?? num(v, 255, 'algorithm');
   if (type === TYPE.DS) {
     const tag = num(fields[0], 0xffff, 'key tag');
-    const alg = num(fields[1], 255, 'algorithm');
+    const alg = algorithm(fields[1]);
     const dt = num(fields[2], 255, 'digest type');
     const hex = fields.slice(3).join('');
     if (hex === '' || !/^[0-9a-fA-F]*$/.test(hex) || hex.length % 2) throw new Error(`digest "${hex}" is not hexadecimal`);
@@ -90,7 +97,7 @@ export function anchorRdata(type: number, fields: string[]): Buffer {
   }
   const flags = num(fields[0], 0xffff, 'flags');
   const proto = num(fields[1], 255, 'protocol');
-  const alg = num(fields[2], 255, 'algorithm');
+  const alg = algorithm(fields[2]);
   const b64 = fields.slice(3).join('');
   if (b64 === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new Error('public key is not base64');
   const head = Buffer.alloc(4);

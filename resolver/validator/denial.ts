@@ -215,6 +215,8 @@ export function nsec3Nxdomain(qname: string, nsec3s: readonly Nsec3[], budget: H
   const wc = s.cover(wildcardOf(e.ce));
   if (wc === null) return bogus('NSEC3 hash budget exhausted');
   if (!wc) return bogus(`no NSEC3 denies the wildcard *.${e.ce}`);
+  // An opt-out span may hide an unsigned delegation: proved, but not secure (RFC 5155 section 9.2).
+  if (e.ncCover.flags & 1) return { status: 'insecure', reason: `opt-out NSEC3 covers ${e.nc}` };
   return SECURE;
 }
 
@@ -232,12 +234,16 @@ export function nsec3Nodata(qname: string, qtype: number, nsec3s: readonly Nsec3
   }
   const e = closestEncloser(s, qname);
   if (isProof(e)) return e;
-  // DS at an opt-out delegation (RFC 5155 section 8.6): insecure.
-  if (qtype === TYPE.DS && (e.ncCover.flags & 1) !== 0) return { status: 'insecure', reason: `opt-out NSEC3 covers ${e.nc}` };
+  const optOut = (e.ncCover.flags & 1) !== 0;
   // Wildcard NODATA (section 8.7).
   const w = s.match(wildcardOf(e.ce));
   if (w === null) return bogus('NSEC3 hash budget exhausted');
-  if (w && !bitmapHas(w.bitmap, qtype) && !bitmapHas(w.bitmap, TYPE.CNAME)) return SECURE;
+  if (w && !bitmapHas(w.bitmap, qtype) && !bitmapHas(w.bitmap, TYPE.CNAME)) {
+    return optOut ? { status: 'insecure', reason: `wildcard NODATA in the opt-out span of ${e.nc}` } : SECURE;
+  }
+  // No match: only an opt-out span over the next closer name (an unsigned delegation
+  // may be there; sections 8.6 and 9.2) lets it stand, and then not as secure.
+  if (optOut) return { status: 'insecure', reason: `opt-out NSEC3 covers ${e.nc}` };
   return bogus(`no NSEC3 proves ${qname} has no type ${qtype}`);
 }
 
@@ -250,6 +256,7 @@ export function nsec3WildcardAnswer(qname: string, wildcardParent: string, nsec3
   const c = st.set.cover(nc);
   if (c === null) return bogus('NSEC3 hash budget exhausted');
   if (!c) return bogus(`wildcard answer for ${qname} without an NSEC3 covering ${nc}`);
+  if (c.flags & 1) return { status: 'insecure', reason: `wildcard answer in the opt-out span of ${nc}` };
   return SECURE;
 }
 

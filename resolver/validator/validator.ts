@@ -66,6 +66,12 @@ export interface ValidatorOptions {
 
 const SECURE: Verdict = { status: 'secure' };
 
+/**
+ * Times bogus data is fetched again from other servers before the verdict stands
+ * (unbound's validator restarts likewise, blacklisting the servers that sent it).
+ */
+export const MAX_RESTARTS = 3;
+
 function worst(a: Verdict, b: Verdict): Verdict {
   const rank = { secure: 0, insecure: 1, bogus: 2 };
   const pick = rank[b.status] > rank[a.status] ? b : a;
@@ -119,21 +125,42 @@ export class Validator implements Resolution {
       if (memo.expiresMs > this.nowMs()) return memo.result;
       this.bogusAnswers.delete(key);
     }
-    const res = await this.inner.resolve(base);
-    if (req.cd) return this.shape(res, { status: 'insecure' }, req);
-    let v: Verdict;
-    try {
-      v = await this.validate(req, res);
-    } catch (e) {
-      v = { status: 'bogus', reason: `validation failed: ${(e as Error).message}`, ede: DNSSEC_EDE.BOGUS };
-    }
-    this.debug(`${req.name}/${req.type}: ${v.status}${v.reason ? ` (${v.reason})` : ''}`);
+    if (req.cd) return this.shape(await this.inner.resolve(base), { status: 'insecure' }, req);
+    const { res, v } = await this.fetchChecked(base, async (r) => {
+      try {
+        return await this.validate(req, r);
+      } catch (e) {
+        return { status: 'bogus', reason: `validation failed: ${(e as Error).message}`, ede: DNSSEC_EDE.BOGUS } as Verdict;
+      }
+    });
+    this.debug(`${req.name || '.'}/${req.type}: rcode ${res.rcode}, ${res.answers.length} answers, ${res.proof?.length ?? 0} proof records: ${v.status}${v.reason ? ` (${v.reason})` : ''}`);
     const out = this.shape(res, v, req);
     if (v.status === 'bogus') {
       if (this.bogusAnswers.size > 10_000) this.bogusAnswers.clear();
       this.bogusAnswers.set(key, { result: out, expiresMs: this.nowMs() + this.bogusTtl * 1000 });
     }
     return out;
+  }
+
+  /**
+   * Resolves and checks; data found bogus is fetched again (not from the cache, not
+   * from the servers that sent it) up to MAX_RESTARTS times, and the first retry that
+   * passes wins. A retry that finds no other server leaves the first verdict.
+   */
+  private async fetchChecked<V extends Verdict>(req: ResolveRequest, check: (r: ResolveResult) => Promise<V>): Promise<{ res: ResolveResult; v: V }> {
+    let res = await this.inner.resolve(req);
+    let v = await check(res);
+    const avoid: string[] = [];
+    for (let i = 0; v.status === 'bogus' && i < MAX_RESTARTS && res.servers?.length; i++) {
+      for (const s of res.servers) if (!avoid.includes(s)) avoid.push(s);
+      this.debug(`${req.name || '.'}/${req.type}: bogus (${v.reason}); asking again, avoiding ${avoid.join(' ')}`);
+      const again = await this.inner.resolve({ ...req, refetch: { avoid } });
+      if (again.rcode !== RCODE.NOERROR && again.rcode !== RCODE.NXDOMAIN) break;
+      const v2 = await check(again);
+      res = again;
+      if (v2.status !== 'bogus') return { res, v: v2 };
+    }
+    return { res, v };
   }
 
   /** What the client gets for a result and its verdict. */
@@ -189,7 +216,10 @@ export class Validator implements Resolution {
     for (let i = 0; i < sets.length; i++) {
       const set = sets[i];
       const r0 = set[0];
-      if (r0.type === TYPE.CNAME && i > 0 && sets[i - 1][0].type === TYPE.DNAME && isSubdomain(r0.name, sets[i - 1][0].name)) {
+      if (r0.type === TYPE.RRSIG) {
+        // Signatures asked for as data are not themselves signed: served, never secure.
+        verdict = worst(verdict, { status: 'insecure', reason: 'RRSIG records asked for are not validated' });
+      } else if (r0.type === TYPE.CNAME && i > 0 && sets[i - 1][0].type === TYPE.DNAME && isSubdomain(r0.name, sets[i - 1][0].name)) {
         // A CNAME synthesised from a DNAME (RFC 6672): checked against the DNAME's substitution.
         const d = sets[i - 1][0];
         let ok = false;
@@ -351,15 +381,24 @@ export class Validator implements Resolution {
     if (ta) return this.keysFromAnchor(zone, ta);
     if (!anchors.closest(zone)) return this.entry(zone, { status: 'insecure', reason: `no trust anchor above ${zone || '.'}` });
     const parent = parentName(zone) ?? '';
-    const dsRes = await this.inner.resolve({ name: zone, type: TYPE.DS, class: 1 });
+    // A signed referral's denial of the DS (cached by the iterator) saves the question.
+    const denial = this.o.cache?.getDsDenial(zone, 1);
+    const dsOf = (r: ResolveResult) => r.answers.filter((x) => x.type === TYPE.DS && nameEquals(x.name, zone));
+    // A positive DS set that fails is fetched again from other servers (fetchChecked).
+    const fetched = denial
+      ? { res: { rcode: RCODE.NOERROR, answers: [], authority: [], additional: [], cacheTtl: 0, proof: denial } as ResolveResult, v: SECURE }
+      : await this.fetchChecked({ name: zone, type: TYPE.DS, class: 1 }, async (r) => {
+        const set = dsOf(r);
+        return set.length ? (await this.validateRRset(set, r.sigs ?? [])).verdict : SECURE;
+      });
+    const dsRes = fetched.res;
     if (dsRes.rcode !== RCODE.NOERROR && dsRes.rcode !== RCODE.NXDOMAIN) {
       return this.entry(zone, { status: 'bogus', reason: `no DS answer for ${zone} (rcode ${dsRes.rcode})`, ede: DNSSEC_EDE.DNSKEY_MISSING });
     }
-    const dsSet = dsRes.answers.filter((r) => r.type === TYPE.DS && nameEquals(r.name, zone));
+    const dsSet = dsOf(dsRes);
     if (dsSet.length) {
-      const v = await this.validateRRset(dsSet, dsRes.sigs ?? []);
-      if (v.verdict.status !== 'secure') return this.entry(zone, v.verdict);
-      return this.keysFromDs(zone, dsSet, v.verdict.ttlCap);
+      if (fetched.v.status !== 'secure') return this.entry(zone, fetched.v);
+      return this.keysFromDs(zone, dsSet, fetched.v.ttlCap);
     }
     // No DS: proved absent (an insecure delegation), or not a zone cut at all.
     const budget: HashBudget = { hashes: 0 };
@@ -393,10 +432,11 @@ export class Validator implements Resolution {
     if (ta.ds.length) return this.keysFromDs(zone, ta.ds, undefined);
     const usable = ta.dnskey.map((r) => parseDnskey(r.rdata)).filter((k): k is Dnskey => !!k && SUPPORTED_ALGORITHMS.has(k.algorithm));
     if (usable.length === 0) return this.entry(zone, { status: 'insecure', reason: `trust anchor of ${zone || '.'} has no supported algorithm`, ede: DNSSEC_EDE.UNSUPPORTED_DNSKEY_ALG });
-    const dk = await this.inner.resolve({ name: zone, type: TYPE.DNSKEY, class: 1 });
-    const set = dk.answers.filter((r) => r.type === TYPE.DNSKEY && nameEquals(r.name, zone));
-    const trusted = zoneKeys(set).filter((k) => usable.some((u) => u.rdata.equals(k.rdata)));
-    return this.verifyDnskeySet(zone, set, dk.sigs ?? [], trusted, undefined);
+    return (await this.fetchChecked({ name: zone, type: TYPE.DNSKEY, class: 1 }, async (dk) => {
+      const set = dk.answers.filter((r) => r.type === TYPE.DNSKEY && nameEquals(r.name, zone));
+      const trusted = zoneKeys(set).filter((k) => usable.some((u) => u.rdata.equals(k.rdata)));
+      return this.verifyDnskeySet(zone, set, dk.sigs ?? [], trusted, undefined);
+    })).v;
   }
 
   /** Keys from a DS set (verified or an anchor): a DNSKEY matching a DS must sign the DNSKEY set. */
@@ -408,12 +448,13 @@ export class Validator implements Resolution {
     if (ds.length === 0) return this.entry(zone, { status: 'insecure', reason: `DS of ${zone || '.'} uses no supported digest type`, ede: DNSSEC_EDE.UNSUPPORTED_DS_DIGEST });
     // SHA-1 DS records are ignored when a stronger digest is offered (RFC 4509 section 3).
     if (ds.some((d) => d.digestType !== 1)) ds = ds.filter((d) => d.digestType !== 1);
-    const dk = await this.inner.resolve({ name: zone, type: TYPE.DNSKEY, class: 1 });
-    const set = dk.answers.filter((r) => r.type === TYPE.DNSKEY && nameEquals(r.name, zone));
-    if (set.length === 0) return this.entry(zone, { status: 'bogus', reason: `no DNSKEY for ${zone || '.'}`, ede: DNSSEC_EDE.DNSKEY_MISSING });
-    const keys = zoneKeys(set);
-    const trusted = keys.filter((k) => ds.some((d) => d.keyTag === k.keyTag && d.algorithm === k.algorithm && dsDigest(zone, k.rdata, d.digestType)?.equals(d.digest)));
-    return this.verifyDnskeySet(zone, set, dk.sigs ?? [], trusted, cap);
+    return (await this.fetchChecked({ name: zone, type: TYPE.DNSKEY, class: 1 }, async (dk) => {
+      const set = dk.answers.filter((r) => r.type === TYPE.DNSKEY && nameEquals(r.name, zone));
+      if (set.length === 0) return this.entry(zone, { status: 'bogus', reason: `no DNSKEY for ${zone || '.'}`, ede: DNSSEC_EDE.DNSKEY_MISSING });
+      const keys = zoneKeys(set);
+      const trusted = keys.filter((k) => ds.some((d) => d.keyTag === k.keyTag && d.algorithm === k.algorithm && dsDigest(zone, k.rdata, d.digestType)?.equals(d.digest)));
+      return this.verifyDnskeySet(zone, set, dk.sigs ?? [], trusted, cap);
+    })).v;
   }
 
   private verifyDnskeySet(zone: string, set: ResourceRecord[], sigs: readonly ResourceRecord[], trusted: Dnskey[], cap: number | undefined): KeyEntry {
