@@ -151,8 +151,11 @@ export class Validator implements Resolution {
     let res = await this.inner.resolve(req);
     let v = await check(res);
     const avoid: string[] = [];
-    for (let i = 0; v.status === 'bogus' && i < MAX_RESTARTS && res.servers?.length; i++) {
-      for (const s of res.servers) if (!avoid.includes(s)) avoid.push(s);
+    // An answer from the cache (no servers) is fetched afresh once: its proof may have expired first.
+    for (let i = 0; v.status === 'bogus' && i < MAX_RESTARTS && (res.servers?.length || i === 0); i++) {
+      const before = avoid.length;
+      for (const s of res.servers ?? []) if (!avoid.includes(s)) avoid.push(s);
+      if (i > 0 && avoid.length === before) break;
       this.debug(`${req.name || '.'}/${req.type}: bogus (${v.reason}); asking again, avoiding ${avoid.join(' ')}`);
       const again = await this.inner.resolve({ ...req, refetch: { avoid } });
       if (again.rcode !== RCODE.NOERROR && again.rcode !== RCODE.NXDOMAIN) break;
