@@ -130,7 +130,7 @@ describe('signature verification, every algorithm', () => {
     const ms = performance.now() - t0;
     expect(v.ok).toBe(false);
     expect(v.work).toBeLessThanOrEqual(8 * MAX_KEYS_PER_TAG);
-    expect(ms).toBeLessThan(500);
+    expect(ms).toBeLessThan(2000);
   });
 });
 
@@ -248,7 +248,8 @@ describe('NSEC3 denial', () => {
     const p = nsec3Nxdomain(deep, recs, budget);
     expect(p.status).toBe('bogus');
     expect(budget.hashes).toBeLessThanOrEqual(64);
-    expect(performance.now() - t0).toBeLessThan(500);
+    // 64 hashes of 150 iterations: tens of ms on a loaded CI machine; unbounded it would be 120+ hashes per name.
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
 
@@ -332,6 +333,50 @@ describe('chain of trust through a scripted resolution', () => {
     const r = await v.resolve({ name: 'www.example', type: TYPE.A, class: 1, dnssecOk: true });
     expect(r.rcode).toBe(RCODE.NOERROR);
     expect(r.ad).toBeUndefined();
+  });
+
+  it('RFC 8198: after one validated NXDOMAIN, another name in the same NSEC span is denied without asking upstream', async () => {
+    const bm = (...types: number[]) => { const b = Buffer.alloc(8); let max = 0; for (const t of types) { b[t >> 3] |= 0x80 >> (t & 7); max = Math.max(max, (t >> 3) + 1); } return Buffer.concat([Buffer.from([0, max]), b.subarray(0, max)]); };
+    const soaRdata = Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44])]);
+    const soa = [rr('example', TYPE.SOA, soaRdata)];
+    const apexNsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('www.example'), bm(TYPE.SOA, TYPE.NS, TYPE.NSEC, TYPE.RRSIG, TYPE.DNSKEY)]))];
+    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
+    const proof = [...apexNsec, signSet(apexNsec, exKey), ...wwwNsec, signSet(wwwNsec, exKey), signSet(soa, exKey)];
+    const nx = (): ResolveResult => ({ rcode: RCODE.NXDOMAIN, answers: [], authority: soa, additional: [], cacheTtl: 300, sigs: [], proof });
+    const res = resolution({ 'aaa.example/1': nx(), 'zzz.example/1': nx() });
+    const v = new Validator(res, { anchors: anchors(), nowSec: () => NOW });
+    const first = await v.resolve({ name: 'zzz.example', type: TYPE.A, class: 1, dnssecOk: true });
+    expect(first.rcode).toBe(RCODE.NXDOMAIN);
+    expect(first.ad).toBe(true);
+    const asked = res.asked.length;
+    const second = await v.resolve({ name: 'yyy.example', type: TYPE.AAAA, class: 1, dnssecOk: true });
+    expect(second.rcode).toBe(RCODE.NXDOMAIN);
+    expect(second.ad).toBe(true);
+    expect(res.asked.length).toBe(asked); // nothing asked upstream
+    expect(second.authority.some((r) => r.type === TYPE.NSEC)).toBe(true);
+    expect(v.synthesised).toBe(1);
+    // A name the spans do not cover (it exists: www.example) is asked upstream as usual.
+    await v.resolve({ name: 'www.example', type: TYPE.A, class: 1 });
+    expect(res.asked.length).toBeGreaterThan(asked);
+    // With aggressive NSEC off, the same question goes upstream.
+    const res2 = resolution({ 'zzz.example/1': nx(), 'yyy.example/28': nx() });
+    const off = new Validator(res2, { anchors: anchors(), nowSec: () => NOW, aggressiveNsec: false });
+    await off.resolve({ name: 'zzz.example', type: TYPE.A, class: 1 });
+    await off.resolve({ name: 'yyy.example', type: TYPE.AAAA, class: 1 });
+    expect(res2.asked).toContain('yyy.example/28');
+  });
+
+  it('KeyTrap at the chain level: a DNSKEY set of 100 keys sharing one tag costs milliseconds and ends bogus', async () => {
+    const many = Array.from({ length: 100 }, () => makeKey('example', 13));
+    const tag = many[0].tag;
+    // Force one key tag on all of them by construction: signatures all claim it.
+    const keysRr = many.map((k) => rr('example', TYPE.DNSKEY, k.rdata));
+    const sigs = many.slice(1, 40).map((k) => signSet(keysRr, { ...k, tag }));
+    const v = new Validator(resolution({ 'example/48': { rcode: 0, answers: keysRr, authority: [], additional: [], cacheTtl: 300, sigs, proof: [] } }), { anchors: anchors(), nowSec: () => NOW });
+    const t0 = performance.now();
+    const r = await v.resolve({ name: 'www.example', type: TYPE.A, class: 1 });
+    expect(r.rcode).toBe(RCODE.SERVFAIL);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('TTLs are capped by the RRSIG original TTL', async () => {

@@ -22,6 +22,7 @@ import { rdataName } from '../../dns/rdata.js';
 import type { RRsetCache } from '../cache/rrset-cache.js';
 import type { Resolution, ResolveRequest, ResolveResult } from '../iterator/types.js';
 import { dnameSubstitute } from '../iterator/scrub.js';
+import { AggressiveNsec } from './aggressive.js';
 import type { AnchorSet, TrustAnchor } from './anchors.js';
 import { dsDigest, parseDnskey, parseDs, parseNsec, parseNsec3, rrsigLabelCount, SUPPORTED_ALGORITHMS, SUPPORTED_DIGESTS, type Dnskey, type Ds, type Nsec, type Nsec3, type Rrsig } from './crypto.js';
 import { nsec3Nodata, nsec3Nxdomain, nsec3WildcardAnswer, nsecNodata, nsecNxdomain, nsecWildcardAnswer, type HashBudget, type Proof } from './denial.js';
@@ -62,6 +63,8 @@ export interface ValidatorOptions {
   nowMs?: () => number;
   /** Debug log of validation decisions. */
   debug?: (msg: string) => void;
+  /** RFC 8198 NXDOMAIN from cached NSEC spans (default on). */
+  aggressiveNsec?: boolean;
 }
 
 const SECURE: Verdict = { status: 'secure' };
@@ -109,12 +112,34 @@ export class Validator implements Resolution {
   private readonly nowMs: () => number;
   private readonly bogusTtl: number;
   private readonly debug: (msg: string) => void;
+  /** Validated NSEC spans for RFC 8198 (undefined when off). */
+  readonly aggressive: AggressiveNsec | undefined;
+  /** Answers synthesised from cached NSEC spans (RFC 8198). */
+  synthesised = 0;
 
   constructor(private readonly inner: Resolution, private readonly o: ValidatorOptions) {
     this.nowSec = o.nowSec ?? (() => Math.floor(Date.now() / 1000));
     this.nowMs = o.nowMs ?? (() => performance.now());
     this.bogusTtl = o.bogusTtl ?? 60;
     this.debug = o.debug ?? (() => {});
+    this.aggressive = o.aggressiveNsec === false ? undefined : new AggressiveNsec(this.nowMs);
+  }
+
+  /** RFC 8198: NXDOMAIN from the validated NSEC spans of a zone still known secure. */
+  private synthesise(req: ResolveRequest): ResolveResult | undefined {
+    if (!this.aggressive || req.cd || this.o.anchors.isInsecure(req.name)) return undefined;
+    const now = this.nowMs();
+    const s = this.aggressive.nxdomain(req.name, (zone) => {
+      const k = this.keyCache.get(zone);
+      return k !== undefined && k.status === 'secure' && k.expiresMs > now;
+    });
+    if (!s) return undefined;
+    this.synthesised++;
+    this.debug(`${req.name}/${req.type}: NXDOMAIN from cached NSEC spans of ${s.zone || '.'} (RFC 8198)`);
+    const authority = req.dnssecOk ? s.authority : s.authority.filter((r) => r.type === TYPE.SOA);
+    const out: ResolveResult = { rcode: RCODE.NXDOMAIN, answers: [], authority, additional: [], cacheTtl: s.ttl };
+    if (req.dnssecOk || req.ad) out.ad = true;
+    return out;
   }
 
   async resolve(req: ResolveRequest): Promise<ResolveResult> {
@@ -126,6 +151,8 @@ export class Validator implements Resolution {
       this.bogusAnswers.delete(key);
     }
     if (req.cd) return this.shape(await this.inner.resolve(base), { status: 'insecure' }, req);
+    const synth = this.synthesise(req);
+    if (synth) return synth;
     const { res, v } = await this.fetchChecked(base, async (r) => {
       try {
         return await this.validate(req, r);
@@ -288,7 +315,8 @@ export class Validator implements Resolution {
   }
 
   /** The verified NSEC and NSEC3 records of a response, with the zone that signed them. */
-  private async verifiedDenials(records: readonly ResourceRecord[]): Promise<{ nsecs: Nsec[]; nsec3s: Nsec3[]; verdict: Verdict }> {
+  private async verifiedDenials(records: readonly ResourceRecord[]): Promise<{ nsecs: Nsec[]; nsec3s: Nsec3[]; verdict: Verdict; spans: Array<{ nsec: Nsec; records: ResourceRecord[]; zone: string; ttl: number }> }> {
+    const spans: Array<{ nsec: Nsec; records: ResourceRecord[]; zone: string; ttl: number }> = [];
     const nsecs: Nsec[] = [];
     const nsec3s: Nsec3[] = [];
     let verdict: Verdict = SECURE;
@@ -302,12 +330,19 @@ export class Validator implements Resolution {
       any = true;
       verdict = worst(verdict, { status: 'secure', ttlCap: v.verdict.ttlCap });
       for (const r of set) {
-        if (r.type === TYPE.NSEC) { const n = parseNsec(r); if (n) nsecs.push(n); }
-        else { const n = parseNsec3(r); if (n) nsec3s.push(n); }
+        if (r.type === TYPE.NSEC) {
+          const n = parseNsec(r);
+          if (!n) continue;
+          nsecs.push(n);
+          if (v.sig) {
+            const own = sigs.filter((g) => nameEquals(g.name, r.name) && g.rdata.readUInt16BE(0) === TYPE.NSEC);
+            spans.push({ nsec: n, records: [r, ...own], zone: v.sig.signer, ttl: Math.min(r.ttl, v.verdict.ttlCap ?? Infinity) });
+          }
+        } else { const n = parseNsec3(r); if (n) nsec3s.push(n); }
       }
     }
     if (!any && verdict.status === 'secure') verdict = { status: 'secure' };
-    return { nsecs, nsec3s, verdict };
+    return { nsecs, nsec3s, verdict, spans };
   }
 
   /** NXDOMAIN or NODATA for `name`/`qtype`: the denial, or an insecure zone. */
@@ -325,9 +360,24 @@ export class Validator implements Resolution {
     let p: Proof;
     if (d.nsecs.length) p = nx ? nsecNxdomain(name, d.nsecs) : nsecNodata(name, qtype, d.nsecs);
     else p = nx ? nsec3Nxdomain(name, d.nsec3s, budget) : nsec3Nodata(name, qtype, d.nsec3s, budget);
-    if (p.status === 'secure') return worst(d.verdict, SECURE);
+    if (p.status === 'secure') {
+      if (this.aggressive && d.spans.length) await this.rememberSpans(d.spans, res, records);
+      return worst(d.verdict, SECURE);
+    }
     if (p.status === 'insecure') return { status: 'insecure', reason: p.reason, ede: p.ede };
     return { status: 'bogus', reason: p.reason, ede: DNSSEC_EDE.NSEC_MISSING };
+  }
+
+  /** Keeps validated NSEC spans, and the zone's SOA once it verifies, for RFC 8198. */
+  private async rememberSpans(spans: Array<{ nsec: Nsec; records: ResourceRecord[]; zone: string; ttl: number }>, res: ResolveResult, records: readonly ResourceRecord[]): Promise<void> {
+    for (const s of spans) this.aggressive!.addSpan(s.zone, s.nsec, s.records, s.ttl);
+    const soa = res.authority.filter((r) => r.type === TYPE.SOA);
+    if (soa.length === 0 || !spans.some((s) => nameEquals(s.zone, soa[0].name))) return;
+    const sigs = records.filter((r) => r.type === TYPE.RRSIG);
+    const v = await this.validateRRset(soa, sigs);
+    if (v.verdict.status !== 'secure') return;
+    const soaSigs = sigs.filter((g) => nameEquals(g.name, soa[0].name) && g.rdata.readUInt16BE(0) === TYPE.SOA);
+    this.aggressive!.addSoa(soa[0].name, [...soa, ...soaSigs]);
   }
 
   private async checkWildcard(qname: string, sig: Rrsig, records: readonly ResourceRecord[], budget: HashBudget): Promise<Verdict> {
