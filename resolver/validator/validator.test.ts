@@ -13,6 +13,10 @@ import { base32hexEncode, dsDigest, keyTag, nsec3Hash, parseNsec, parseNsec3, pa
 import { MAX_NSEC3_ITERATIONS, nsec3Nodata, nsec3Nxdomain, nsecNodata, nsecNxdomain, nsecWildcardAnswer } from './denial.js';
 import { MAX_KEYS_PER_TAG, serialLess, sigsFor, verifyRRset, zoneKeys } from './verify.js';
 import { Validator } from './validator.js';
+import { Front } from '../front.js';
+import { defaultResolverConfig } from '../config.js';
+import { buildQuery, parseMessage } from '../../dns/message.js';
+import type { Replier } from '../listener/replier.js';
 
 const NOW = 1_700_000_000;
 
@@ -234,6 +238,11 @@ describe('NSEC3 denial', () => {
     expect(nsec3Nodata('unsigned.example', TYPE.DS, chain(zoneNames), { hashes: 0 }).status).toBe('bogus');
   });
 
+  it('NXDOMAIN whose next closer name lies in an opt-out span is insecure (RFC 5155 9.2), secure without opt-out', () => {
+    expect(nsec3Nxdomain('x.a.example', chain(zoneNames, { optOut: true }), { hashes: 0 }).status).toBe('insecure');
+    expect(nsec3Nxdomain('x.a.example', chain(zoneNames), { hashes: 0 }).status).toBe('secure');
+  });
+
   it(`RFC 9276: iterations above ${MAX_NSEC3_ITERATIONS} make the answer insecure with EDE 27`, () => {
     const p = nsec3Nxdomain('x.a.example', chain(zoneNames, { iterations: MAX_NSEC3_ITERATIONS + 1 }), { hashes: 0 });
     expect(p).toMatchObject({ status: 'insecure', ede: 27 });
@@ -403,5 +412,41 @@ describe('trust anchor files', () => {
     ].join('\n'), 'ta.conf', issues);
     expect(recs.map((r) => r.type)).toEqual([TYPE.DS, TYPE.DNSKEY]);
     expect(issues.map((i) => `${i.file}:${i.line}: ${i.field}`)).toEqual(['ta.conf:5: type', 'ta.conf:6: DS']);
+  });
+});
+
+describe('front with the validator: DO, CD and AD variants kept apart in the answer cache', () => {
+  it('a DO client gets RRSIGs and AD, a plain client neither, a CD client no AD; each variant cached on its own', async () => {
+    const rootKey = makeKey('', 13);
+    const rootKeys = [rr('', TYPE.DNSKEY, rootKey.rdata)];
+    const www = [rr('www', TYPE.A, A('192.0.2.7'))];
+    let upstream = 0;
+    const table: Record<string, ResolveResult> = {
+      '/48': { rcode: 0, answers: rootKeys, authority: [], additional: [], cacheTtl: 300, sigs: [signSet(rootKeys, rootKey)], proof: [] },
+      'www/1': { rcode: 0, answers: www, authority: [], additional: [], cacheTtl: 300, sigs: [signSet(www, rootKey)], proof: [] },
+    };
+    const inner: Resolution = { async resolve(req) { upstream++; return table[`${req.name}/${req.type}`] ?? { rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0 }; } };
+    const cfg = defaultResolverConfig();
+    cfg.validator!.enabled = true;
+    const front = new Front({ cfg, resolution: new Validator(inner, { anchors: new AnchorSet([dsOf(rootKey)]), nowSec: () => NOW }) });
+    const ask = (o: { dnssecOk?: boolean; cd?: boolean }) => new Promise<ReturnType<typeof parseMessage>>((resolve) => {
+      const r: Replier = { framing: 0, address: '127.0.0.1', send: (b) => resolve(parseMessage(b)), hold: () => r };
+      front.handle(buildQuery({ id: 7, name: 'www', type: TYPE.A, rd: true, cd: o.cd, ednsUdpSize: 1232, dnssecOk: o.dnssecOk }), r);
+    });
+    const AD = 0x20;
+    const withDo = await ask({ dnssecOk: true });
+    expect(withDo.flags & AD).toBe(AD);
+    expect(withDo.answers.map((x) => x.type)).toEqual([TYPE.A, TYPE.RRSIG]);
+    const plain = await ask({});
+    expect(plain.flags & AD).toBe(0);
+    expect(plain.answers.map((x) => x.type)).toEqual([TYPE.A]);
+    const cd = await ask({ dnssecOk: true, cd: true });
+    expect(cd.flags & AD).toBe(0);
+    const before = upstream;
+    // Hits: each variant from its own entry, nothing resolved again.
+    expect((await ask({ dnssecOk: true })).answers.map((x) => x.type)).toEqual([TYPE.A, TYPE.RRSIG]);
+    expect((await ask({})).answers.map((x) => x.type)).toEqual([TYPE.A]);
+    expect(upstream).toBe(before);
+    expect(front.stats().cacheHits).toBe(2);
   });
 });
