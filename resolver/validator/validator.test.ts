@@ -388,6 +388,15 @@ describe('chain of trust through a scripted resolution', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
+  it('a DS denial signed by the zone itself is refused, and does not wait on its own keys', async () => {
+    const bm = Buffer.from([0, 1, 0x20]); // NS only
+    const nsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('zz.example'), bm]))];
+    const res = resolution({ 'example/43': { rcode: 0, answers: [], authority: [], additional: [], cacheTtl: 300, sigs: [], proof: [...nsec, signSet(nsec, exKey)] } });
+    const v = new Validator(res, { anchors: anchors(), nowSec: () => NOW });
+    const r = await v.resolve({ name: 'www.example', type: TYPE.A, class: 1 });
+    expect(r.rcode).toBe(RCODE.SERVFAIL);
+  }, 3000);
+
   it('TTLs are capped by the RRSIG original TTL', async () => {
     const long = [rr('www.example', TYPE.A, A('192.0.2.80'), 100000)];
     const sig = signSet([rr('www.example', TYPE.A, A('192.0.2.80'), 60)], exKey);

@@ -453,9 +453,17 @@ export class Validator implements Resolution {
       if (fetched.v.status !== 'secure') return this.entry(zone, fetched.v);
       return this.keysFromDs(zone, dsSet, fetched.v.ttlCap);
     }
-    // No DS: proved absent (an insecure delegation), or not a zone cut at all.
+    // No DS: proved absent (an insecure delegation), or not a zone cut at all. Only
+    // signatures from above the zone can speak for its DS (and waiting on the zone's
+    // own keys here would wait on itself).
     const budget: HashBudget = { hashes: 0 };
-    const d = await this.verifiedDenials(dsRes.proof ?? []);
+    const above = (r: ResourceRecord) => {
+      if (r.type !== TYPE.RRSIG) return true;
+      const s = rrsigSigner(r);
+      return s !== undefined && isSubdomain(zone, s) && !nameEquals(zone, s);
+    };
+    const proof = (dsRes.proof ?? []).filter(above);
+    const d = await this.verifiedDenials(proof);
     if (d.nsecs.length === 0 && d.nsec3s.length === 0) {
       if (d.verdict.status === 'insecure') return this.entry(zone, d.verdict);
       const pk = await this.keysFor(this.zoneOf(parent));
@@ -464,7 +472,7 @@ export class Validator implements Resolution {
     }
     // A name that is not a delegation shares its enclosing zone's keys.
     const at = d.nsecs.find((n) => nameEquals(n.owner, zone));
-    const signerZone = dsRes.proof?.find((r) => r.type === TYPE.RRSIG);
+    const signerZone = proof.find((r) => r.type === TYPE.RRSIG);
     if (at && !hasNs(at.bitmap)) {
       const enclosing = signerZone ? rrsigSigner(signerZone) : undefined;
       if (enclosing !== undefined) return this.keysFor(enclosing);
