@@ -5,7 +5,9 @@
 import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parseHostPort, UsageError, type Options } from '../common/args.js';
-import { YamlSource, type FieldPath } from '../common/yaml-source.js';
+import { readFileSync } from 'node:fs';
+import { YamlSource, type ConfigIssue, type FieldPath } from '../common/yaml-source.js';
+import { parseAnchors } from './validator/anchors.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
@@ -64,6 +66,26 @@ export interface UpstreamSettings {
   ipv6: boolean;
 }
 
+/** DNSSEC validation (resolver/validator/, README "DNSSEC validation"). */
+export interface ValidatorSettings {
+  /** Validate answers (false: no DO upstream, no AD, nothing is bogus). */
+  enabled: boolean;
+  /** Trust anchor records given inline, zone-file syntax (DS or DNSKEY). None here or in files: the built-in root anchors. */
+  trustAnchors: string[];
+  /** Files of trust anchor records in zone-file syntax (absolute paths). */
+  trustAnchorFiles: string[];
+  /** Domains (and everything below) not validated: negative trust anchors (unbound's domain-insecure). */
+  negativeTrustAnchors: string[];
+  /** Seconds a bogus verdict is kept (unbound's val-bogus-ttl). */
+  bogusTtl: number;
+  /** Log every validation decision and its reason (debug level) to the resolver's log. */
+  debug: boolean;
+}
+
+export function defaultValidatorSettings(): ValidatorSettings {
+  return { enabled: false, trustAnchors: [], trustAnchorFiles: [], negativeTrustAnchors: [], bogusTtl: 60, debug: false };
+}
+
 export type QnameMinimisation = 'relaxed' | 'strict' | 'off';
 export const QNAME_MINIMISATION_MODES: readonly QnameMinimisation[] = ['relaxed', 'strict', 'off'];
 
@@ -114,6 +136,8 @@ export interface ResolverConfig {
   flood?: FloodSettings;
   /** Additive: control socket and warm start (resolver/control/settings.ts); defaults when absent. */
   ops?: OpsSettings;
+  /** Additive: DNSSEC validation; absent means off. */
+  validator?: ValidatorSettings;
 }
 
 /** Synthetic queries of the warm-up before listening, when the config does not say. */
@@ -166,6 +190,7 @@ export function defaultResolverConfig(): ResolverConfig {
     rateLimit: defaultRateLimitSettings(),
     cookies: defaultCookieSettings(),
     flood: defaultFloodSettings(),
+    validator: defaultValidatorSettings(),
   };
 }
 
@@ -386,8 +411,9 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator'] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
+const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -532,6 +558,7 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   const prefetch = r.bool(top, 'prefetch', path);
   if (prefetch !== undefined) cfg.prefetch = prefetch;
   if (OPS_TOP_KEYS.some((k) => top[k] !== undefined)) cfg.ops = readOpsSections(src, top, path, cfg.ops);
+const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

@@ -46,6 +46,11 @@ export function isPositive(res: ResolveResult): boolean {
   return res.rcode === RCODE.NOERROR && res.answers.length > 0;
 }
 
+/** The answer-cache hash of a question's DNSSEC variant (validation on): apart from the plain question's. */
+function variantHash(hash: number, variant: number): number {
+  return (hash ^ Math.imul(variant, 0x9e3779b1)) & 0x3fffffff;
+}
+
 /** Largest UDP reply we send, whatever the client advertises (DNS flag day 2020). */
 export const MAX_UDP_REPLY = 1232;
 const CLASSIC_UDP = 512;
@@ -122,6 +127,8 @@ export class Front implements QueryHandler {
   readonly stale: StaleAnswers;
   /** Background refresh of answers in the last 10% of their TTL: prefetch.ts. */
   readonly prefetcher: Prefetcher;
+  /** DNSSEC validation on: answers are kept per DO/CD/AD variant. */
+  private readonly validating: boolean;
   private readonly q = new QueryInfo();
   private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_LEN + 4);
   private readonly c = new Float64Array(C_SIZE);
@@ -137,6 +144,7 @@ export class Front implements QueryHandler {
 
   constructor(o: FrontOptions) {
     this.cfg = o.cfg;
+    this.validating = o.cfg.validator?.enabled === true;
     this.ttl = new TtlPolicy(o.cfg.cache);
     this.resolution = o.resolution;
     this.backStats = o.backStats ?? emptyStats();
@@ -274,7 +282,10 @@ export class Front implements QueryHandler {
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
     const limit = framing === 0 ? udpLimit(q) : 0xffff;
     // RD=0 never reads the cache (no cache snooping); see miss().
-    const e = msg[2] & 0x01 ? (this.cache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0) ?? this.negCache.lookup(q.keyHash, this.keyBuf, q.keyLen, t0)) : undefined;
+    // With validation on, DO, CD and AD answers differ (RRSIGs, AD, unchecked data): kept apart.
+    const variant = this.validating ? q.variant : 0;
+    const hash = variant === 0 ? q.keyHash : variantHash(q.keyHash, variant);
+    const e = msg[2] & 0x01 ? (this.cache.lookup(hash, this.keyBuf, q.keyLen, t0, variant) ?? this.negCache.lookup(hash, this.keyBuf, q.keyLen, t0, variant)) : undefined;
     if (e !== undefined) {
       c[C_HITS]++;
       const out = render(e, msg, q.hasOpt ? this.optFor(q.dnssecOk, q.nsid, e.ede, this.guard.replyCookie) : null, limit, t0, framing);
@@ -285,7 +296,8 @@ export class Front implements QueryHandler {
       return;
     }
     // msg may be a view into the listener's batch slab or read buffer: the waiter keeps a copy.
-    this.miss(Buffer.from(msg), decodeQuestion(msg, q, this.keyBuf), limit, t0, r);
+    const question = decodeQuestion(msg, q, this.keyBuf);
+    this.miss(Buffer.from(msg), variant === 0 ? question : { ...question, key: question.key + String.fromCharCode(0x100 + variant), hash, variant }, limit, t0, r);
   }
 
   /** A query the guard did not pass: dropped, or an empty TC=1, BADCOOKIE or FORMERR reply. */
@@ -401,11 +413,12 @@ export class Front implements QueryHandler {
     if (j.kind === 'joined') return;
     const p = j.group;
     // An expired answer still kept: served if the authorities fail or are slow (stale/).
-    const stale = this.stale.usable(this.cache.peekExpired(q.keyHash, this.keyBuf, q.keyLen, t0), t0);
+    const stale = this.stale.usable(this.cache.peekExpired(question.hash, this.keyBuf, q.keyLen, t0, question.variant ?? 0), t0);
     if (stale !== undefined) this.stale.watch(p, p.question.hash, stale, () => this.serveStale(p));
     let promise: Promise<ResolveResult>;
     try {
-      promise = this.resolution.resolve({ name, type, class: cls });
+      const v = question.variant ?? 0;
+      promise = this.resolution.resolve(v === 0 ? { name, type, class: cls } : { name, type, class: cls, dnssecOk: (v & 1) !== 0, cd: (v & 2) !== 0, ad: (v & 4) !== 0 });
     } catch (err) {
       promise = Promise.reject(err);
     }
@@ -472,6 +485,7 @@ export class Front implements QueryHandler {
       this.logError(`encoding the answer for ${name}/${type}: ${(err as Error).message}`);
       e = this.servfailEntry(p, now);
     }
+    e.variant = p.question.variant ?? 0;
     this.storeAnswer(p.question.hash, e, isPositive(res), now);
     this.answerWaiters(waiters, e, now);
   }
@@ -500,7 +514,7 @@ export class Front implements QueryHandler {
     const { ttl, recordTtl } = this.ttl.answer(res.rcode, res.answers.length > 0, res.cacheTtl);
     const init: AnswerInit = {
       name, type, class: cls, rcode: res.rcode,
-      answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede,
+      answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede, ad: res.ad,
     };
     return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? (isPositive(res) ? this.cache : this.negCache).slabs : undefined);
   }

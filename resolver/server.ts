@@ -8,6 +8,7 @@ import type { ClosableResolution, ProbeAnswerMode, ResolverHandle, StartOptions 
 import { DEFAULT_WARMUP_QUERIES, defaultTcpSettings, type ResolverConfig } from './config.js';
 import { Front } from './front.js';
 import { createIterator } from './iterator/index.js';
+import { createValidator } from './validator/index.js';
 import { bindUdp, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
@@ -20,7 +21,12 @@ export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => voi
 
 /** The back: iterative resolution from the root (resolver/iterator/). */
 function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolution {
-  return createIterator(cfg, stats);
+  const it = createIterator(cfg, stats);
+  // DNSSEC validation (resolver/validator/): a Resolution in front of the iterator.
+  const debug = cfg.validator?.debug ? stderrLog('anycast-kit validator (debug)') : undefined;
+  const v = createValidator(cfg, it, debug);
+  if (!v) return it;
+  return { resolve: (req) => v.resolve(req), close: () => it.close() };
 }
 
 interface Bound {

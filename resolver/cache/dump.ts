@@ -199,6 +199,9 @@ export function decodeDump(buf: Buffer): ParsedDump {
 export function* cacheEntries(cache: AnswerCache, nowMs: number): Generator<DumpEntry> {
   for (const [, e] of cache.all()) {
     if (e.expiresMs <= nowMs) continue;
+    // Only plain answers: a DNSSEC variant (DO/CD/AD, validation on) carries RRSIGs or
+    // AD and is keyed apart; the dump has no variant field, so it would load as plain.
+    if (e.variant !== 0) continue;
     yield { remainingMs: e.expiresMs - nowMs, ageMs: Math.max(0, nowMs - e.insertedMs), ede: e.ede, wire: Buffer.from(e.wire) };
   }
 }

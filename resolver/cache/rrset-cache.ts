@@ -48,6 +48,16 @@ export interface NegativeEntry {
   /** The SOA that proves it, TTL already set to the negative TTL and counted down. */
   soa: ResourceRecord | undefined;
   ttl: number;
+  /** DNSSEC: the denial records (NSEC/NSEC3, RRSIGs) it came with, TTLs as received. */
+  proof?: ResourceRecord[];
+}
+
+/**
+ * The cache key type under which the RRSIGs covering `type` at a name are kept: above
+ * 16 bits, so no real type can collide with it. Stored and dropped with their RRset.
+ */
+export function sigType(type: number): number {
+  return 0x10000 + type;
 }
 
 export interface Delegation {
@@ -83,6 +93,8 @@ interface NegEntry {
   soaRdata: string | undefined;
   expiresAtMs: number;
   bytes: number;
+  /** DNSSEC: the NSEC/NSEC3 records and RRSIGs that prove it, when it came with them. */
+  proof?: ResourceRecord[];
 }
 
 /**
@@ -191,9 +203,41 @@ export class RRsetCache {
    * the smallest (RFC 2181 section 5.2) and clamped. Returns false when a more
    * trusted unexpired copy was kept instead.
    */
-  putRRset(records: ResourceRecord[], trust: Trust): boolean {
+  putRRset(records: ResourceRecord[], trust: Trust, sigs?: ResourceRecord[]): boolean {
     if (records.length === 0) return false;
-    const { name, type, class: cls } = records[0];
+    const stored = this.putOne(records, trust, records[0].type);
+    // The signatures go with the data: stored beside it, or dropped with the old copy.
+    if (stored && records[0].type < 0x10000) {
+      if (sigs && sigs.length) this.putOne(sigs, trust, sigType(records[0].type));
+      else this.dropSigs(records[0].name, records[0].type, records[0].class);
+    }
+    return stored;
+  }
+
+  private dropSigs(name: string, type: number, cls: number): void {
+    const key = nodeKey(name, cls);
+    const n = this.lru.peek(key);
+    if (!n) return;
+    const at = findSet(n, sigType(type));
+    if (at < 0) return;
+    n.bytes -= n.sets[at].bytes;
+    n.sets.splice(at, 1);
+    this.commit(key, n);
+  }
+
+  /** The RRSIGs stored with the RRset of `type` at `name` (empty when none). */
+  getSigs(name: string, type: number, cls: number): ResourceRecord[] {
+    const n = this.lru.peek(nodeKey(name, cls));
+    if (!n) return [];
+    const set = this.readRRset(n, sigType(type), cls, TRUST.GLUE);
+    if (!set) return [];
+    for (const r of set.records) r.type = TYPE.RRSIG;
+    return set.records;
+  }
+
+  private putOne(records: ResourceRecord[], trust: Trust, storeType: number): boolean {
+    const { name, class: cls } = records[0];
+    const type = storeType;
     const key = nodeKey(name, cls);
     const now = this.opts.now();
     const existing = this.lru.peek(key);
@@ -252,7 +296,7 @@ export class RRsetCache {
       const soa = e.soaOwner !== undefined && e.soaRdata
         ? { name: e.soaOwner, type: TYPE.SOA, class: cls, ttl: left, rdata: Buffer.from(e.soaRdata, 'latin1') }
         : undefined;
-      return { rcode: e.rcode, ttl: left, soa };
+      return e.proof ? { rcode: e.rcode, ttl: left, soa, proof: e.proof } : { rcode: e.rcode, ttl: left, soa };
     }
     return undefined;
   }
@@ -278,7 +322,7 @@ export class RRsetCache {
    * Remembers NXDOMAIN for a name or NODATA for a name and type. `ttl` is the
    * negative TTL already computed (min of SOA TTL and MINIMUM) and is capped by the TTL policy here.
    */
-  putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number): void {
+  putNegative(name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number, proof?: ResourceRecord[]): void {
     const t = this.opts.ttl.negative(ttl);
     const key = nodeKey(name, cls);
     const existing = this.lru.peek(key);
@@ -289,11 +333,34 @@ export class RRsetCache {
     if (at >= 0) { n.bytes -= n.negs[at].bytes; n.negs.splice(at, 1); }
     if (t > 0) {
       const soaRdata = soa ? soa.rdata.toString('latin1') : undefined;
-      const bytes = ENTRY_OVERHEAD_BYTES + (soa ? 2 * soa.name.length + soa.rdata.length : 0);
-      n.negs.push({ type: kind, rcode, soaOwner: soa?.name, soaRdata, expiresAtMs: this.opts.now() + t * 1000, bytes });
+      let bytes = ENTRY_OVERHEAD_BYTES + (soa ? 2 * soa.name.length + soa.rdata.length : 0);
+      // Proof records get buffers of their own (parsed rdata are views into shared slabs).
+      const kept = proof && proof.length ? proof.map((r) => ({ ...r, rdata: Buffer.from(r.rdata) })) : undefined;
+      if (kept) for (const r of kept) bytes += ENTRY_OVERHEAD_BYTES + 2 * r.name.length + r.rdata.length;
+      n.negs.push({ type: kind, rcode, soaOwner: soa?.name, soaRdata, expiresAtMs: this.opts.now() + t * 1000, bytes, proof: kept });
       n.bytes += bytes;
     }
     this.commit(key, n);
+  }
+
+  /**
+   * The NSEC/NSEC3 records (with RRSIGs) by which a signed referral denied a DS at
+   * its cut. Kept apart from client-visible negative answers: a client asking for
+   * the DS gets the parent's full answer (with its SOA), as unbound gives it, while
+   * the validator needs no second question for the cut.
+   */
+  putDsDenial(cut: string, cls: number, proof: ResourceRecord[], ttl: number): void {
+    this.putNegative(cut, sigType(TYPE.DS), cls, 0, undefined, ttl, proof);
+  }
+
+  getDsDenial(cut: string, cls: number): ResourceRecord[] | undefined {
+    const n = this.lru.peek(nodeKey(cut, cls));
+    if (!n) return undefined;
+    const at = findNeg(n, sigType(TYPE.DS));
+    if (at < 0) return undefined;
+    const e = n.negs[at];
+    if (this.remaining(e.expiresAtMs) <= 0) return undefined;
+    return e.proof;
   }
 
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */

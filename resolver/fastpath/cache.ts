@@ -53,9 +53,9 @@ export class AnswerCache {
    * The entry whose question is key[0..keyLen) (hash `hash`), if it may still be
    * served at `nowMs`.
    */
-  lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
+  lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number, variant = 0): AnswerEntry | undefined {
     const e = this.index.get(hash);
-    if (e === undefined) return undefined;
+    if (e === undefined || e.variant !== variant) return undefined;
     if (e.qEnd - 12 !== keyLen) return undefined;
     const src = e.slab;
     const q = e.start + 12;
@@ -73,9 +73,9 @@ export class AnswerCache {
    * The expired entry for this question still kept for serve-stale, if any (the
    * miss path asks; a hit never returns an expired entry).
    */
-  peekExpired(hash: number, key: Uint8Array, keyLen: number, nowMs: number): AnswerEntry | undefined {
+  peekExpired(hash: number, key: Uint8Array, keyLen: number, nowMs: number, variant = 0): AnswerEntry | undefined {
     const e = this.index.get(hash);
-    if (e === undefined || nowMs < e.expiresMs || nowMs >= e.expiresMs + this.keepExpiredMs) return undefined;
+    if (e === undefined || e.variant !== variant || nowMs < e.expiresMs || nowMs >= e.expiresMs + this.keepExpiredMs) return undefined;
     if (e.qEnd - 12 !== keyLen) return undefined;
     const src = e.slab;
     const q = e.start + 12;

@@ -43,6 +43,9 @@ export class AnswerEntry {
   /** The stored message: a view into the slab (TypedArray.set from it is the cheapest copy). */
   wire: Buffer;
 
+  /** DNSSEC answer variant (DO/CD/AD of the client it was made for; 0 when validation is off). */
+  variant = 0;
+
   /** Last time (ms) a hit refreshed this entry's place in the LRU order (cache.ts). */
   touchedMs = 0;
 
@@ -90,6 +93,8 @@ export interface AnswerInit {
   authority: readonly ResourceRecord[];
   additional: readonly ResourceRecord[];
   ede?: { code: number; text: string };
+  /** Authentic Data (a validated secure answer for a client that asked with DO or AD). */
+  ad?: boolean;
 }
 
 /**
@@ -113,7 +118,7 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
   const ttlOffsets: number[] = [];
   const wire = encodeMessage({
     id: 0,
-    flags: FLAG.QR | FLAG.RA | (a.aa ? FLAG.AA : 0),
+    flags: FLAG.QR | FLAG.RA | (a.aa ? FLAG.AA : 0) | (a.ad ? FLAG.AD : 0),
     rcode: a.rcode & 0xf,
     opcode: 0,
     questions: [{ name: qname, type: a.type, class: a.class }],

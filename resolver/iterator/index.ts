@@ -61,7 +61,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const cookies = (cfg.cookies ?? defaultCookieSettings()).upstream ? new ClientCookies() : undefined;
-  const transport = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats, cookies });
+  const transport = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, dnssecOk: cfg.validator?.enabled === true, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats, cookies });
   const upstream = new ZoneLimitedUpstream(transport, () => (cfg.flood ?? defaultFloodSettings()).maxOutstandingPerZone, stats);
   // Dead servers due for a retry are probed in the background, never by a question
   // (straight on the transport: a zone's flood limit must not hold back its probes).

@@ -84,6 +84,13 @@ interface Task {
   qclass: number;
   /** CNAME/DNAME chain and final RRset gathered so far. */
   chain: ResourceRecord[];
+  /** DNSSEC (validation on): RRSIGs of the chain's RRsets, and denial records (NSEC, NSEC3, their RRSIGs). */
+  sigs: ResourceRecord[];
+  proof: ResourceRecord[];
+  /** Validation retry: the cache is not read, and these addresses are never asked. */
+  refetch?: { avoid: readonly string[] };
+  /** Servers whose responses went into the answer (validation on). */
+  servers: string[];
   /** Names visited along the chain (lower case), for loop detection. */
   seen: Set<string>;
   cnames: number;
@@ -133,6 +140,10 @@ export class Iterator {
       return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
     }
     const budget = this.newBudget();
+    if (req.refetch) {
+      // A validation retry is its own resolution: never merged with one that may carry the bad data.
+      return this.startFlight(`${flightKey(req.name, req.type, req.class)}|refetch|${Math.random()}`, req, undefined, budget).promise;
+    }
     const key = flightKey(req.name, req.type, req.class);
     const existing = this.flights.get(key);
     // A client joining a resolution in flight keeps its own deadline.
@@ -176,7 +187,7 @@ export class Iterator {
   private startFlight(key: string, req: ResolveRequest, parent: Task | undefined, budget: Budget): Flight {
     return this.flights.start(key, (flight) => this.run({
       qname: req.name, qtype: req.type, qclass: req.class,
-      chain: [], seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
+      chain: [], sigs: [], proof: [], servers: [], refetch: req.refetch, seen: new Set([lowerName(req.name)]), cnames: 0, referrals: 0,
       depth: parent ? parent.depth + 1 : 0,
       ancestors: new Set(parent ? [...parent.ancestors, key] : [key]),
       budget, flight, onResponse: 'handleResponse', qmin: this.newMinimisation(),
@@ -226,19 +237,26 @@ export class Iterator {
     if (t.cnames > this.d.cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${this.d.cfg.upstream.maxCnameChain}`, EDE.OTHER);
     // One cache lookup for the name: the RRset, else a CNAME to follow, else NXDOMAIN/NODATA.
     // ANY is never answered from here (the cache cannot know it holds every type).
+    // A validation retry reads nothing from the cache: what is there failed.
+    if (t.refetch) return 'findZoneCut';
     const found = cache.lookupName(t.qname, t.qtype === TYPE.ANY ? -1 : t.qtype, t.qclass, TRUST.ANSWER);
     if (found.rrset) {
       t.chain.push(...found.rrset.records);
+      if (this.dnssec) t.sigs.push(...cache.getSigs(found.rrset.records[0].name, found.rrset.records[0].type, t.qclass));
       return this.finish(t, RCODE.NOERROR);
     }
     if (found.cname && found.cname.records.length) {
       t.chain.push(found.cname.records[0]);
+      if (this.dnssec) t.sigs.push(...cache.getSigs(found.cname.records[0].name, TYPE.CNAME, t.qclass));
       t.cnames++;
       let target: string;
       try { target = rdataName(found.cname.records[0].rdata); } catch { return this.fail(t, 'unreadable cached CNAME', EDE.OTHER); }
       return this.followChain(t, target);
     }
-    if (found.negative) return this.finish(t, found.negative.rcode, { soa: found.negative.soa, ttl: found.negative.ttl });
+    if (found.negative) {
+      if (found.negative.proof) t.proof.push(...found.negative.proof);
+      return this.finish(t, found.negative.rcode, { soa: found.negative.soa, ttl: found.negative.ttl });
+    }
     return 'findZoneCut';
   }
 
@@ -445,28 +463,38 @@ export class Iterator {
         // (harden_glue off) serves this delegation point alone and is not kept.
         cache.putRRset(s.ns, TRUST.REFERRAL);
         for (const set of groupRRsets(s.glue)) cache.putParentSide(cut, set);
+        if (this.dnssec) this.cacheReferralDs(cut, s);
         this.enter(t, referralDelegationPoint(cache.delegationFrom(s.ns, s.ns[0].class), [...s.glue, ...s.looseGlue]));
         return 'queryTargets';
       }
       case 'answer':
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
         t.chain.push(...s.answers);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         t.cnames += s.answers.filter((r) => r.type === TYPE.CNAME).length;
         if (t.cnames > cfg.upstream.maxCnameChain) return this.fail(t, `CNAME chain longer than ${cfg.upstream.maxCnameChain}`, EDE.OTHER);
         return this.finish(t, RCODE.NOERROR);
       case 'cname': {
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
         if (next) return next;
         return 'init';
       }
       case 'nxdomain': case 'nodata': {
         this.cacheAnswer(s, aa);
+        if (this.dnssec) t.servers.push(address);
+        t.sigs.push(...s.sigs);
+        t.proof.push(...s.proof);
         const next = this.appendChain(t, s);
         if (next) return next;
         const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
         const ttl = TtlPolicy.negativeFromSoa(s.soa);
-        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl);
+        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl, s.proof);
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
     }
@@ -490,7 +518,7 @@ export class Iterator {
         this.cacheAnswer(s, aa);
         break;
       case 'nodata': case 'nxdomain':
-        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa));
+        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa), s.proof);
         break;
       default:
         stats.upstreamErrors++;
@@ -575,7 +603,10 @@ export class Iterator {
     const trust: Trust = aa ? TRUST.ANSWER_AA : TRUST.ANSWER;
     // Synthesised CNAMEs (from a DNAME) are not stored: the DNAME is.
     const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && i > 0 && s.answers[i - 1].type === TYPE.DNAME));
-    for (const set of groupRRsets(real)) cache.putRRset(set, trust);
+    for (const set of groupRRsets(real)) {
+      const sigs = s.sigs.length ? s.sigs.filter((g) => g.rdata.readUInt16BE(0) === set[0].type && nameEquals(g.name, set[0].name)) : undefined;
+      cache.putRRset(set, trust, sigs);
+    }
     const nsAnswer = s.answered ? real.filter((r) => r.type === TYPE.NS) : [];
     if (nsAnswer.length) {
       const targets = new Set(nsTargets(nsAnswer));
@@ -583,10 +614,33 @@ export class Iterator {
     }
   }
 
+  /** DNSSEC validation is on: upstream queries carry DO, and signatures and proofs are kept. */
+  private get dnssec(): boolean {
+    return this.d.cfg.validator?.enabled === true;
+  }
+
+  /**
+   * A signed referral's DS set (with its RRSIGs), or the NSEC/NSEC3 records that deny
+   * it, is cached as the answer to "cut DS", so the validator need not ask for it
+   * again (as unbound takes the DS from the referral).
+   */
+  private cacheReferralDs(cut: string, s: Scrubbed): void {
+    if (s.proof.length === 0) return;
+    const ds = s.proof.filter((r) => r.type === TYPE.DS && nameEquals(r.name, cut));
+    const sigs = s.proof.filter((r) => r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS && nameEquals(r.name, cut));
+    if (ds.length) { this.d.cache.putRRset(ds, TRUST.ANSWER, sigs); return; }
+    const denial = s.proof.filter((r) => r.type !== TYPE.DS && !(r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS));
+    if (!denial.some((r) => r.type === TYPE.NSEC || r.type === TYPE.NSEC3)) return;
+    let ttl = Infinity;
+    for (const r of denial) ttl = Math.min(ttl, r.ttl);
+    this.d.cache.putDsDenial(cut, s.ns[0].class, denial, ttl);
+  }
+
   /** Moves the resolution to another delegation point, leaving the one it was at. */
   private enter(t: Task, dp: DelegationPoint): void {
     leave(t.dp);
     t.dp = dp;
+    if (t.refetch) for (const a of t.refetch.avoid) dp.tries.set(a, Infinity);
     // Minimisation starts again below the new cut (full stays full).
     t.qmin.labels = 0;
     t.qmin.lastName = undefined;
@@ -671,7 +725,7 @@ export class Iterator {
   private primeRoot(t: Task): Promise<Delegation | undefined> {
     if (!this.priming) {
       const primed = detachedFlight('priming', (flight) => this.run({
-        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], seen: new Set(['']), cnames: 0, referrals: 0,
+        qname: '', qtype: TYPE.NS, qclass: CLASS.IN, chain: [], sigs: [], proof: [], servers: [], seen: new Set(['']), cnames: 0, referrals: 0,
         depth: t.depth + 1, ancestors: new Set(['priming']), flight, onResponse: 'primeResponse', qmin: this.newMinimisation(),
         budget: this.newBudget(), dp: toDelegationPoint(hintsDelegation(this.d.hints)),
       }, 'queryTargets'));
@@ -727,6 +781,7 @@ export class Iterator {
     }
     if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
     t.result = { rcode, answers, authority, additional: [], cacheTtl };
+    if (this.dnssec) { t.result.sigs = t.sigs; t.result.proof = t.proof; t.result.servers = t.servers; }
     return 'finished';
   }
 }

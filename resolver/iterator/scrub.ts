@@ -49,6 +49,10 @@ export interface Scrubbed {
   looseGlue: ResourceRecord[];
   /** Records removed. */
   dropped: number;
+  /** DNSSEC: answer-section RRSIGs covering a kept answer RRset (DNSSEC records are kept only when asked for with DO). */
+  sigs: ResourceRecord[];
+  /** DNSSEC: authority-section NSEC, NSEC3, DS and their RRSIGs (and the SOA's RRSIG), owners inside the zone. */
+  proof: ResourceRecord[];
 }
 
 /** Lower-cased NS target names of an NS RRset (unreadable rdata skipped). */
@@ -186,5 +190,24 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
     else if (opts.looseGlue) looseGlue.push(r);
   }
   dropped += msg.additional.length - glue.length - looseGlue.length;
-  return { answers, finalName: cur, answered, stop, soa, ns, glue, looseGlue, dropped: Math.max(0, dropped) };
+  // ---- DNSSEC records (present only when the query had DO set) ----
+  const sigs: ResourceRecord[] = [];
+  const proof: ResourceRecord[] = [];
+  if (msg.answers.length + msg.authority.length > answers.length + ns.length + (soa ? 1 : 0)) {
+    for (const r of msg.answers) {
+      if (r.type !== TYPE.RRSIG || r.class !== cls || r.rdata.length < 2) continue;
+      const covered = r.rdata.readUInt16BE(0);
+      if (answers.some((a) => a.type === covered && sameName(a.name, r.name))) sigs.push(r);
+    }
+    for (const r of msg.authority) {
+      if (r.class !== cls || !inZone(r.name)) continue;
+      if (r.type === TYPE.NSEC || r.type === TYPE.NSEC3 || r.type === TYPE.DS) proof.push(r);
+      else if (r.type === TYPE.RRSIG && r.rdata.length >= 2) {
+        const covered = r.rdata.readUInt16BE(0);
+        if (covered === TYPE.NSEC || covered === TYPE.NSEC3 || covered === TYPE.DS || covered === TYPE.SOA) proof.push(r);
+      }
+    }
+    dropped = Math.max(0, dropped - sigs.length - proof.length);
+  }
+  return { answers, finalName: cur, answered, stop, soa, ns, glue, looseGlue, dropped: Math.max(0, dropped), sigs, proof };
 }

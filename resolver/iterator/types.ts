@@ -10,6 +10,16 @@ export interface ResolveRequest {
   name: string;
   type: number;
   class: number;
+  /** The client's DO bit, CD bit and AD bit (what the validator shapes the answer for). */
+  dnssecOk?: boolean;
+  cd?: boolean;
+  ad?: boolean;
+  /**
+   * Validation retry (unbound's restart after bogus data): resolve afresh, not from
+   * the cache and not merged with a resolution in flight, and never ask these
+   * server addresses (they sent the data that failed).
+   */
+  refetch?: { avoid: readonly string[] };
 }
 
 export interface ResolveResult {
@@ -28,6 +38,14 @@ export interface ResolveResult {
   cacheTtl: number;
   /** Extended DNS Error (RFC 8914) for SERVFAIL and friends. */
   ede?: { code: number; text: string };
+  /** DNSSEC (validation on): RRSIGs of the answer RRsets as received, with their TTLs. */
+  sigs?: ResourceRecord[];
+  /** DNSSEC: NSEC/NSEC3 records and their RRSIGs (denials and wildcard proofs), the SOA's RRSIG. */
+  proof?: ResourceRecord[];
+  /** Authentic Data: set on a secure answer for a client that asked with DO or AD. */
+  ad?: boolean;
+  /** DNSSEC: addresses of the servers whose responses make up the answer (for a validation retry). */
+  servers?: string[];
 }
 
 export interface Resolution {

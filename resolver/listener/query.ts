@@ -51,6 +51,8 @@ export class QueryInfo {
   udpSize = 512;
   ednsVersion = 0;
   dnssecOk = false;
+  /** DNSSEC answer variant: DO (1), CD (2) and AD (4) as the client set them. */
+  variant = 0;
   /** The client asked for NSID (RFC 5001). */
   nsid = false;
   /** Where the COOKIE option's data (RFC 7873) starts in the message, and its length (0: none). */
@@ -68,6 +70,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
   q.udpSize = 512;
   q.ednsVersion = 0;
   q.dnssecOk = false;
+  q.variant = 0;
   q.nsid = false;
   q.cookieLen = 0;
   const len = msg.length;
@@ -159,6 +162,7 @@ export function readQuery(msg: Buffer, q: QueryInfo, key: Buffer): QueryStatus {
     p = rdEnd;
   }
   if (q.hasOpt && q.ednsVersion !== 0) return QS.BADVERS;
+  q.variant = (q.dnssecOk ? 1 : 0) | (msg[3] & 0x10 ? 2 : 0) | (msg[3] & 0x20 ? 4 : 0);
 
   const t = q.qtype;
   // Meta types that make no sense as a recursive question.
@@ -183,6 +187,8 @@ export interface Question {
   readonly lower: string;
   readonly type: number;
   readonly cls: number;
+  /** DNSSEC answer variant (QueryInfo.variant) when the front keeps variants apart (validation on), else 0. */
+  readonly variant?: number;
 }
 
 /**

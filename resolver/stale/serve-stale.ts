@@ -141,6 +141,7 @@ export class StaleAnswers {
       buf, at, buf === slabs.current ? slabs.generation : -1, e.len, e.qEnd, e.addStart, e.arCount, e.ttlCount, e.rcode,
       insertedMs, insertedMs + this.s.recheckS * 1000, STALE_EDE,
     );
+    copy.variant = e.variant;
     this.origin.set(copy, this.origin.get(e) ?? e.expiresMs);
     return copy;
   }

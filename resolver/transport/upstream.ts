@@ -114,6 +114,8 @@ export interface Upstream {
 
 export interface TransportOptions {
   ednsUdpSize: number;
+  /** Set DO on EDNS queries (DNSSEC validation on): servers then send RRSIGs and denial records. */
+  dnssecOk?: boolean;
   queryLocalhost: boolean;
   stats: ResolverStats;
   /** Records parsed per reply at most (bounded work on hostile input). */
@@ -506,7 +508,7 @@ export class UdpTcpTransport implements Upstream {
     let packet: Buffer;
     try {
       packet = buildQuery({
-        id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined,
+        id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true,
         ednsOptions: q.edns && this.o.cookies ? [this.o.cookies.optionFor(q.address)] : undefined,
       });
     } catch (e) {
@@ -610,7 +612,7 @@ export class UdpTcpTransport implements Upstream {
       const id = randomId();
       let packet: Buffer;
       try {
-        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined });
+        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true });
       } catch (e) {
         resolve({ kind: 'error', code: 'TCP_FAILED', detail: `cannot encode query: ${(e as Error).message}` });
         return;
