@@ -9,6 +9,7 @@ import { YamlSource, type FieldPath } from '../common/yaml-source.js';
 import { normalizeName } from '../dns/name.js';
 import { AclError, validateCidr } from './acl.js';
 import { DEFAULT_LOCAL_ZONES } from './local.js';
+import { readForwardZones, type ForwardZone } from './forward/forward.js';
 
 export interface ListenAddress {
   host: string;
@@ -97,6 +98,8 @@ export interface ResolverConfig {
   maxInflight?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
+  /** forward_zones: names at or under these go to recursive forwarders (resolver/forward/). */
+  forwardZones?: ForwardZone[];
 }
 
 export const DEFAULT_PROBE_NAME = 'health.anycast-kit.invalid';
@@ -328,7 +331,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'forward_zones'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
 const UPSTREAM_KEYS = ['port', 'edns_udp_size', 'timeout_ms', 'resolution_timeout_ms', 'max_queries_per_resolution', 'max_cname_chain', 'max_referrals', 'query_localhost', 'qname_minimisation', 'use_0x20', 'harden_glue', 'ipv4', 'ipv6'] as const;
 const PROBE_KEYS = ['name'] as const;
@@ -452,6 +455,9 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
     if (pipe !== undefined) t.maxPipelined = pipe;
     cfg.tcp = t;
   }
+
+  const fwd = readForwardZones(src, top['forward_zones'], [...path, 'forward_zones']);
+  if (fwd) cfg.forwardZones = fwd;
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

@@ -12,6 +12,7 @@ import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
 import type { Resolution } from './types.js';
+import { ForwardTable } from '../forward/forward.js';
 
 export type { Resolution, ResolveRequest, ResolveResult } from './types.js';
 export { builtinRootHints, loadRootHints, parseRootHints, type RootHints } from './roothints.js';
@@ -56,7 +57,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   });
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const upstream = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats });
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now, forwards: cfg.forwardZones?.length ? new ForwardTable(cfg.forwardZones) : undefined });
   return {
     resolve: (req) => it.resolve(req),
     cache,
