@@ -1,7 +1,7 @@
 // DNSSEC interop (issue 14, item 7): zones signed with Debian's ldnsutils
 // (algorithms 8, 13, 15 and one NSEC3 zone) served by real NSD, resolved by
 // Debian's unbound validating with the tree's root DS, and by our resolver with
-// the same trust anchor. Both must give the same rcode, AD flag and answer
+// the same trust anchor (validator.trust_anchor_files). Both must give the same rcode, AD flag and answer
 // records: secure (AD), insecure (no DS: no AD), bogus (bad signature, expired
 // signatures, DS matching no key: SERVFAIL on both, the data with CD=1) and
 // signed NXDOMAIN/NODATA (AD). Loopback: 127.72.0.0/24.
@@ -33,7 +33,8 @@ beforeAll(async () => {
   unbound = await startUnbound({ address: tree.addr(SIGNED_HOST.unbound), rootHintsFile: tree.rootHintsFile, trustAnchorFile: tree.trustAnchorFile, label: 'dnssec' });
   if (VALIDATOR) {
     const config = join(tree.dir, 'ours.yaml');
-    writeFileSync(config, `resolver:\n  trust_anchors: [${JSON.stringify(tree.trustAnchorFile)}]\n`);
+    // The validator's settings (resolver/validator/, README "DNSSEC validation").
+    writeFileSync(config, `resolver:\n  validator:\n    enabled: true\n    trust_anchor_files: [${JSON.stringify(tree.trustAnchorFile)}]\n`);
     ours = await startOurs({ address: tree.addr(SIGNED_HOST.ours), rootHintsFile: tree.rootHintsFile, extraArgs: ['--config', config], identity: 'dnssec-ours' });
   }
 }, 120_000);
