@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchReport } from './types.js';
 
-const BENCHES = ['codec', 'resolver', 'generator', 'model'] as const;
+const BENCHES = ['codec', 'resolver', 'dnssec', 'generator', 'model'] as const;
 
 function table(rows: Array<Record<string, string | number>>): string {
   if (rows.length === 0) return '(no rows)';

@@ -80,12 +80,12 @@ export function dnskeyRdata(flags: number, algorithm: number, publicKey: Buffer)
   return Buffer.concat([Buffer.from([flags >> 8, flags & 0xff, 3, algorithm]), publicKey]);
 }
 
-/** Generates a key with node:crypto. RSA keys are 2048 bits (1024 for the SHA-1 algorithms, as they were deployed). */
+/** Generates a key with node:crypto. RSA keys are 2048 bits. */
 export function generateKey(algorithm: number, flags = 257): DnssecKey {
   const info = ALGORITHMS.get(algorithm);
   if (!info) throw new Error(`DNSSEC algorithm ${algorithm} is not supported (known: ${SUPPORTED_ALGORITHMS.join(', ')})`);
   let pair: { publicKey: KeyObject; privateKey: KeyObject };
-  if (info.kind === 'rsa') pair = generateKeyPairSync('rsa', { modulusLength: info.hash === 'sha1' ? 1024 : 2048, publicExponent: 65537 });
+  if (info.kind === 'rsa') pair = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 65537 });
   else if (info.kind === 'ec') pair = generateKeyPairSync('ec', { namedCurve: info.curve! });
   else if (info.edCurve === 'ed25519') pair = generateKeyPairSync('ed25519');
   else pair = generateKeyPairSync('ed448');
