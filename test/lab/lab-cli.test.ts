@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requireTool } from './harness.js';
 
@@ -19,7 +19,7 @@ interface LabJson {
   listen: Array<{ address: string; port: number }>;
   health: { address: string; port: number };
   identity: string;
-  lab: { port: number; servers: Array<{ name: string; address: string }>; zones: string[] };
+  lab: { port: number; servers: Array<{ name: string; address: string }>; zones: string[]; signed: string[]; trustAnchorFile?: string };
   try: string[];
 }
 
@@ -94,6 +94,9 @@ describe('anycast-kit lab (end to end)', () => {
     expect(info.listen[0].port).toBeGreaterThan(0);
     expect(info.lab.servers.every((s) => s.address.startsWith('127.53.'))).toBe(true);
     expect(info.lab.zones).toEqual(expect.arrayContaining(['.', 'lab.', 'example.', 'example.lab.']));
+    expect(info.lab.signed).toEqual(expect.arrayContaining(['.', 'lab.', 'example.lab.', 'badsig.lab.']));
+    expect(info.lab.signed).not.toContain('glueless.lab.');
+    expect(readFileSync(info.lab.trustAnchorFile!, 'utf8')).toMatch(/^\. 3600 IN DS \d+ 13 2 [0-9A-F]{64}$/m);
     expect(info.try.filter((c) => c.startsWith('dig ')).length).toBeGreaterThanOrEqual(EXPECT.length);
   });
 
