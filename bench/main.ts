@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BenchReport } from './types.js';
 
-const BENCHES = ['codec', 'resolver', 'flood', 'memory', 'generator', 'model', 'warm-start'] as const;
+const BENCHES = ['codec', 'resolver', 'dnssec', 'flood', 'memory', 'generator', 'model', 'warm-start'] as const;
 
 function table(rows: Array<Record<string, string | number>>): string {
   if (rows.length === 0) return '(no rows)';

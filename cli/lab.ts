@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       health: ln.node.http,
       snmp: ln.node.snmp ?? null,
       identity: ln.identity,
-      lab: { port: ln.lab.upstreamPort, rootHintsFile: ln.lab.rootHintsFile, servers: ln.lab.servers, zones: ln.lab.zones.map((z) => z.name) },
+      lab: { port: ln.lab.upstreamPort, rootHintsFile: ln.lab.rootHintsFile, servers: ln.lab.servers, zones: ln.lab.zones.map((z) => z.name), trustAnchorFile: ln.lab.trustAnchorFile, signed: ln.lab.zones.filter((z) => z.signed).map((z) => z.name) },
       try: commands.map((c) => c.command),
     }) + '\n');
   } else {
@@ -116,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       'anycast-kit lab: a mini-internet on loopback and a node recursing through it',
       '',
       `  lab         ${ln.lab.servers.length} authoritative servers on ${first.split('.').slice(0, 2).join('.')}.0.0/16, port ${ln.lab.upstreamPort}; zones: ${zones}`,
+      ...(ln.lab.trustAnchorFile ? [`  dnssec      ${ln.lab.zones.filter((z) => z.signed).length} zones signed (fresh keys); the root's trust anchor: ${ln.lab.trustAnchorFile}`] : []),
       `  resolver    ${ln.node.resolver.listening.map((l) => `${l.family === 6 ? `[${l.address}]` : l.address}:${l.port}`).join(', ')} (UDP and TCP), identity ${ln.identity}`,
       `  health      http://${ln.node.http.address}:${ln.node.http.port}/health  (and /health/detail, /metrics)`,
       ...(ln.node.snmp ? [`  snmp        ${ln.node.snmp.address}:${ln.node.snmp.port}, v2c community "lab"`] : []),

@@ -112,6 +112,29 @@ describe('lab manifest and zone errors', () => {
     await expect(startLab({ zonesDir: dir, port: 0 })).rejects.toThrow(/lab\.yaml:3: zones\[0\]\.file: .*does not exist\n.*lab\.yaml:6: servers\[0\]\.address: expected an IPv4 address in 127\.53/);
   });
 
+  it('names the file, line and field of a bad dnssec: mapping', async () => {
+    cpSync(defaultZonesDir(), dir, { recursive: true });
+    writeFileSync(join(dir, 'lab.yaml'), 'zones:\n  - name: lab.\n    file: lab.zone\n    dnssec: { algorithm: 3, denial: nsec5, fault: broken, colour: red }\n  - name: .\n    file: root.zone\n    dnssec: yes\nservers:\n  - name: x\n    address: 127.53.9.9\n    zones: [lab., .]\n');
+    const err = await startLab({ zonesDir: dir, port: 0 }).then(() => undefined, (e: Error) => e.message);
+    expect(err).toMatch(/lab\.yaml:4: zones\[0\]\.dnssec\.colour: unknown key/);
+    expect(err).toMatch(/lab\.yaml:4: zones\[0\]\.dnssec\.algorithm: expected one of 5, 7, 8, 10, 13, 14, 15, 16/);
+    expect(err).toMatch(/lab\.yaml:4: zones\[0\]\.dnssec\.denial: expected nsec or nsec3/);
+    expect(err).toMatch(/lab\.yaml:4: zones\[0\]\.dnssec\.fault: expected one of bad-signature, expired, ds-mismatch/);
+    expect(err).toMatch(/lab\.yaml:7: zones\[1\]\.dnssec: expected a mapping/);
+  });
+
+  it('serves the zones unsigned with dnssec: false', async () => {
+    const lab = await startLab({ port: 0, host: '127.75', dnssec: false });
+    try {
+      expect(lab.trustAnchorFile).toBeUndefined();
+      expect(lab.zones.every((z) => z.signed === undefined)).toBe(true);
+      const m = await ask('127.75.2.1', lab.upstreamPort, 'example.lab', TYPE.DNSKEY);
+      expect(m.answers).toEqual([]);
+    } finally {
+      await lab.stop();
+    }
+  });
+
   it('names the zone file and line of a bad record', async () => {
     cpSync(defaultZonesDir(), dir, { recursive: true });
     writeFileSync(join(dir, 'lab.zone'), readFileSync(join(defaultZonesDir(), 'lab.zone'), 'utf8') + 'broken IN A 300.1.1.1\n');

@@ -13,6 +13,7 @@ import { TYPE } from '../dns/constants.js';
 import { normalizeName, fqdn } from '../dns/name.js';
 import { YamlSource } from '../common/yaml-source.js';
 import { Zone, ZoneSet, parseZoneFile, startAuthServer, type AuthServer, type ZoneRecord } from './authserver/index.js';
+import { checkSigning, signLab, type ZoneSigning } from './dnssec/lab.js';
 
 export { Zone, ZoneSet, startAuthServer } from './authserver/index.js';
 
@@ -32,6 +33,8 @@ export interface LabOptions {
   port?: number;
   /** Folder with lab.yaml and the zone files. Default: the built-in lab/zones. */
   zonesDir?: string;
+  /** Sign the zones that lab.yaml gives a `dnssec:` mapping (default true); false serves them all unsigned. */
+  dnssec?: boolean;
 }
 
 export interface LabServerInfo {
@@ -50,13 +53,17 @@ export interface Lab {
   /** The port every lab server listens on: the resolver's upstream.port. */
   upstreamPort: number;
   servers: LabServerInfo[];
-  /** Zone names and files loaded. */
-  zones: Array<{ name: string; file: string; records: number }>;
+  /** Zone names and files loaded; `signed` says how the lab signed the zone. */
+  zones: Array<{ name: string; file: string; records: number; signed?: ZoneSigning }>;
+  /** The lab root's DS in zone-file syntax, when the root is signed (fresh keys at every start). */
+  trustAnchor?: string;
+  /** The same text in a temporary file (removed by stop()), for a validator's trust anchor setting. */
+  trustAnchorFile?: string;
   stop(): Promise<void>;
 }
 
 interface Manifest {
-  zones: Array<{ name: string; file: string }>;
+  zones: Array<{ name: string; file: string; signing?: ZoneSigning }>;
   servers: Array<{ name: string; address: string; zones: string[] }>;
 }
 
@@ -79,12 +86,18 @@ export function loadManifest(dir: string): Manifest {
   const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
   if (!Array.isArray(data!.zones)) src.error(['zones'], 'expected a list of { name, file }');
   else data!.zones.forEach((z: unknown, i) => {
-    const zz = z as { name?: unknown; file?: unknown };
+    const zz = z as { name?: unknown; file?: unknown; dnssec?: unknown };
     if (!isStr(zz?.name)) { src.error(['zones', i, 'name'], 'expected a zone name such as example.lab.'); return; }
     if (!isStr(zz.file)) { src.error(['zones', i, 'file'], 'expected a zone file name'); return; }
     if (!existsSync(join(dir, zz.file))) src.error(['zones', i, 'file'], `${join(dir, zz.file)} does not exist`);
     if (out.zones.some((o) => normalizeName(o.name) === normalizeName(zz.name as string))) src.error(['zones', i, 'name'], `zone ${zz.name} is listed twice`);
-    out.zones.push({ name: zz.name, file: zz.file });
+    let signing: ZoneSigning | undefined;
+    if (zz.dnssec !== undefined) {
+      const c = checkSigning(zz.dnssec);
+      for (const p of c.problems) src.error(['zones', i, 'dnssec', ...(p.field ? [p.field] : [])], p.message);
+      signing = c.signing;
+    }
+    out.zones.push({ name: zz.name, file: zz.file, signing });
   });
   if (!Array.isArray(data!.servers)) src.error(['servers'], 'expected a list of { name, address, zones }');
   else data!.servers.forEach((s: unknown, i) => {
@@ -162,12 +175,20 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const dir = opts.zonesDir ?? defaultZonesDir();
   const prefix = parsePrefix(opts.host);
   const manifest = loadManifest(dir);
-  const zones = new Map<string, { zone: Zone; file: string }>();
-  for (const z of manifest.zones) {
+  const zones = new Map<string, { zone: Zone; file: string; signed?: ZoneSigning }>();
+  const loaded = manifest.zones.map((z) => {
     const file = join(dir, z.file);
     const origin = normalizeName(z.name);
     const records = moveRecords(parseZoneFile(file, fqdn(origin)), prefix);
-    zones.set(origin.toLowerCase(), { zone: Zone.fromRecords(origin, records, file), file });
+    Zone.fromRecords(origin, records, file); // checks the file as written, before signing adds records
+    return { origin, file, records, signing: opts.dnssec === false ? undefined : z.signing };
+  });
+  const signed = signLab(loaded);
+  for (const z of loaded) {
+    const s = signed.zones.get(z.origin.toLowerCase())!;
+    const zone = Zone.fromRecords(z.origin, s.records.map((r) => ({ file: z.file, line: 0, ...r })), z.file);
+    zone.dnssec = s.dnssec;
+    zones.set(z.origin.toLowerCase(), { zone, file: z.file, signed: z.signing });
   }
   const plan = manifest.servers.map((s) => ({
     info: { name: normalizeName(s.name), address: moveAddress(s.address, prefix), zones: s.zones.map((z) => fqdn(normalizeName(z))) },
@@ -197,13 +218,17 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const tmp = mkdtempSync(join(tmpdir(), 'anycast-kit-lab-'));
   const rootHintsFile = join(tmp, 'named.root');
   writeFileSync(rootHintsFile, rootHints);
+  const trustAnchorFile = signed.trustAnchor ? join(tmp, 'root.key') : undefined;
+  if (trustAnchorFile) writeFileSync(trustAnchorFile, signed.trustAnchor!);
   let stopped: Promise<void> | undefined;
   return {
     rootHints,
     rootHintsFile,
     upstreamPort: port,
     servers: info,
-    zones: [...zones.values()].map((z) => ({ name: fqdn(z.zone.origin), file: z.file, records: z.zone.recordCount })),
+    zones: [...zones.values()].map((z) => ({ name: fqdn(z.zone.origin), file: z.file, records: z.zone.recordCount, signed: z.signed })),
+    trustAnchor: signed.trustAnchor,
+    trustAnchorFile,
     stop() {
       stopped ??= Promise.all(servers.map((s) => s.close())).then(() => rmSync(tmp, { recursive: true, force: true }));
       return stopped;

@@ -49,6 +49,13 @@ export function labResolverConfig(lab: Lab, listen: HostPort[], identity: string
   cfg.upstream.port = lab.upstreamPort;
   cfg.upstream.queryLocalhost = true;
   cfg.identity = identity;
+  // The lab root's trust anchor (fresh keys at every start), for the validator's settings
+  // (resolver/validator/). Typed loosely so this builds whether or not the resolver has them.
+  const v = (cfg as { validator?: { enabled: boolean; trustAnchorFiles: string[] } }).validator;
+  if (v && lab.trustAnchorFile) {
+    v.enabled = true;
+    v.trustAnchorFiles = [lab.trustAnchorFile];
+  }
   return cfg;
 }
 
@@ -83,6 +90,8 @@ export async function startLabNode(opts: LabNodeOptions = {}): Promise<LabNode> 
     lab, node, listen, health, snmp: opts.snmp, identity,
     tryCommands: () => [
       { command: `${dig} www.example.lab`, shows: 'an A record from a sample zone (add AAAA for IPv6)' },
+      { command: `${dig} +dnssec www.example.lab`, shows: 'the signed lab: RRSIGs, and the ad flag once the answer is validated' },
+      { command: `${dig} www.badsig.lab`, shows: 'a zone signed wrongly on purpose: SERVFAIL from a validating resolver (+cd shows the data)' },
       { command: `${dig} alias.example.lab`, shows: 'a CNAME chain across three zones, through a glueless delegation' },
       { command: `${dig} nope.example.lab`, shows: 'NXDOMAIN, with the SOA that says how long to cache it' },
       { command: `${dig} b.ent.example.lab`, shows: 'NODATA: an empty non-terminal exists but holds nothing' },

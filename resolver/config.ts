@@ -14,6 +14,7 @@ import { DEFAULT_LOCAL_ZONES } from './local.js';
 import { defaultServeStaleSettings, type ServeStaleSettings } from './stale/serve-stale.js';
 import { DEFENCE_TOP_KEYS, defaultCookieSettings, defaultFloodSettings, defaultRateLimitSettings, readDefenceSections, readSecretFile, type CookieSettings, type FloodSettings, type RateLimitSettings } from './defence/settings.js';
 import { applyOpsFlags, OPS_FLAGS_HELP, OPS_TOP_KEYS, opsFlagOptions, readOpsSections, type OpsFlagValues, type OpsSettings } from './control/settings.js';
+import { readForwardZones, type ForwardZone } from './forward/forward.js';
 
 export interface ListenAddress {
   host: string;
@@ -138,6 +139,8 @@ export interface ResolverConfig {
   ops?: OpsSettings;
   /** Additive: DNSSEC validation; absent means off. */
   validator?: ValidatorSettings;
+  /** forward_zones: names at or under these go to recursive forwarders (resolver/forward/). */
+  forwardZones?: ForwardZone[];
 }
 
 /** Synthetic queries of the warm-up before listening, when the config does not say. */
@@ -411,7 +414,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator', 'forward_zones'] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
@@ -558,7 +561,54 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   const prefetch = r.bool(top, 'prefetch', path);
   if (prefetch !== undefined) cfg.prefetch = prefetch;
   if (OPS_TOP_KEYS.some((k) => top[k] !== undefined)) cfg.ops = readOpsSections(src, top, path, cfg.ops);
-const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
+  const val = r.map(top, 'validator', path);
+  if (val) {
+    const p = [...path, 'validator'];
+    r.keys(val, p, VALIDATOR_KEYS);
+    const v = cfg.validator ?? defaultValidatorSettings();
+    const en = r.bool(val, 'enabled', p);
+    if (en !== undefined) v.enabled = en;
+    const dbg = r.bool(val, 'debug', p);
+    if (dbg !== undefined) v.debug = dbg;
+    const bt = r.int(val, 'bogus_ttl', p, 0, 86_400);
+    if (bt !== undefined) v.bogusTtl = bt;
+    const tas = r.strList(val, 'trust_anchors', p);
+    if (tas) {
+      v.trustAnchors = [];
+      for (const ta of tas) {
+        const issues: ConfigIssue[] = [];
+        parseAnchors(ta.value, src.file, issues);
+        for (const i of issues) src.error(ta.path, `${i.field}: ${i.message}`);
+        if (issues.length === 0) v.trustAnchors.push(ta.value);
+      }
+    }
+    const tafs = r.strList(val, 'trust_anchor_files', p);
+    if (tafs) {
+      v.trustAnchorFiles = [];
+      for (const f of tafs) {
+        const file = resolvePath(dirname(src.file), f.value);
+        const issues: ConfigIssue[] = [];
+        let text: string | undefined;
+        try { text = readFileSync(file, 'utf8'); } catch (e) { src.error(f.path, `cannot read ${file}: ${(e as Error).message}`); }
+        if (text !== undefined) {
+          parseAnchors(text, file, issues);
+          for (const i of issues) src.error(f.path, `${i.file}:${i.line}: ${i.field}: ${i.message}`);
+          if (issues.length === 0) v.trustAnchorFiles.push(file);
+        }
+      }
+    }
+    const ntas = r.strList(val, 'negative_trust_anchors', p);
+    if (ntas) {
+      v.negativeTrustAnchors = [];
+      for (const n of ntas) {
+        try { v.negativeTrustAnchors.push(normalizeName(n.value).toLowerCase()); }
+        catch (err) { src.error(n.path, `not a domain name: ${(err as Error).message}`); }
+      }
+    }
+    cfg.validator = v;
+  }
+  const fwd = readForwardZones(src, top['forward_zones'], [...path, 'forward_zones']);
+  if (fwd) cfg.forwardZones = fwd;
 
   const lz = r.map(top, 'local_zones', path);
   if (lz) {

@@ -19,6 +19,8 @@ export interface QueryOptions {
   /** Recursion desired (default true). */
   rd?: boolean;
   cd?: boolean;
+  /** The EDNS DO bit (ask for DNSSEC records); needs EDNS. */
+  dnssecOk?: boolean;
   /** EDNS UDP size to advertise; null sends no OPT record (default 1232). */
   ednsUdpSize?: number | null;
   ednsOptions?: EdnsOption[];
@@ -48,7 +50,7 @@ function encodeQuestion(name: string, type: number, o: QueryOptions, id: number)
   return buildQuery({
     id, name, type, class: o.class ?? CLASS.IN, rd: o.rd ?? true, cd: o.cd,
     ednsUdpSize: o.ednsUdpSize === null ? undefined : (o.ednsUdpSize ?? 1232),
-    ednsOptions: o.ednsOptions,
+    ednsOptions: o.ednsOptions, dnssecOk: o.dnssecOk,
   });
 }
 

@@ -115,6 +115,8 @@ export interface UnboundOptions {
   label?: string;
   /** qname-minimisation (default no, so both resolvers send the same upstream questions unless a bench says otherwise). */
   qnameMinimisation?: boolean;
+  /** Validate DNSSEC with this trust-anchor-file (zone-file DS or DNSKEY); default: no validator module. */
+  trustAnchorFile?: string;
 }
 
 /**
@@ -143,8 +145,8 @@ export async function startUnbound(o: UnboundOptions): Promise<Running & { confF
   interface-automatic: no
   do-ip6: no
 ${access.map(([cidr, act]) => `  access-control: ${cidr} ${act}`).join('\n')}
-  module-config: "iterator"
-  qname-minimisation: ${o.qnameMinimisation ? 'yes' : 'no'}
+  module-config: "${o.trustAnchorFile ? 'validator iterator' : 'iterator'}"
+${o.trustAnchorFile ? `  trust-anchor-file: "${o.trustAnchorFile}"\n  val-log-level: 2\n` : ''}  qname-minimisation: ${o.qnameMinimisation ? 'yes' : 'no'}
   harden-glue: yes
   identity: "${o.identity ?? 'unbound'}"
   hide-identity: no

@@ -25,6 +25,8 @@ export interface DnsperfOptions {
   maxQps?: number;
   /** -a: source address. */
   localAddress?: string;
+  /** -D: set the EDNS DO bit (ask for DNSSEC records, and AD on validated answers). */
+  dnssecOk?: boolean;
 }
 
 export interface DnsperfResult {
@@ -70,6 +72,7 @@ export function runDnsperf(o: DnsperfOptions): Promise<DnsperfResult> {
   if (o.maxRuns) args.push('-n', String(o.maxRuns));
   if (o.maxQps) args.push('-Q', String(o.maxQps));
   if (o.localAddress) args.push('-a', o.localAddress);
+  if (o.dnssecOk) args.push('-D');
   return new Promise((resolve, reject) => {
     const child = spawn(DNSPERF_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -7,6 +7,7 @@ import { isIPv6 } from 'node:net';
 import { createServer, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, FLAG, HEADER_LEN, OPCODE, RCODE, TYPE } from '../../dns/constants.js';
 import { encodeMessage, parseMessage, type Message, type ResourceRecord } from '../../dns/message.js';
+import { addDnssec } from '../dnssec/respond.js';
 import type { ZoneSet } from './zone.js';
 
 export interface AnswerContext {
@@ -25,7 +26,7 @@ export function answerQuery(zones: ZoneSet, packet: Uint8Array, ctx: AnswerConte
   if (flags & FLAG.QR) return null;
   const id = (packet[0] << 8) | packet[1];
   const opcode = (flags >> 11) & 0xf;
-  // RD is copied (RFC 1035 4.1.1). CD is not: we are not a security-aware server (NSD agrees).
+  // RD is copied (RFC 1035 4.1.1). CD is not (NSD does not either).
   const echoed = flags & FLAG.RD;
 
   let query: Message;
@@ -49,6 +50,7 @@ export function answerQuery(zones: ZoneSet, packet: Uint8Array, ctx: AnswerConte
   if (q.type === TYPE.OPT) return encodeMessage(reply(RCODE.FORMERR));
 
   const found = zones.lookup(q.name, q.type, q.class);
+  if (query.edns?.dnssecOk) addDnssec(zones, q.name, q.type, found);
   const msg = reply(found.rcode, found.aa ? FLAG.AA : 0);
   msg.answers = found.answers;
   msg.authority = found.authority;

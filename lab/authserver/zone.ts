@@ -10,6 +10,7 @@ import { CLASS, RCODE, TYPE, typeName } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameToWire, parentName, splitLabels } from '../../dns/name.js';
 import { decodeSoa, rdataName } from '../../dns/rdata.js';
+import type { ZoneDnssec } from '../dnssec/zone.js';
 import { ZoneFileError, parseZoneFile, parseZoneText, type ZoneFileIssue, type ZoneRecord } from './zonefile.js';
 
 /**
@@ -34,6 +35,8 @@ export class Zone {
   readonly negativeSoa: ResourceRecord;
   readonly soa: ResourceRecord;
   readonly recordCount: number;
+  /** Signing data when the zone is signed (lab/dnssec); answers to DO=1 queries then carry RRSIGs and proofs. */
+  dnssec?: ZoneDnssec;
 
   private constructor(origin: string, records: ResourceRecord[]) {
     this.origin = origin;

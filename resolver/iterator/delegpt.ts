@@ -36,6 +36,8 @@ export interface DelegationPoint {
   abort: Canceller | undefined;
   /** The parent side's addresses have been added (last resort, once). */
   parentSideAdded: boolean;
+  /** Set when the servers are forwarders (resolver/forward/): asked with RD=1 on their own ports. */
+  forward?: { zone: { zone: string; first: boolean }; ports: Map<string, number> };
 }
 
 /** The question put to a server (today always the resolution's own; see Iterator.questionFor). */

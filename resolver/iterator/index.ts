@@ -17,6 +17,7 @@ import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
 import type { Resolution } from './types.js';
 import { rrsetCacheBytes } from '../memory.js';
+import { ForwardTable } from '../forward/forward.js';
 
 export type { Resolution, ResolveRequest, ResolveResult } from './types.js';
 export { builtinRootHints, loadRootHints, parseRootHints, type RootHints } from './roothints.js';
@@ -67,7 +68,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   // (straight on the transport: a zone's flood limit must not hold back its probes).
   const prober = new DeadServerProber({ upstream: transport, infra, stats, port: cfg.upstream.port, timeoutMs: cfg.upstream.timeoutMs, now });
   infra.setProber((address, zone) => prober.probe(address, zone));
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now });
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now, forwards: cfg.forwardZones?.length ? new ForwardTable(cfg.forwardZones) : undefined });
   return {
     resolve: (req) => it.resolve(req),
     cache,

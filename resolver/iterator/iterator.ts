@@ -44,6 +44,7 @@ import type { RootHints } from './roothints.js';
 import { nsTargets, scrubResponse, type Scrubbed } from './scrub.js';
 import type { Message } from '../../dns/message.js';
 import type { ResolveRequest, ResolveResult } from './types.js';
+import { forwardDelegationPoint, forwardedView, type ForwardTable } from '../forward/forward.js';
 
 /** EDE info codes used (RFC 8914). */
 export const EDE = { OTHER: 0, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } as const;
@@ -68,6 +69,8 @@ export interface IteratorDeps {
   random?: () => number;
   /** The infra cache's clock (ms), to date queries for it. */
   now: () => number;
+  /** forward_zones: names under these go to forwarders (resolver/forward/). */
+  forwards?: ForwardTable;
 }
 
 interface Budget {
@@ -108,6 +111,8 @@ interface Task {
   flight: Flight;
   /** QNAME minimisation progress at the current delegation point (qmin.ts). */
   qmin: Minimisation;
+  /** forward_first: the forwarders failed, resolve from the root instead. */
+  noForward?: boolean;
 }
 
 export function servfail(text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): ResolveResult {
@@ -271,6 +276,8 @@ export class Iterator {
   private processFindZoneCut(t: Task): IteratorState {
     const start = t.qtype === TYPE.DS && t.qname !== '' ? (parentName(t.qname) ?? '') : t.qname;
     const cache = this.d.cache;
+    const fwd = t.noForward ? undefined : this.d.forwards?.match(start);
+    if (fwd) { this.enter(t, forwardDelegationPoint(fwd)); return 'queryTargets'; }
     let d = cache.findDelegation(start, t.qclass, usableDelegation);
     if (!d) {
       // A root NS set is cached but none of its servers has an address (a priming
@@ -352,7 +359,7 @@ export class Iterator {
             const q: SentQuery = {
               address, asked, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
               promise: upstream.query({
-                address, port: cfg.upstream.port, name: asked.name, type: asked.type, class: asked.class,
+                address, port: dp.forward?.ports.get(address) ?? cfg.upstream.port, rd: dp.forward !== undefined, name: asked.name, type: asked.type, class: asked.class,
                 timeoutMs, lingerMs: Math.max(0, Math.floor(leftMs - timeoutMs)), signal: dp.abort.signal,
                 tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns, zone: dp.zone,
               }),
@@ -412,9 +419,10 @@ export class Iterator {
    * QUERY_TARGETS after a lame or failing server.
    */
   private processHandleResponse(t: Task): IteratorState {
-    const { msg, address, edns, asked } = t.response!;
-    t.response = undefined;
+    const { address, edns, asked } = t.response!;
     const dp = t.dp!;
+    const msg = dp.forward ? forwardedView(t.response!.msg) : t.response!.msg;
+    t.response = undefined;
     const { cache, infra, stats, cfg } = this.d;
     const s = scrubResponse(msg, asked, dp.zone, { looseGlue: !cfg.upstream.hardenGlue });
     const kind = classifyResponse(msg, s, dp.zone);
@@ -655,6 +663,7 @@ export class Iterator {
    */
   private questionFor(t: Task): AskedQuestion {
     const full: AskedQuestion = { name: t.qname, type: t.qtype, class: t.qclass };
+    if (t.dp!.forward) return full; // a forwarder resolves the whole name itself
     return nextQuestion(t.qmin, full, t.dp!.zone, (name) => this.knownToExist(name, t.qclass)) ?? full;
   }
 
@@ -752,6 +761,7 @@ export class Iterator {
   }
 
   private fail(t: Task, text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): IteratorState {
+    if (t.dp?.forward?.zone.first && !t.noForward) { t.noForward = true; return 'findZoneCut'; } // forward_first
     t.result = servfail(text, code);
     return 'finished';
   }

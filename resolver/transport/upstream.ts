@@ -7,7 +7,7 @@
 //    our question (name compared case-insensitively, or exactly with 0x20; type and
 //    class exactly). Anything else is ignored (and counted), and we keep waiting for
 //    the real one.
-//  - EDNS0 advertising cfg.upstream.ednsUdpSize (1232), DO=0, RD=0.
+//  - EDNS0 advertising cfg.upstream.ednsUdpSize (1232), DO=0, RD=0 (RD=1 to forwarders).
 //  - TC=1: the same question again over TCP (2-byte length framing, one answer,
 //    bounded to 65535 bytes, with its own timeout).
 //  - Loopback and 0.0.0.0/8 destinations are refused unless queryLocalhost is set.
@@ -39,6 +39,8 @@ export interface UpstreamQuestion {
   tcpTimeoutMs: number;
   /** Send an OPT record (false after the server choked on EDNS). */
   edns: boolean;
+  /** Recursion desired: set only for forwarders (resolver/forward/); authoritative servers get RD=0. */
+  rd?: boolean;
   /** After a UDP timeout, keep listening this long for a late answer (see UpstreamOutcome.late). */
   lingerMs?: number;
   /** Cancels the query (and any lingering) when aborted. An AbortSignal or a Canceller. */
@@ -508,7 +510,7 @@ export class UdpTcpTransport implements Upstream {
     let packet: Buffer;
     try {
       packet = buildQuery({
-        id, name: wireName, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true,
+        id, name: wireName, type: q.type, class: q.class, rd: q.rd === true, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true,
         ednsOptions: q.edns && this.o.cookies ? [this.o.cookies.optionFor(q.address)] : undefined,
       });
     } catch (e) {
@@ -612,7 +614,7 @@ export class UdpTcpTransport implements Upstream {
       const id = randomId();
       let packet: Buffer;
       try {
-        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: false, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true });
+        packet = buildQuery({ id, name: q.name, type: q.type, class: q.class, rd: q.rd === true, ednsUdpSize: q.edns ? this.o.ednsUdpSize : undefined, dnssecOk: q.edns && this.o.dnssecOk === true });
       } catch (e) {
         resolve({ kind: 'error', code: 'TCP_FAILED', detail: `cannot encode query: ${(e as Error).message}` });
         return;

@@ -5,12 +5,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requireTool } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = `${root}dist/cli/main.js`;
+const VALIDATOR = existsSync(`${root}resolver/validator`);
 const DIG = '/usr/bin/dig';
 const CURL = '/usr/bin/curl';
 
@@ -18,7 +19,7 @@ interface LabJson {
   listen: Array<{ address: string; port: number }>;
   health: { address: string; port: number };
   identity: string;
-  lab: { port: number; servers: Array<{ name: string; address: string }>; zones: string[] };
+  lab: { port: number; servers: Array<{ name: string; address: string }>; zones: string[]; signed: string[]; trustAnchorFile?: string };
   try: string[];
 }
 
@@ -79,6 +80,12 @@ const EXPECT: Array<[string, (out: string) => void]> = [
   ['TYPE65280', (o) => expect(o).toMatch(/IN\s+TYPE65280\s+\\# 4 0A000001$/m)],
   ['big.example.lab TXT', (o) => { expect(o).toMatch(/Truncated, retrying in TCP mode/); expect(o).toMatch(/ANSWER: 7,/); }],
   ['id.server CH TXT', (o) => expect(o).toMatch(/^id\.server\.\s+\d+\s+CH\s+TXT\s+"e2e-lab"$/m)],
+  // The signed lab, validated with the lab root's trust anchor: checked once the resolver
+  // has its validator (resolver/validator/); until then the resolver does not validate.
+  ...(VALIDATOR ? [
+    ['+dnssec www.example.lab', (o: string) => { expect(o).toMatch(/flags: qr rd ra ad;/); expect(o).toMatch(/^www\.example\.lab\.\s+\d+\s+IN\s+RRSIG\s+A 13 3 /m); }],
+    ['www.badsig.lab', (o: string) => expect(o).toMatch(/status: SERVFAIL/)],
+  ] as Array<[string, (out: string) => void]> : []),
 ];
 
 describe('anycast-kit lab (end to end)', () => {
@@ -87,6 +94,9 @@ describe('anycast-kit lab (end to end)', () => {
     expect(info.listen[0].port).toBeGreaterThan(0);
     expect(info.lab.servers.every((s) => s.address.startsWith('127.53.'))).toBe(true);
     expect(info.lab.zones).toEqual(expect.arrayContaining(['.', 'lab.', 'example.', 'example.lab.']));
+    expect(info.lab.signed).toEqual(expect.arrayContaining(['.', 'lab.', 'example.lab.', 'badsig.lab.']));
+    expect(info.lab.signed).not.toContain('glueless.lab.');
+    expect(readFileSync(info.lab.trustAnchorFile!, 'utf8')).toMatch(/^\. 3600 IN DS \d+ 13 2 [0-9A-F]{64}$/m);
     expect(info.try.filter((c) => c.startsWith('dig ')).length).toBeGreaterThanOrEqual(EXPECT.length);
   });
 
