@@ -153,10 +153,11 @@ export class Front implements QueryHandler {
     this.acl = new Acl(o.cfg.allow);
     this.stale = new StaleAnswers(o.cfg.serveStale ?? defaultServeStaleSettings());
     // Negative answers have a budget of their own (flood.negative_cache_share), so random names
-    // cannot push popular entries out; expired negatives are not kept for serve-stale.
+    // cannot push popular entries out. Both keep expired entries for serve-stale (RFC 8767
+    // serves negative answers stale too), within their own byte bounds.
     const negShare = (o.cfg.flood ?? defaultFloodSettings()).negativeCacheShare;
     this.cache = new AnswerCache(Math.max(64 * 1024, Math.floor(o.cfg.cache.maxBytes * (1 - negShare))), this.stale.keepExpiredMs);
-    this.negCache = new AnswerCache(Math.max(16 * 1024, Math.floor(o.cfg.cache.maxBytes * negShare)));
+    this.negCache = new AnswerCache(Math.max(16 * 1024, Math.floor(o.cfg.cache.maxBytes * negShare)), this.stale.keepExpiredMs);
     this.guard = new Guard(o.cfg);
     this.prefetcher = new Prefetcher(o.cfg.prefetch ?? true, Math.max(1, Math.floor((o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT) / 10)));
     // No client left without an answer: a resolution overrunning its budget (plus a grace) is
@@ -413,7 +414,7 @@ export class Front implements QueryHandler {
     if (j.kind === 'joined') return;
     const p = j.group;
     // An expired answer still kept: served if the authorities fail or are slow (stale/).
-    const stale = this.stale.usable(this.cache.peekExpired(question.hash, this.keyBuf, q.keyLen, t0, question.variant ?? 0), t0);
+    const stale = this.stale.usable((this.cache.peekExpired(question.hash, this.keyBuf, q.keyLen, t0, question.variant ?? 0) ?? this.negCache.peekExpired(question.hash, this.keyBuf, q.keyLen, t0, question.variant ?? 0)), t0);
     if (stale !== undefined) this.stale.watch(p, p.question.hash, stale, () => this.serveStale(p));
     let promise: Promise<ResolveResult>;
     try {
@@ -449,8 +450,9 @@ export class Front implements QueryHandler {
   private answerStale(p: WaitGroup<Waiter, Question>, waiters: Waiter[], now: number, keepWatching = false): boolean {
     const held = keepWatching ? this.stale.peek(p) : this.stale.settle(p);
     if (held === undefined) return false;
-    const e = this.stale.rearm(held.entry, now, this.cache.slabs);
-    this.cache.store(held.hash, e, now);
+    const positive = held.entry.rcode === RCODE.NOERROR && held.entry.wire.readUInt16BE(6) > 0;
+    const e = this.stale.rearm(held.entry, now, (positive ? this.cache : this.negCache).slabs);
+    this.storeAnswer(held.hash, e, positive, now);
     this.stale.served += waiters.length;
     this.answerWaiters(waiters, e, now);
     return true;

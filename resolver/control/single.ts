@@ -2,6 +2,7 @@
 // warm start when it starts, the dump when it stops, reload and cache operations
 // in between. resolver/server.ts calls startSingleOps once and forwards to it.
 
+import { keepGeneratedSecret } from '../defence/guard.js';
 import { performance } from 'node:perf_hooks';
 import type { ReloadReport } from './types.js';
 import type { ResolverConfig } from '../config.js';
@@ -87,6 +88,7 @@ export function startSingleOps(cfg: ResolverConfig, front: Front, resolution: Re
         ops.counters.reloadFailures++;
         return { ok: false, message: refusedMessage(err), changed: [], needRestart: [] };
       }
+      keepGeneratedSecret(cfg, next);
       const r = applyInPlace(cfg, next);
       front.reconfigure();
       (resolution as { reconfigure?: (c: ResolverConfig) => void }).reconfigure?.(cfg);

@@ -5,6 +5,7 @@
 // into the one dump file here; a load is done by every worker from that one file.
 // Reload updates the config restarted workers get, too.
 
+import { keepGeneratedSecret } from '../defence/guard.js';
 import { unlinkSync } from 'node:fs';
 import type { ReloadReport } from './types.js';
 import type { ResolverConfig } from '../config.js';
@@ -90,6 +91,7 @@ export function workersControl(o: {
       counters.reloadFailures++;
       return { ok: false, message: refusedMessage(err), changed: [], needRestart: [] };
     }
+    keepGeneratedSecret(o.cfg, next);
     const r = applyInPlace(o.cfg, next);
     // What restarted workers get: the same values, their own workers/listen.
     applyInPlace(o.workerCfg, { ...next, workers: 1, listen: o.workerCfg.listen });

@@ -228,3 +228,18 @@ describe('reloading the defence settings', () => {
     expect(s.droppedMalformed).toBe(1);
   });
 });
+
+describe('cookie secret across a reload', () => {
+  it('keeps the random secret made at start when the reloaded file still configures none, and takes a configured one', async () => {
+    const { withCookieSecret, keepGeneratedSecret } = await import('./guard.js');
+    const live = withCookieSecret(defaultResolverConfig(), () => {});
+    expect(live.cookies?.secrets).toHaveLength(1);
+    const next = defaultResolverConfig();
+    keepGeneratedSecret(live, next);
+    expect(next.cookies?.secrets).toEqual(live.cookies?.secrets);
+    const configured = defaultResolverConfig();
+    configured.cookies = { ...configured.cookies!, secrets: ['00112233445566778899aabbccddeeff'] };
+    keepGeneratedSecret(live, configured);
+    expect(configured.cookies.secrets).toEqual(['00112233445566778899aabbccddeeff']);
+  });
+});

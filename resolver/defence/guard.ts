@@ -39,7 +39,17 @@ export function withCookieSecret<C extends GuardSettings>(cfg: C, log: (m: strin
   if (!ck.enabled || ck.secrets.length > 0) return cfg;
   log('cookies: no secret configured (cookies.secret or cookies.secret_file); using a random one. '
     + 'Server cookies made by this node will not be valid on the other nodes of the service, so a client moved to another node must learn a new one');
-  return { ...cfg, cookies: { ...ck, secrets: [randomBytes(16).toString('hex')] } };
+  return { ...cfg, cookies: { ...ck, secrets: [randomBytes(16).toString('hex')], generated: true } };
+}
+
+/**
+ * A reloaded config that still configures no secret keeps the random one made at
+ * start, so clients' cookies stay valid and the reload reports no change for it.
+ * Changes `next` in place.
+ */
+export function keepGeneratedSecret(live: GuardSettings, next: GuardSettings): void {
+  const l = live.cookies, n = next.cookies;
+  if (l?.generated && n && n.enabled && n.secrets.length === 0) next.cookies = { ...n, secrets: l.secrets.slice(), generated: true };
 }
 
 export class Guard {

@@ -35,6 +35,8 @@ export interface CookieSettings {
   secrets: string[];
   /** File the secrets were read from (one per line, first is current), for the docs and reload. */
   secretFile?: string;
+  /** The secret was made at random at start (none configured): a reload keeps it. */
+  generated?: boolean;
   /** Require a valid server cookie over UDP (BADCOOKIE / TC=1 otherwise). Off by default. */
   enforce: boolean;
   /** Send client cookies to authoritative servers and handle BADCOOKIE. */
