@@ -154,6 +154,7 @@ export class FastUdpSocket {
   private lastA = -1;
   private lastText = '';
   private closed = false;
+  private final = { recvBatches: 0, recvDatagrams: 0, sendErrors: 0, sendDropped: 0, sockErrors: 0, refused: 0 };
   /** Datagrams longer than a slot (not DNS queries we could answer); dropped. */
   oversize = 0;
 
@@ -378,6 +379,7 @@ export class FastUdpSocket {
    * errors); and ECONNREFUSED (port unreachable) among the send and socket errors.
    */
   counters(): { recvBatches: number; recvDatagrams: number; sendErrors: number; sendDropped: number; sockErrors: number; refused: number } {
+    if (this.closed) return { ...this.final };
     const [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused] = this.b.counters(this.h);
     return { recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused };
   }
@@ -389,6 +391,7 @@ export class FastUdpSocket {
 
   close(cb?: () => void): void {
     if (!this.closed) {
+      this.final = this.counters(); // stats read after close still see what happened
       this.closed = true;
       this.b.close(this.h);
     }
