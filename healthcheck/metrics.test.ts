@@ -12,6 +12,7 @@ function input(): MetricsInput {
   w1.latency.count = 6; w2.latency.count = 1; w1.latency.sumMs = 3; w2.latency.sumMs = 9000;
   w1.cacheBytes = 1024; w2.cacheEntries = 3; w1.inflight = 2;
   w1.cacheStale = 4; w2.cacheStale = 1; w1.cachePrefetches = 6; w2.upstreamProbes = 2; w1.deadZoneServfails = 7; w2.deadZoneServfails = 1;
+  w1.udpRepliesUnsent = 2; w2.udpRepliesUnsent = 1;
   return {
     stats: mergeStats([w1, w2]),
     health: { state: 'up', serving: true, degraded: false, draining: false, transitions: 1, probesOk: 12, probesFailed: 1, lastProbeRttMs: 0.4 },
@@ -36,6 +37,7 @@ describe('Prometheus exposition', () => {
       expect(samples.has(`anycastkit_${f}`), f).toBe(true);
     }
     expect(samples.get('anycastkit_cache_bytes')).toBe(1024);
+    expect(samples.get('anycastkit_udp_replies_unsent_total')).toBe(3);
     expect(samples.get('anycastkit_cache_stale_total')).toBe(5);
     expect(samples.get('anycastkit_cache_prefetches_total')).toBe(6);
     expect(samples.get('anycastkit_upstream_probes_total')).toBe(2);

@@ -76,6 +76,7 @@ export function renderMetrics(m: MetricsInput): string {
   for (const r of RCODE_LABELS) o.sample(`${P}responses_total`, s.answersByRcode[r] ?? 0, { rcode: r });
   o.one(`${P}dropped_total`, 'counter', 'Queries given no answer at all: the sum of dropped_by_reason_total (malformed, in-flight limits, client rate limit).', s.dropped);
   o.one(`${P}refused_acl_total`, 'counter', 'Queries refused because the client is outside --allow.', s.refusedAcl);
+  o.one(`${P}udp_replies_unsent_total`, 'counter', 'UDP replies made but not sent: the socket buffer was full or the send failed.', s.udpRepliesUnsent ?? 0);
   o.one(`${P}inflight_queries`, 'gauge', 'Resolutions in flight now.', s.inflight);
   renderDefenceMetrics(o, P, s.defence);
 

@@ -388,6 +388,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_get_reference_value(env, s->cb, &cb);
     napi_get_global(env, &recv);  // MakeCallback wants an object receiver
     napi_create_int32(env, n, &argv[0]);
+    // MakeCallback runs the nextTick and promise queues before it returns here, and JS
+    // code run there may queue into the out slab too: so index.ts sends the batch's
+    // replies itself before returning and returns 0. A positive return still means
+    // "send the first r out-meta entries now", for callers that queue nothing later.
     napi_status st = napi_make_callback(env, s->actx, recv, cb, 1, argv, &result);
     int replies = 0;
     if (st == napi_ok) {

@@ -89,6 +89,32 @@ describe.skipIf(binding === null && !required)('FastUdpSocket', () => {
     expect(kept.map(String).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`).sort());
   });
 
+  it('keeps a batch\'s replies when answers resolved in promises queue more as the batch ends (no reply lost, none sent twice)', async () => {
+    // The resolver answers a cache hit at once (queued for the batch's sendmmsg) and a
+    // SERVFAIL from a dead zone a promise later. Node runs those promises as the batch
+    // callback returns, before the addon sent the batch's replies: they must not take
+    // the queued replies' places in the out slab.
+    const srv = new FastUdpSocket(binding!, { host: '127.80.0.1', port: 0, recvBufferBytes: 1 << 20 }, {
+      onUdp(s, msg, address, port) {
+        const text = String(msg);
+        if (text.startsWith('attack')) void Promise.resolve().then(() => s.send(Buffer.from(`re:${text}`), port, address));
+        else s.send(Buffer.from(`re:${text}`), port, address);
+      },
+    });
+    open.push(srv);
+    const attacker = await client(), legit = await client('127.80.0.3');
+    const port = srv.address().port;
+    for (let i = 0; i < 20; i++) {
+      for (let j = 0; j < 3; j++) attacker.sock.send(Buffer.from(`attack${i}.${j}`), port, '127.80.0.1');
+      legit.sock.send(Buffer.from(`legit${i}`), port, '127.80.0.1');
+    }
+    await until(() => legit.got.length >= 20 && attacker.got.length >= 60, 2000);
+    await new Promise((r) => setTimeout(r, 50)); // any duplicate would have come by now
+    expect(legit.got.map(String).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `re:legit${i}`).sort());
+    expect(attacker.got.map(String).sort()).toEqual(Array.from({ length: 60 }, (_, k) => `re:attack${Math.floor(k / 3)}.${k % 3}`).sort());
+    expect(srv.counters().sendDropped).toBe(0);
+  });
+
   it('drops datagrams longer than a slot without handing them on, and keeps serving', async () => {
     let calls = 0;
     const srv = new FastUdpSocket(binding!, { host: '127.80.0.1', port: 0, slotBytes: 1024 }, {

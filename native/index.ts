@@ -154,6 +154,7 @@ export class FastUdpSocket {
   private lastA = -1;
   private lastText = '';
   private closed = false;
+  private final = { recvBatches: 0, recvDatagrams: 0, sendErrors: 0, sendDropped: 0, sockErrors: 0, refused: 0 };
   /** Datagrams longer than a slot (not DNS queries we could answer); dropped. */
   oversize = 0;
 
@@ -212,13 +213,14 @@ export class FastUdpSocket {
       this.curSlot = -1;
     }
     if (this.handler.onBatchEnd && !this.closed) this.handler.onBatchEnd(this);
-    // Queued datagrams whose errors someone waits for are sent here, where the errors can be read.
-    if (this.errCbs > 0 && !this.closed) this.flush();
-    // The addon sends the queued entries as soon as this returns, before anything can queue more.
-    const queued = this.outCount;
-    this.outCount = 0;
-    this.outOff = 0;
-    return this.closed ? 0 : queued;
+    // The batch's replies leave here, from JS, before this returns. They must not be left
+    // for the addon to send after the return: the addon calls this with MakeCallback, and
+    // Node runs the process.nextTick and promise queues when that call ends, before control
+    // is back in C. A reply queued there (an answer resolved in a promise: a SERVFAIL for a
+    // dead zone, a held miss) would start at offset 0 of the out slab again and take the
+    // place of a reply of this batch: that reply was lost, the other one sent twice.
+    this.flush();
+    return 0;
   };
 
   /**
@@ -377,6 +379,7 @@ export class FastUdpSocket {
    * errors); and ECONNREFUSED (port unreachable) among the send and socket errors.
    */
   counters(): { recvBatches: number; recvDatagrams: number; sendErrors: number; sendDropped: number; sockErrors: number; refused: number } {
+    if (this.closed) return { ...this.final };
     const [recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused] = this.b.counters(this.h);
     return { recvBatches, recvDatagrams, sendErrors, sendDropped, sockErrors, refused };
   }
@@ -388,6 +391,7 @@ export class FastUdpSocket {
 
   close(cb?: () => void): void {
     if (!this.closed) {
+      this.final = this.counters(); // stats read after close still see what happened
       this.closed = true;
       this.b.close(this.h);
     }

@@ -9,7 +9,7 @@ import { DEFAULT_WARMUP_QUERIES, defaultTcpSettings, type ResolverConfig } from 
 import { Front } from './front.js';
 import { createIterator } from './iterator/index.js';
 import { createValidator } from './validator/index.js';
-import { bindUdp, type UdpListenSocket } from './listener/udp.js';
+import { bindUdp, udpRepliesUnsent, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
 import { warmUp } from './warmup.js';
@@ -110,7 +110,11 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   return {
     front,
     listening: bound.map((b) => ({ address: b.host, port: b.port, family: isIPv6(b.host) ? 6 : 4 })),
-    stats: async () => ops.decorate(front.stats()),
+    stats: async () => {
+      const s = front.stats();
+      for (const b of bound) s.udpRepliesUnsent += udpRepliesUnsent(b.udp);
+      return ops.decorate(s);
+    },
     setProbeMode: (mode: ProbeAnswerMode) => front.setProbeMode(mode),
     close: () => (closing ??= close()),
     reload: (load) => ops.reload(load),

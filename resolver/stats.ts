@@ -40,6 +40,8 @@ export interface ResolverStats {
   dropped: number;
   /** Queries refused because the client is outside --allow. */
   refusedAcl: number;
+  /** UDP replies the node made but could not send (socket buffer full, send error): resolver/listener/udp.ts. */
+  udpRepliesUnsent: number;
   /** Gauge: resolutions in flight now. */
   inflight: number;
   /** Gauge: entries in the answer cache. */
@@ -69,7 +71,7 @@ export function emptyStats(): ResolverStats {
     queriesByQtype: zeroRecord(QTYPE_CLASSES),
     cacheHits: 0, cacheMisses: 0, cacheStale: 0, cachePrefetches: 0,
     upstreamQueries: 0, upstreamTimeouts: 0, upstreamErrors: 0, upstreamProbes: 0, deadZoneServfails: 0,
-    dropped: 0, refusedAcl: 0,
+    dropped: 0, refusedAcl: 0, udpRepliesUnsent: 0,
     inflight: 0, cacheEntries: 0, cacheBytes: 0,
     latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
     workers: 1,
@@ -91,7 +93,7 @@ export function mergeStats(parts: ResolverStats[]): ResolverStats {
     out.upstreamQueries += s.upstreamQueries; out.upstreamTimeouts += s.upstreamTimeouts; out.upstreamErrors += s.upstreamErrors;
     // ?? 0: a worker built before these counters existed sends none.
     out.cachePrefetches += s.cachePrefetches ?? 0; out.upstreamProbes += s.upstreamProbes ?? 0; out.deadZoneServfails += s.deadZoneServfails ?? 0;
-    out.dropped += s.dropped; out.refusedAcl += s.refusedAcl;
+    out.dropped += s.dropped; out.refusedAcl += s.refusedAcl; out.udpRepliesUnsent += s.udpRepliesUnsent ?? 0;
     out.inflight += s.inflight; out.cacheEntries += s.cacheEntries; out.cacheBytes += s.cacheBytes;
     s.latency.counts.forEach((c, i) => { out.latency.counts[i] += c; });
     out.latency.sumMs += s.latency.sumMs;

@@ -69,6 +69,22 @@ export interface UdpBindOptions {
   log?: (msg: string) => void;
 }
 
+/** Send errors of node:dgram listeners (emitted as 'error': a bound UDP socket has no other errors). */
+const dgramSendErrors = new WeakMap<object, number>();
+
+/**
+ * Replies this listener made and could not send since it started: the socket
+ * buffer was full (fastudp drops what sendmmsg refuses with EAGAIN/ENOBUFS) or the
+ * kernel refused the datagram. None is lost without being counted here.
+ */
+export function udpRepliesUnsent(sock: UdpListenSocket): number {
+  if (sock instanceof FastUdpSocket) {
+    const c = sock.counters();
+    return c.sendErrors + c.sendDropped;
+  }
+  return dgramSendErrors.get(sock) ?? 0;
+}
+
 /** Kernel buffers large enough to ride out bursts at 100k+ qps (capped by net.core.rmem_max). */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -122,7 +138,10 @@ function bindDgram(o: UdpBindOptions, handler: UdpReplier): Promise<dgram.Socket
         sock.setRecvBufferSize(SOCKET_BUFFER_BYTES);
         sock.setSendBufferSize(SOCKET_BUFFER_BYTES);
       } catch { /* best effort */ }
-      sock.on('error', (err) => o.log?.(`udp ${o.host}:${o.port}: ${err.message}`));
+      sock.on('error', (err) => {
+        dgramSendErrors.set(sock, (dgramSendErrors.get(sock) ?? 0) + 1);
+        o.log?.(`udp ${o.host}:${o.port}: ${err.message}`);
+      });
       sock.on('message', (msg, rinfo) => handler.onUdp(sock, msg, rinfo.address, rinfo.port));
       resolve(sock);
     });
