@@ -158,7 +158,7 @@ export async function runDnssecBench(scale: DnssecBenchScale): Promise<BenchRepo
     else {
       const config = join(tree.dir, 'ours-validating.yaml');
       writeFileSync(config, `resolver:\n  validator:\n    enabled: true\n    trust_anchor_files: [${JSON.stringify(tree.trustAnchorFile)}]\n`);
-      const ours = await startOurs({ address: tree.addr(SIGNED_HOST.ours), rootHintsFile: tree.rootHintsFile, workers: 1, identity: 'bench-dnssec', extraArgs: ['--config', config] });
+      const ours = await startOurs({ address: tree.addr(SIGNED_HOST.ours), rootHintsFile: tree.rootHintsFile, workers: 1, identity: 'bench-dnssec', validate: true, extraArgs: ['--config', config] });
       started.push({ r: ours, label: 'anycast-kit, --workers 1, validating', hit: [], miss: [] });
     }
     for (const { r } of started) {

@@ -49,13 +49,12 @@ export function labResolverConfig(lab: Lab, listen: HostPort[], identity: string
   cfg.upstream.port = lab.upstreamPort;
   cfg.upstream.queryLocalhost = true;
   cfg.identity = identity;
-  // The lab root's trust anchor (fresh keys at every start), for the validator's settings
-  // (resolver/validator/). Typed loosely so this builds whether or not the resolver has them.
-  const v = (cfg as { validator?: { enabled: boolean; trustAnchorFiles: string[] } }).validator;
-  if (v && lab.trustAnchorFile) {
-    v.enabled = true;
-    v.trustAnchorFiles = [lab.trustAnchorFile];
-  }
+  // DNSSEC validation (on by default) from the lab root's trust anchor (fresh keys at every
+  // start). A lab served unsigned (lab.yaml dnssec: false) has no anchor: validation is off,
+  // as the built-in root anchors would make every lab answer bogus.
+  cfg.validator = lab.trustAnchorFile
+    ? { ...cfg.validator!, enabled: true, trustAnchorFiles: [lab.trustAnchorFile] }
+    : { ...cfg.validator!, enabled: false };
   return cfg;
 }
 

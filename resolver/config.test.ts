@@ -185,3 +185,21 @@ resolver:
     expect(kept.prefetch).toBe(true);
   });
 });
+
+describe('resolver config: DNSSEC validation on by default', () => {
+  it('validates from the built-in root anchors when nothing is configured', () => {
+    const d = defaultResolverConfig();
+    expect(d.validator).toMatchObject({ enabled: true, trustAnchors: [], trustAnchorFiles: [], negativeTrustAnchors: [] });
+    expect(readResolverSection(YamlSource.fromText('node.yaml', 'resolver:\n  identity: x\n')).validator?.enabled).toBe(true);
+  });
+
+  it('--no-validate turns it off over the file, keeping the other validator keys', () => {
+    const { cfg: file, issues } = fromYaml('resolver:\n  validator:\n    bogus_ttl: 30\n    negative_trust_anchors: [corp.example]\n');
+    expect(issues).toEqual([]);
+    expect(file.validator).toMatchObject({ enabled: true, bogusTtl: 30 });
+    const off = applyResolverFlags(file, flags(['--no-validate']));
+    expect(off.validator).toMatchObject({ enabled: false, bogusTtl: 30, negativeTrustAnchors: ['corp.example'] });
+    expect(applyResolverFlags(file, flags([])).validator?.enabled).toBe(true);
+    expect(fromYaml('resolver:\n  validator:\n    enabled: false\n').cfg.validator?.enabled).toBe(false);
+  });
+});

@@ -83,8 +83,14 @@ export interface ValidatorSettings {
   debug: boolean;
 }
 
+/**
+ * On by default, as unbound, Knot Resolver, PowerDNS Recursor and BIND validate by default;
+ * with no anchor configured, the built-in root anchors (KSK-20326, KSK-38696). Anything run
+ * against a private, unsigned root must turn it off (`--no-validate`, `validator.enabled: false`),
+ * or every answer is bogus.
+ */
 export function defaultValidatorSettings(): ValidatorSettings {
-  return { enabled: false, trustAnchors: [], trustAnchorFiles: [], negativeTrustAnchors: [], bogusTtl: 60, debug: false };
+  return { enabled: true, trustAnchors: [], trustAnchorFiles: [], negativeTrustAnchors: [], bogusTtl: 60, debug: false };
 }
 
 export type QnameMinimisation = 'relaxed' | 'strict' | 'off';
@@ -137,7 +143,7 @@ export interface ResolverConfig {
   flood?: FloodSettings;
   /** Additive: control socket and warm start (resolver/control/settings.ts); defaults when absent. */
   ops?: OpsSettings;
-  /** Additive: DNSSEC validation; absent means off. */
+  /** Additive: DNSSEC validation; absent means off (defaultResolverConfig() and every config file or flag set: on). */
   validator?: ValidatorSettings;
   /** forward_zones: names at or under these go to recursive forwarders (resolver/forward/). */
   forwardZones?: ForwardZone[];
@@ -210,6 +216,7 @@ export const resolverFlagOptions = {
   config: { type: 'string' },
   'no-serve-stale': { type: 'boolean' },
   'no-prefetch': { type: 'boolean' },
+  'no-validate': { type: 'boolean' },
   'rate-limit': { type: 'string' },
   'cookie-secret-file': { type: 'string' },
   ...opsFlagOptions,
@@ -225,6 +232,7 @@ export interface ResolverFlagValues extends OpsFlagValues {
   config?: string;
   'no-serve-stale'?: boolean;
   'no-prefetch'?: boolean;
+  'no-validate'?: boolean;
   'rate-limit'?: string;
   'cookie-secret-file'?: string;
 }
@@ -240,6 +248,9 @@ export const RESOLVER_FLAGS_HELP = `  --listen ADDR:PORT     serve UDP and TCP h
                          over 1.8 s, answer from data expired less than 1 day ago, TTL 30, EDE 3;
                          tune with resolver.serve_stale.*)
   --no-prefetch          do not refresh answers asked for in the last 10% of their TTL (resolver.prefetch)
+  --no-validate          no DNSSEC validation: no AD bit, nothing bogus (default: validate from the
+                         built-in root anchors or resolver.validator.trust_anchor*; turn it off only
+                         for a private unsigned root or behind a validator; resolver.validator.enabled)
 
   --rate-limit QPS       UDP queries per second per client /24 (IPv4) or /56 (IPv6); over it,
                          drop, with every 2nd an empty TC=1 reply (default: 0, off; rate_limit: in --config)
@@ -265,6 +276,7 @@ export function applyResolverFlags(base: ResolverConfig, flags: ResolverFlagValu
   if (flags['query-localhost']) cfg.upstream.queryLocalhost = true;
   if (flags['no-serve-stale']) cfg.serveStale = { ...(cfg.serveStale ?? defaultServeStaleSettings()), enabled: false };
   if (flags['no-prefetch']) cfg.prefetch = false;
+  if (flags['no-validate']) cfg.validator = { ...(cfg.validator ?? defaultValidatorSettings()), enabled: false };
   if (flags.workers !== undefined) {
     if (!/^\d+$/.test(flags.workers)) throw new UsageError(`--workers must be a whole number, got "${flags.workers}"`);
     const n = Number(flags.workers);

@@ -180,6 +180,24 @@ export interface OursOptions {
   extraArgs?: string[];
   /** Another build's dist/cli/main.js (a baseline checkout, for before/after in one run). */
   cli?: string;
+  /**
+   * DNSSEC validation, which is on by default. Every caller says which: false (`--no-validate`)
+   * for a private unsigned root, where the built-in root anchors would make every answer bogus,
+   * and beside a non-validating unbound; true when the caller's --config gives the trust anchor.
+   */
+  validate: boolean;
+}
+
+const knowsNoValidate = new Map<string, boolean>();
+/** Whether this build has --no-validate (a baseline from before it did not validate at all). */
+function cliHasNoValidate(cli: string): boolean {
+  let known = knowsNoValidate.get(cli);
+  if (known === undefined) {
+    const r = spawnSync(process.execPath, [cli, 'resolver', '--help'], { encoding: 'utf8', timeout: 10_000 });
+    known = r.stdout.includes('--no-validate');
+    knowsNoValidate.set(cli, known);
+  }
+  return known;
 }
 
 /** Path of the built CLI; the resolver is run exactly as operators run it. */
@@ -208,6 +226,7 @@ export async function startOurs(o: OursOptions): Promise<Running> {
   for (const cidr of o.allow ?? ['127.0.0.0/8']) args.push('--allow', cidr);
   if (o.identity) args.push('--identity', o.identity);
   if (o.workers) args.push('--workers', String(o.workers));
+  if (!o.validate && (o.cli === undefined || cliHasNoValidate(cli))) args.push('--no-validate');
   args.push(...(o.extraArgs ?? []));
   // process.execPath is Node 24 both under vitest and under `npm run bench`.
   const daemon = startDaemon('anycast-kit resolver', process.execPath, args);

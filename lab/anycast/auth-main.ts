@@ -3,7 +3,7 @@
 import { startLab } from '../index.js';
 
 const lab = await startLab({ port: Number(process.argv[2] ?? 5300) });
-process.stdout.write(JSON.stringify({ rootHintsFile: lab.rootHintsFile, upstreamPort: lab.upstreamPort }) + '\n');
+process.stdout.write(JSON.stringify({ rootHintsFile: lab.rootHintsFile, upstreamPort: lab.upstreamPort, trustAnchorFile: lab.trustAnchorFile }) + '\n');
 const stop = () => void lab.stop().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -173,7 +173,7 @@ export class AnycastLab {
   /** Per switch: node names with a tracked route installed. */
   readonly switchUp = new Map<number, string[]>();
   failOpen: boolean;
-  private authInfo = new Map<number, { rootHintsFile: string; upstreamPort: number }>();
+  private authInfo = new Map<number, { rootHintsFile: string; upstreamPort: number; trustAnchorFile?: string }>();
   private onSignal = () => void this.teardown().finally(() => process.exit(130));
 
   constructor(readonly opts: LabOptions) {
@@ -213,7 +213,7 @@ export class AnycastLab {
     if (!this.authInfo.has(ln.index)) {
       const auth = spawnIn(ln.ns, [process.execPath, distFile('auth-main.ts'), '5300']);
       rn.auth = auth;
-      const info = (await firstJsonLine(auth, `lab servers in ${ln.ns}`, 20_000)) as { rootHintsFile: string; upstreamPort: number };
+      const info = (await firstJsonLine(auth, `lab servers in ${ln.ns}`, 20_000)) as { rootHintsFile: string; upstreamPort: number; trustAnchorFile?: string };
       this.authInfo.set(ln.index, info);
     }
     const info = this.authInfo.get(ln.index)!;
@@ -221,6 +221,9 @@ export class AnycastLab {
     const cfg = nodeConfig(inv, ln.node) as { resolver: Record<string, unknown>; health: Record<string, unknown> };
     cfg.resolver.root_hints = info.rootHintsFile;
     cfg.resolver.upstream = { port: info.upstreamPort, query_localhost: true };
+    // DNSSEC validation is on by default: from the lab root's anchor when the lab is signed
+    // (its default), off when it is not (the built-in root anchors would make it all bogus).
+    cfg.resolver.validator = info.trustAnchorFile ? { trust_anchor_files: [info.trustAnchorFile] } : { enabled: false };
     cfg.health.drainFile = rn.drainFile;
     cfg.health.lameduck = 3;
     if (this.opts.refusedOnDrain?.includes(ln.node.name)) cfg.health.drainProbeAnswer = 'refused';

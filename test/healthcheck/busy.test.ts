@@ -94,6 +94,7 @@ describe('busy node (real CLI and resolver)', () => {
       '  root_hints: root.hints',
       `  max_inflight: ${MAX_INFLIGHT}`,
       '  upstream: { query_localhost: true }',
+      '  validator: { enabled: false }   # a private unsigned root',
       'health:',
       '  interval: 1s',
       '  probeTimeout: 1s',

@@ -35,7 +35,7 @@ beforeAll(async () => {
     const config = join(tree.dir, 'ours.yaml');
     // The validator's settings (resolver/validator/, README "DNSSEC validation").
     writeFileSync(config, `resolver:\n  validator:\n    enabled: true\n    trust_anchor_files: [${JSON.stringify(tree.trustAnchorFile)}]\n`);
-    ours = await startOurs({ address: tree.addr(SIGNED_HOST.ours), rootHintsFile: tree.rootHintsFile, extraArgs: ['--config', config], identity: 'dnssec-ours' });
+    ours = await startOurs({ address: tree.addr(SIGNED_HOST.ours), rootHintsFile: tree.rootHintsFile, validate: true, extraArgs: ['--config', config], identity: 'dnssec-ours' });
   }
 }, 120_000);
 

@@ -7,6 +7,8 @@
 //   ours .22: real root hints; corp.internal forwarded to the NSD; rsa.signed
 //             forwarded to a dead address with forward_first (falls back to the
 //             root); ed.signed forwarded to a dead address without it (SERVFAIL).
+// Both of ours run with --no-validate: this file is about where questions go (corp.internal
+// is under no signed parent); validation over the signed tree is test/interop/dnssec.test.ts.
 // Loopback: 127.73.0.0/24.
 
 import { writeFileSync } from 'node:fs';
@@ -42,7 +44,7 @@ intranet A 10.20.30.40
   writeFileSync(deadHints, `. 3600000 NS A.ROOT.DEAD.\nA.ROOT.DEAD. 3600000 A ${DEAD}\n`);
   const cfgA = join(tree.dir, 'fwd-all.yaml');
   writeFileSync(cfgA, `resolver:\n  forward_zones:\n    - zone: "."\n      addresses: ["${a(SIGNED_HOST.unbound)}"]\n`);
-  viaUnbound = await startOurs({ address: a(21), rootHintsFile: deadHints, extraArgs: ['--config', cfgA], identity: 'fwd-all' });
+  viaUnbound = await startOurs({ address: a(21), rootHintsFile: deadHints, validate: false, extraArgs: ['--config', cfgA], identity: 'fwd-all' });
   const cfgB = join(tree.dir, 'fwd-mixed.yaml');
   writeFileSync(cfgB, `resolver:
   forward_zones:
@@ -50,7 +52,7 @@ intranet A 10.20.30.40
     - { zone: rsa.signed, addresses: ["${DEAD}"], forward_first: true }
     - { zone: ed.signed, addresses: ["${DEAD}"] }
 `);
-  mixed = await startOurs({ address: a(22), rootHintsFile: tree.rootHintsFile, extraArgs: ['--config', cfgB], identity: 'fwd-mixed' });
+  mixed = await startOurs({ address: a(22), rootHintsFile: tree.rootHintsFile, validate: false, extraArgs: ['--config', cfgB], identity: 'fwd-mixed' });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 // Shared set-up for iterator scenario tests.
 
-import type { ResolverConfig } from '../../resolver/config.js';
+import { defaultValidatorSettings, type ResolverConfig } from '../../resolver/config.js';
 import type { RootHints } from '../../resolver/iterator/roothints.js';
 import { rdataToText } from '../../dns/rdata.js';
 import { typeName } from '../../dns/constants.js';
@@ -18,6 +18,8 @@ export function testConfig(port: number, upstream: Partial<ResolverConfig['upstr
       maxCnameChain: 12, maxReferrals: 30, queryLocalhost: true, qnameMinimisation: 'off', use0x20: false, hardenGlue: true, ipv4: true, ipv6: true, ...upstream,
     },
     probe: { name: '' },
+    // Scripted, unsigned private roots: DNSSEC validation (on by default) is off here.
+    validator: { ...defaultValidatorSettings(), enabled: false },
   };
 }
 

@@ -1,6 +1,6 @@
 // The load generator against the project's own lab node (`anycast-kit lab`): the
 // resolver on 127.40.9.1, recursing through the lab's mini-internet (127.53.x, a free port).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,6 +68,17 @@ describe('loadtest run against the lab node', () => {
     expect(r.rcodes).toEqual({ NOERROR: 2000, NXDOMAIN: 1000, REFUSED: 1000 });
     expect(r.sources!.reduce((a, s) => a + s.completed, 0)).toBe(4000);
     for (const s of r.sources!) expect(s.completed).toBeGreaterThan(500);
+  });
+
+  it('validates by default from the lab root\'s anchor: dig +dnssec shows ad, a broken signature is SERVFAIL', () => {
+    const dig = (...args: string[]) => spawnSync('dig', ['@127.40.9.1', '-p', String(port), '+time=3', '+tries=1', ...args], { encoding: 'utf8', timeout: 10_000 }).stdout;
+    const secure = dig('+dnssec', 'www.example.lab', 'A');
+    expect(secure).toMatch(/status: NOERROR/);
+    expect(secure).toMatch(/;; flags: [^;]*\bad\b/);
+    const bogus = dig('+dnssec', 'www.badsig.lab', 'A');
+    expect(bogus).toMatch(/status: SERVFAIL/);
+    expect(bogus).toMatch(/EDE: 6/);
+    expect(dig('+cd', 'www.badsig.lab', 'A')).toMatch(/status: NOERROR/);
   });
 
   it('counts loss once the node dies (SIGKILL)', async () => {

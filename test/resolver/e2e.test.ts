@@ -63,7 +63,7 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
       await startNsd(ROOT_NS, 53, [{ name: '.', file: join(dir, 'root.zone') }]),
       await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]),
     ];
-    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--identity', 'e2e-node'], 15_000, env);
+    r = await startCli(['--listen', `${HOST}:0`, '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--no-validate', '--identity', 'e2e-node'], 15_000, env);
   });
 
   it(`runs with ${udpIo} for UDP`, () => {
@@ -158,7 +158,7 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
   });
 
   it('refuses clients outside --allow with no data', async () => {
-    const other = await startCli(['--listen', '127.10.6.1:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--allow', '127.10.7.0/24'], 15_000, env);
+    const other = await startCli(['--listen', '127.10.6.1:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--no-validate', '--allow', '127.10.7.0/24'], 15_000, env);
     try {
       const out = dig('127.10.6.1', other.port, '-b', '127.10.8.1', 'www.example', 'A');
       expect(status(out)).toBe('REFUSED');
@@ -171,7 +171,7 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
 
   it('reads a --config file, with flags overriding it, and reports bad keys as FILE:LINE: FIELD', async () => {
     const file = join(dir, 'node.yaml');
-    writeFileSync(file, `resolver:\n  listen: ["127.10.6.2:0"]\n  identity: from-file\n  root_hints: root.hints\n  upstream:\n    query_localhost: true\n`);
+    writeFileSync(file, `resolver:\n  listen: ["127.10.6.2:0"]\n  identity: from-file\n  root_hints: root.hints\n  upstream:\n    query_localhost: true\n  validator:\n    enabled: false\n`);
     const c = await startCli(['--config', file, '--identity', 'from-flag']);
     try {
       expect(dig('127.10.6.2', c.port, 'id.server', 'CH', 'TXT', '+short').trim()).toBe('"from-flag"');
@@ -186,8 +186,22 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
     expect(bad.stderr).toContain(`${file}:5: resolver.wokers: unknown key`);
   });
 
+  it('validates by default: the same private unsigned root, without --no-validate, is bogus under the built-in root anchors', async () => {
+    const c = await startCli(['--listen', '127.10.6.4:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost']);
+    try {
+      // The private root has no DNSKEY to match the real root's anchors: SERVFAIL with an EDE.
+      const out = dig('127.10.6.4', c.port, 'www.example', 'A', '+dnssec');
+      expect(status(out), out).toBe('SERVFAIL');
+      expect(out).toMatch(/EDE: \d+/);
+      // CD=1 asks for the data unvalidated, as a client debugging a broken zone would.
+      expect(status(dig('127.10.6.4', c.port, 'www.example', 'A', '+cd'))).toBe('NOERROR');
+    } finally {
+      await stopCli(c);
+    }
+  });
+
   it('exits 0 on SIGTERM', async () => {
-    const c = await startCli(['--listen', '127.10.6.3:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost']);
+    const c = await startCli(['--listen', '127.10.6.3:0', '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--no-validate']);
     const code = await stopCli(c);
     expect(c.stderr()).toMatch(/SIGTERM: shutting down/);
     expect(code, c.stderr()).toBe(0);

@@ -80,7 +80,7 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     root = await startNsd(ROOT_NS, 53, [{ name: '.', file: join(dir, 'root.zone') }]);
     example = await startNsd(EXAMPLE_NS, 53, [{ name: 'example.', file: join(dir, 'example.zone') }]);
     node = await spawnNode(['--listen', `${HOST}:0`, '--health-listen', `${HOST}:0`, '--snmp-listen', `${HOST}:0`, '--snmp-community', 'akstale',
-      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--no-validate', '--config', join(dir, 'node.yaml')]);
     r.port = node.info.dns[0].port;
   });
 
@@ -95,7 +95,7 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
   it('prefetch: a name with a 4 s TTL asked 10 times a second is refreshed before it expires (cache misses with prefetch and with --no-prefetch)', async () => {
     const OFF = '127.10.54.11';
     const off = await spawnNode(['--listen', `${OFF}:0`, '--health-listen', `${OFF}:0`, '--no-prefetch',
-      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--config', join(dir, 'node.yaml')]);
+      '--root-hints', join(dir, 'root.hints'), '--query-localhost', '--no-validate', '--config', join(dir, 'node.yaml')]);
     try {
       const misses = async (n: SpawnedNode, host: string) =>
         parseExposition((await curl(`http://${host}:${n.info.health.port}/metrics`)).body).samples.get('anycastkit_cache_misses_total') ?? NaN;
