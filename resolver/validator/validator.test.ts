@@ -2,14 +2,14 @@
 // signed over their RFC 4034 canonical form, and each rule is checked both ways
 // (the valid case passes, the broken one fails).
 
-import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RCODE, TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { nameToWire } from '../../dns/name.js';
 import type { Resolution, ResolveRequest, ResolveResult } from '../iterator/types.js';
 import { AnchorSet, parseAnchors } from './anchors.js';
-import { base32hexEncode, dsDigest, keyTag, nsec3Hash, parseNsec, parseNsec3, parseRrsig, signedData } from './crypto.js';
+import { base32hexEncode, dsDigest, ecdsaSignatureDer, keyTag, nsec3Hash, parseNsec, parseNsec3, parseRrsig, signedData } from './crypto.js';
 import { MAX_NSEC3_ITERATIONS, nsec3Nodata, nsec3Nxdomain, nsecNodata, nsecNxdomain, nsecWildcardAnswer } from './denial.js';
 import { MAX_KEYS_PER_TAG, serialLess, sigsFor, verifyRRset, zoneKeys } from './verify.js';
 import { Validator } from './validator.js';
@@ -135,6 +135,44 @@ describe('signature verification, every algorithm', () => {
     expect(v.ok).toBe(false);
     expect(v.work).toBeLessThanOrEqual(8 * MAX_KEYS_PER_TAG);
     expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('verification fast path: DER signatures and remembered outcomes', () => {
+  it('an RFC 6605 signature turned into DER verifies with the bare key, for P-256 and P-384, and a changed one does not', () => {
+    for (const [curve, size, hash] of [['P-256', 32, 'sha256'], ['P-384', 48, 'sha384']] as const) {
+      const kp = generateKeyPairSync('ec', { namedCurve: curve });
+      // Enough signatures that r or s with the top bit set (a 0x00 pad) and a leading zero byte both occur.
+      for (let i = 0; i < 48; i++) {
+        const data = Buffer.from(`data ${i}`);
+        const p1363 = cryptoSign(hash, data, { key: kp.privateKey, dsaEncoding: 'ieee-p1363' });
+        expect(p1363.length).toBe(2 * size);
+        expect(cryptoVerify(hash, data, kp.publicKey, ecdsaSignatureDer(p1363, size))).toBe(true);
+        const bent = Buffer.from(p1363);
+        bent[size - 1] ^= 1;
+        expect(cryptoVerify(hash, data, kp.publicKey, ecdsaSignatureDer(bent, size))).toBe(false);
+      }
+    }
+  });
+
+  it('a verification done before does not carry over to other data, another signature, another key, or an expired window', () => {
+    const k = makeKey('example', 13);
+    const other = makeKey('example', 13);
+    const set = [rr('m.example', TYPE.A, A('192.0.2.1'))];
+    const sig = signSet(set, k);
+    const keys = zoneKeys([rr('example', TYPE.DNSKEY, k.rdata)]);
+    for (let i = 0; i < 3; i++) expect(verifyRRset(set, sigsFor(set, [sig]), keys, 'example', NOW).ok).toBe(true);
+    const changed = [rr('m.example', TYPE.A, A('192.0.2.2'))];
+    for (let i = 0; i < 3; i++) expect(verifyRRset(changed, sigsFor(changed, [sig]), keys, 'example', NOW).failure).toBe('bad-sig');
+    const bentSig = { ...sig, rdata: Buffer.from(sig.rdata) };
+    bentSig.rdata[bentSig.rdata.length - 1] ^= 1;
+    expect(verifyRRset(set, sigsFor(set, [bentSig]), keys, 'example', NOW).ok).toBe(false);
+    // Another key claiming the same tag: its own verification, which fails.
+    const impostor = [{ ...zoneKeys([rr('example', TYPE.DNSKEY, other.rdata)])[0], keyTag: k.tag }];
+    expect(verifyRRset(set, sigsFor(set, [sig]), impostor, 'example', NOW).failure).toBe('bad-sig');
+    // The validity window is checked on every use: the remembered good signature is expired two days on.
+    expect(verifyRRset(set, sigsFor(set, [sig]), keys, 'example', NOW + 2 * 86400).failure).toBe('expired');
+    expect(verifyRRset(set, sigsFor(set, [sig]), keys, 'example', NOW).ok).toBe(true);
   });
 });
 

@@ -7,6 +7,8 @@ import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameEquals } from '../../dns/name.js';
 import { parseDnskey, parseRrsig, rrsigLabelCount, signedData, SUPPORTED_ALGORITHMS, verifySignature, type Dnskey, type Rrsig } from './crypto.js';
 
+export { forgetVerifications } from './crypto.js';
+
 /** Signatures verified per RRset before giving up (unbound 1.19: MAX_VALIDATE_RRSIGS 8). */
 export const MAX_SIGS_PER_RRSET = 8;
 /** Keys tried for one key tag (key-tag collisions are the KeyTrap lever). */
