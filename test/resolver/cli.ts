@@ -49,3 +49,16 @@ export function dig(server: string, port: number, ...args: string[]): string {
   return r.stdout;
 }
 
+
+/** A private root zone that delegates example. to one server (the CLI tests' NSD tree). */
+export function rootZone(rootNs: string, exampleNs: string): string {
+  return [
+    '$TTL 86400',
+    '. SOA a.root.srv. nobody.invalid. 1 1800 900 604800 3600',
+    '. NS a.root.srv.',
+    'a.root.srv. A ' + rootNs,
+    'example. NS ns1.example.',
+    'ns1.example. A ' + exampleNs,
+    '',
+  ].join('\n');
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, startNsd, type NsdHandle } from '../lab/harness.js';
 import { buildQuery } from '../../dns/message.js';
-import { CLI, dig, startCli, stopCli, type Running } from './cli.js';
+import { CLI, dig, startCli, stopCli, type Running, rootZone } from './cli.js';
 
 const ROOT_NS = '127.10.53.1';
 const EXAMPLE_NS = '127.10.53.2';
@@ -36,15 +36,7 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
     requireTool('/usr/bin/dig', 'dnsutils');
     requireTool('/usr/bin/kdig', 'knot-dnsutils');
     dir = mkdtempSync(join(tmpdir(), 'resolver-e2e-'));
-    writeFileSync(join(dir, 'root.zone'), [
-      '$TTL 86400',
-      '. SOA a.root.srv. nobody.invalid. 1 1800 900 604800 3600',
-      '. NS a.root.srv.',
-      'a.root.srv. A ' + ROOT_NS,
-      'example. NS ns1.example.',
-      'ns1.example. A ' + EXAMPLE_NS,
-      '',
-    ].join('\n'));
+    writeFileSync(join(dir, 'root.zone'), rootZone(ROOT_NS, EXAMPLE_NS));
     const bigTxt = Array.from({ length: 12 }, (_, i) => `big.example. TXT "${String(i).padStart(2, '0')}${'x'.repeat(90)}"`);
     writeFileSync(join(dir, 'example.zone'), [
       '$TTL 300',

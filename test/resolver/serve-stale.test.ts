@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, startNsd, type NsdHandle } from '../lab/harness.js';
-import { dig } from './cli.js';
+import { dig, rootZone } from './cli.js';
 import { curl, run, spawnNode, type SpawnedNode } from '../healthcheck/helpers.js';
 import { parseExposition } from '../healthcheck/exposition.js';
 import { udpQuery } from './helpers.js';
@@ -64,15 +64,7 @@ describe('serve-stale and dead zones: the CLI against NSD, the authority killed'
     requireTool('/usr/bin/dig', 'dnsutils');
     requireTool('/usr/bin/kdig', 'knot-dnsutils');
     dir = mkdtempSync(join(tmpdir(), 'resolver-stale-'));
-    writeFileSync(join(dir, 'root.zone'), [
-      '$TTL 86400',
-      '. SOA a.root.srv. nobody.invalid. 1 1800 900 604800 3600',
-      '. NS a.root.srv.',
-      'a.root.srv. A ' + ROOT_NS,
-      'example. NS ns1.example.',
-      'ns1.example. A ' + EXAMPLE_NS,
-      '',
-    ].join('\n'));
+    writeFileSync(join(dir, 'root.zone'), rootZone(ROOT_NS, EXAMPLE_NS));
     writeFileSync(join(dir, 'example.zone'), zoneFile('192.0.2.1'));
     writeFileSync(join(dir, 'root.hints'), `. 3600000 NS a.root.srv.\na.root.srv. 3600000 A ${ROOT_NS}\n`);
     // Defaults except a short recheck interval, so the return of the server shows within the test.
