@@ -59,7 +59,7 @@ export function defaultCookieSettings(): CookieSettings {
 }
 
 export function defaultFloodSettings(): FloodSettings {
-  return { maxOutstandingPerZone: 200, negativeCacheShare: 0.25 };
+  return { maxOutstandingPerZone: 1000, negativeCacheShare: 0.25 };
 }
 
 /** Bucket depth used when `burst` is 0: twice the rate, at least 10. */
