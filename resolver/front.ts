@@ -36,6 +36,7 @@ import type { ProbeAnswerMode } from './api.js';
 import type { QueryHandler, Replier } from './listener/replier.js';
 import { GV, Guard, RCODE_BADCOOKIE, type GuardVerdict } from './defence/guard.js';
 import { defaultFloodSettings } from './defence/settings.js';
+import { copyZoneQueueStats } from './defence/stats.js';
 
 /**
  * A positive answer (NOERROR with records) goes to the main answer cache; NXDOMAIN,
@@ -574,6 +575,7 @@ export class Front implements QueryHandler {
     s.cacheBytes = this.cache.bytes + this.negCache.bytes;
     Object.assign(s.defence, this.guard.counts);
     s.defence.zoneLimited = this.backStats.defence?.zoneLimited ?? 0;
+    copyZoneQueueStats(s.defence, this.backStats.defence);
     s.defence.upstreamBadcookie = this.backStats.defence?.upstreamBadcookie ?? 0;
     s.defence.negativeCacheEntries = this.negCache.entries;
     s.defence.negativeCacheBytes = this.negCache.bytes;

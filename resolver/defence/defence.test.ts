@@ -106,7 +106,7 @@ resolver:
       expect(issues).toEqual([]);
       expect(cfg.rateLimit).toEqual({ qps: 50, burst: 100, slip: 3, ipv4Prefix: 28, ipv6Prefix: 64, exempt: ['10.0.0.0/8'], maxClients: 5000 });
       expect(cfg.cookies).toEqual({ enabled: true, secrets: ['00112233445566778899aabbccddeeff', 'ffeeddccbbaa99887766554433221100'], secretFile: join(dir, 'cookie.secret'), enforce: true, upstream: false });
-      expect(cfg.flood).toEqual({ maxOutstandingPerZone: 50, negativeCacheShare: 0.1 });
+      expect(cfg.flood).toEqual({ maxOutstandingPerZone: 50, zoneQueueWaitMs: 1000, negativeCacheShare: 0.1 });
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
@@ -184,14 +184,14 @@ describe('negative answers have their own cache budget', () => {
 });
 
 describe('ZoneLimitedUpstream', () => {
-  it('lets max queries per zone out at once, refuses more with ZONE_LIMIT, and frees slots as they settle', async () => {
+  it('with no wait queue: lets max queries per zone out at once, refuses more with ZONE_LIMIT, and frees slots as they settle', async () => {
     const pending: Array<() => void> = [];
     const inner: Upstream = {
       query: () => new Promise<UpstreamOutcome>((res) => pending.push(() => res({ kind: 'timeout', tcp: false }))),
       close: async () => {},
     };
     const stats = emptyStats();
-    const up = new ZoneLimitedUpstream(inner, () => 2, stats);
+    const up = new ZoneLimitedUpstream(inner, () => ({ max: 2, queueLength: 0, waitMs: 1000 }), stats);
     const q = (zone: string): UpstreamQuestion => ({ address: '192.0.2.1', port: 53, name: `x.${zone}`, type: 1, class: 1, timeoutMs: 100, tcpTimeoutMs: 100, edns: true, zone });
     const a1 = up.query(q('victim.'));
     const a2 = up.query(q('victim.'));

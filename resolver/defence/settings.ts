@@ -46,6 +46,14 @@ export interface CookieSettings {
 export interface FloodSettings {
   /** Upstream queries outstanding at once for one zone (servers of one delegation); 0 = no limit. */
   maxOutstandingPerZone: number;
+  /**
+   * Queries that may wait for a slot of their zone once it is at its cap
+   * (resolver/defence/zone-queue.ts); past that, SERVFAIL at once. 0: no waiting.
+   * Absent: a tenth of max_inflight.
+   */
+  zoneQueueLength?: number;
+  /** Longest wait for a zone slot (ms), never beyond the query's own budget; then SERVFAIL. */
+  zoneQueueWaitMs: number;
   /** Share of cache.max_bytes that negative answers (NXDOMAIN, NODATA) may hold in the answer cache. */
   negativeCacheShare: number;
 }
@@ -59,7 +67,7 @@ export function defaultCookieSettings(): CookieSettings {
 }
 
 export function defaultFloodSettings(): FloodSettings {
-  return { maxOutstandingPerZone: 1000, negativeCacheShare: 0.25 };
+  return { maxOutstandingPerZone: 1000, zoneQueueWaitMs: 1000, negativeCacheShare: 0.25 };
 }
 
 /** Bucket depth used when `burst` is 0: twice the rate, at least 10. */
@@ -70,7 +78,7 @@ export function effectiveBurst(s: RateLimitSettings): number {
 export const DEFENCE_TOP_KEYS = ['rate_limit', 'cookies', 'flood'] as const;
 const RATE_LIMIT_KEYS = ['qps', 'burst', 'slip', 'ipv4_prefix', 'ipv6_prefix', 'exempt', 'max_clients'] as const;
 const COOKIE_KEYS = ['enabled', 'secret', 'previous_secret', 'secret_file', 'enforce', 'upstream'] as const;
-const FLOOD_KEYS = ['max_outstanding_per_zone', 'negative_cache_share'] as const;
+const FLOOD_KEYS = ['max_outstanding_per_zone', 'zone_queue_length', 'zone_queue_wait_ms', 'negative_cache_share'] as const;
 
 /** The parts of ResolverConfig this module owns (all optional there: defaults when absent). */
 export interface DefenceConfig {
@@ -213,6 +221,8 @@ export function readDefenceSections(src: YamlSource, top: Obj, path: FieldPath, 
     const p = [...path, 'flood'];
     const s = cfg.flood ?? defaultFloodSettings();
     s.maxOutstandingPerZone = int(fl, p, 'max_outstanding_per_zone', 0, 1_000_000) ?? s.maxOutstandingPerZone;
+    s.zoneQueueLength = int(fl, p, 'zone_queue_length', 0, 1_000_000) ?? s.zoneQueueLength;
+    s.zoneQueueWaitMs = int(fl, p, 'zone_queue_wait_ms', 1, 120_000) ?? s.zoneQueueWaitMs;
     const share = fl['negative_cache_share'];
     if (share !== undefined && share !== null) {
       if (typeof share !== 'number' || !(share > 0) || share > 1) err([...p, 'negative_cache_share'], `must be a number above 0 and at most 1, got ${JSON.stringify(share)}`);

@@ -24,8 +24,19 @@ export interface DefenceStats {
   cookieBadcookie: number;
   /** Empty TC=1 replies sent because cookies.enforce is on and a UDP query had no cookie. */
   cookieEnforceTc: number;
-  /** Upstream queries not sent because their zone had flood.max_outstanding_per_zone queries outstanding. */
+  /**
+   * Upstream queries not sent because their zone had flood.max_outstanding_per_zone
+   * queries outstanding and no wait was possible: zoneQueueFull + zoneQueueExpired.
+   */
   zoneLimited: number;
+  /** Upstream queries that found their zone at its cap and waited for a slot (resolver/defence/zone-queue.ts). */
+  zoneQueued: number;
+  /** ... not sent: the zone's wait queue already held flood.zone_queue_length queries. */
+  zoneQueueFull: number;
+  /** ... not sent: no slot within flood.zone_queue_wait_ms (or the query's own budget). */
+  zoneQueueExpired: number;
+  /** Gauge: queries waiting for a zone slot now. */
+  zoneQueueWaiting: number;
   /** BADCOOKIE answers from authoritative servers (the query is repeated once with the new cookie). */
   upstreamBadcookie: number;
   /** Gauge: negative answers (NXDOMAIN, NODATA) held in their own share of the answer cache. */
@@ -40,7 +51,7 @@ export function emptyDefenceStats(): DefenceStats {
   return {
     droppedMalformed: 0, droppedInflight: 0, droppedRateLimit: 0, rateLimitSlipped: 0,
     cookieQueries: 0, cookieValid: 0, cookieInvalid: 0, cookieMalformed: 0, cookieBadcookie: 0, cookieEnforceTc: 0,
-    zoneLimited: 0, upstreamBadcookie: 0,
+    zoneLimited: 0, zoneQueued: 0, zoneQueueFull: 0, zoneQueueExpired: 0, zoneQueueWaiting: 0, upstreamBadcookie: 0,
     negativeCacheEntries: 0, negativeCacheBytes: 0, rateLimitClients: 0,
   };
 }
@@ -49,4 +60,12 @@ export function emptyDefenceStats(): DefenceStats {
 export function addDefenceStats(a: DefenceStats, b: DefenceStats | undefined): void {
   if (!b) return;
   for (const k of Object.keys(a) as Array<keyof DefenceStats>) a[k] += b[k] ?? 0;
+}
+
+/** Copies the zone-queue counters (kept by the back's ZoneLimitedUpstream) into the front's stats. */
+export function copyZoneQueueStats(to: DefenceStats, from: DefenceStats | undefined): void {
+  to.zoneQueued = from?.zoneQueued ?? 0;
+  to.zoneQueueFull = from?.zoneQueueFull ?? 0;
+  to.zoneQueueExpired = from?.zoneQueueExpired ?? 0;
+  to.zoneQueueWaiting = from?.zoneQueueWaiting ?? 0;
 }

@@ -10,8 +10,8 @@ import { TtlPolicy } from '../ttl-policy.js';
 import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { DeadServerProber } from '../selection/prober.js';
 import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
-import { ZoneLimitedUpstream } from '../defence/zone-limit.js';
-import { defaultCookieSettings, defaultFloodSettings } from '../defence/settings.js';
+import { ZoneLimitedUpstream, zoneLimitsOf } from '../defence/zone-limit.js';
+import { defaultCookieSettings } from '../defence/settings.js';
 import { ClientCookies } from '../cookies/client-cookie.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
@@ -63,7 +63,7 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   const infra = new InfraCache({ maxRtoMs: cfg.upstream.timeoutMs, ...opts.infra, now, random: opts.random ?? opts.infra?.random });
   const cookies = (cfg.cookies ?? defaultCookieSettings()).upstream ? new ClientCookies() : undefined;
   const transport = opts.upstream ?? new UdpTcpTransport({ ednsUdpSize: cfg.upstream.ednsUdpSize, dnssecOk: cfg.validator?.enabled === true, queryLocalhost: cfg.upstream.queryLocalhost, use0x20: cfg.upstream.use0x20, stats, cookies });
-  const upstream = new ZoneLimitedUpstream(transport, () => (cfg.flood ?? defaultFloodSettings()).maxOutstandingPerZone, stats);
+  const upstream = new ZoneLimitedUpstream(transport, () => zoneLimitsOf(cfg), stats);
   // Dead servers due for a retry are probed in the background, never by a question
   // (straight on the transport: a zone's flood limit must not hold back its probes).
   const prober = new DeadServerProber({ upstream: transport, infra, stats, port: cfg.upstream.port, timeoutMs: cfg.upstream.timeoutMs, now });
