@@ -36,6 +36,11 @@ const DEFS: readonly Def[] = [
   { snmp: 'akDefenceUpstreamBadcookie', field: 'upstreamBadcookie', kind: 'Counter64' },
   { snmp: 'akDefenceNegCacheEntries', field: 'negativeCacheEntries', kind: 'Gauge32' },
   { snmp: 'akDefenceNegCacheKibibytes', field: 'negativeCacheBytes', kind: 'Gauge32', divide: 1024 },
+  // The per-zone cap's wait queue (resolver/defence/zone-queue.ts).
+  { snmp: 'akDefenceZoneQueued', field: 'zoneQueued', kind: 'Counter64' },
+  { snmp: 'akDefenceZoneQueueFull', field: 'zoneQueueFull', kind: 'Counter64' },
+  { snmp: 'akDefenceZoneQueueExpired', field: 'zoneQueueExpired', kind: 'Counter64' },
+  { snmp: 'akDefenceZoneQueueWaiting', field: 'zoneQueueWaiting', kind: 'Gauge32' },
 ];
 
 /** The akDefence scalars, below the base OID at 1.9.N. */
@@ -72,7 +77,12 @@ export function renderDefenceMetrics(o: PromOut, P: string, d: DefenceStats | un
   o.family(`${P}cookie_enforced_total`, 'counter', 'Replies sent because cookies.enforce is on: badcookie (BADCOOKIE, no valid server cookie), truncated (TC=1, no cookie at all).');
   o.sample(`${P}cookie_enforced_total`, v('cookieBadcookie'), { reply: 'badcookie' });
   o.sample(`${P}cookie_enforced_total`, v('cookieEnforceTc'), { reply: 'truncated' });
-  o.one(`${P}zone_limited_total`, 'counter', 'Upstream queries not sent because their zone had flood.max_outstanding_per_zone queries outstanding (the resolution got SERVFAIL).', v('zoneLimited'));
+  o.one(`${P}zone_limited_total`, 'counter', 'Upstream queries not sent because their zone was at flood.max_outstanding_per_zone and no wait was possible (the resolution got SERVFAIL); the sum of zone_limited_by_reason_total.', v('zoneLimited'));
+  o.family(`${P}zone_limited_by_reason_total`, 'counter', 'Upstream queries not sent by the per-zone cap, by reason: queue_full (flood.zone_queue_length already waiting), wait_expired (no slot within flood.zone_queue_wait_ms or the query budget).');
+  o.sample(`${P}zone_limited_by_reason_total`, v('zoneQueueFull'), { reason: 'queue_full' });
+  o.sample(`${P}zone_limited_by_reason_total`, v('zoneQueueExpired'), { reason: 'wait_expired' });
+  o.one(`${P}zone_queued_total`, 'counter', 'Upstream queries that found their zone at flood.max_outstanding_per_zone and waited for a slot.', v('zoneQueued'));
+  o.one(`${P}zone_queue_waiting`, 'gauge', 'Upstream queries waiting for a slot of their zone now.', v('zoneQueueWaiting'));
   o.one(`${P}upstream_badcookie_total`, 'counter', 'BADCOOKIE answers from authoritative servers (the query was repeated with the new cookie).', v('upstreamBadcookie'));
   o.one(`${P}negative_cache_entries`, 'gauge', 'Negative answers and SERVFAILs in their own share of the answer cache (flood.negative_cache_share).', v('negativeCacheEntries'));
   o.one(`${P}negative_cache_bytes`, 'gauge', 'Bytes held by the negative share of the answer cache.', v('negativeCacheBytes'));

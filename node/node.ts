@@ -218,6 +218,7 @@ export async function startNode(cfg: NodeConfig, deps: NodeDeps = {}): Promise<N
       akQueriesRefusedAcl: s.refusedAcl,
       akQueriesInflight: s.inflight,
       akQueriesPerSecond: load.queriesPerSecond,
+      akQueriesUdpRepliesUnsent: s.udpRepliesUnsent ?? 0,
       akCacheHits: s.cacheHits,
       akCacheMisses: s.cacheMisses,
       akCacheStale: s.cacheStale,

@@ -53,6 +53,7 @@ export const SCALARS: readonly ScalarDef[] = [
   { name: 'akQueriesRefusedAcl', suffix: '1.3.4', kind: 'Counter64' },
   { name: 'akQueriesInflight', suffix: '1.3.5', kind: 'Gauge32' },
   { name: 'akQueriesPerSecond', suffix: '1.3.6', kind: 'Gauge32' },
+  { name: 'akQueriesUdpRepliesUnsent', suffix: '1.3.7', kind: 'Counter64' },
   // akCache (1.6)
   { name: 'akCacheHits', suffix: '1.6.1', kind: 'Counter64' },
   { name: 'akCacheMisses', suffix: '1.6.2', kind: 'Counter64' },

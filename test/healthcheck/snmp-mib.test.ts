@@ -46,6 +46,24 @@ describe('ANYCAST-KIT-MIB', () => {
     }
   });
 
+  it('puts every scalar the agent serves in a conformance group (the fastudp reply-loss counter and the zone-queue counters included)', async () => {
+    // snmptranslate -Td does not print a group's OBJECTS clause: read it from the file.
+    const text = readFileSync(join(MIB_DIR, 'ANYCAST-KIT-MIB.mib'), 'utf8');
+    const members = new Set<string>();
+    for (const g of ['akObjectsGroup', 'akOpsGroup']) {
+      const objs = new RegExp(`^${g} OBJECT-GROUP\\s+OBJECTS\\s*\\{([^}]*)\\}`, 'm').exec(text)?.[1];
+      expect(objs, g).toBeDefined();
+      for (const o of objs!.split(',')) members.add(o.trim());
+    }
+    expect(SCALARS.map((s) => s.name).filter((n) => !members.has(n))).toEqual([]);
+    const oid = async (name: string) => (await T('-On', `ANYCAST-KIT-MIB::${name}`)).stdout.trim();
+    expect(await oid('akQueriesUdpRepliesUnsent')).toBe(`.${DEFAULT_BASE_OID}.1.3.7`);
+    for (const [i, name] of ['akDefenceZoneQueued', 'akDefenceZoneQueueFull', 'akDefenceZoneQueueExpired', 'akDefenceZoneQueueWaiting'].entries()) {
+      expect(SCALARS.map((s) => s.name)).toContain(name);
+      expect(await oid(name)).toMatch(new RegExp(`^\\.${DEFAULT_BASE_OID.replace(/\./g, '\\.')}\\.1\\.9\\.${16 + i}$`));
+    }
+  });
+
   it('matches the state machine enumeration', () => {
     const e = SCALARS.find((s) => s.name === 'akHealthState')!.enumeration!;
     expect(HEALTH_STATES.map((s, i) => e[i + 1] === s)).toEqual(HEALTH_STATES.map(() => true));

@@ -71,6 +71,9 @@ describe('SNMP agent (stand-in resolver)', () => {
     // Large counters must travel as Counter64 (above 2^32) without hurting the agent.
     fake.counts.cacheHits = 2 ** 40 + 5;
     fake.counts.answersByRcode.NXDOMAIN = 2 ** 33;
+    fake.counts.udpRepliesUnsent = 7;
+    fake.counts.defence.zoneQueued = 11;
+    fake.counts.defence.zoneQueueWaiting = 3;
     await waitFor('values pushed', async () => (await run('snmpget', [...v2(), '-On', target, `${BASE}.1.6.1.0`])).stdout.includes('1099511627781'), 3000, 100);
     const r = await run('snmpwalk', [...v2(), ...mib, target, 'ANYCAST-KIT-MIB::anycastKitMIB']);
     expect(r.stderr).toBe('');
@@ -85,6 +88,10 @@ describe('SNMP agent (stand-in resolver)', () => {
     expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akQtypeName\.5 = STRING: "?TXT"?/);
     expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akQtypeQueries\.5 = Counter64: [1-9]/);
     expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akLatencyP50Usec\.0 = Gauge32: \d+ microseconds/);
+    // The fastudp reply-loss counter and the per-zone cap's queue, summed over the two workers.
+    expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akQueriesUdpRepliesUnsent\.0 = Counter64: 7\b/);
+    expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akDefenceZoneQueued\.0 = Counter64: 11\b/);
+    expect(r.stdout).toMatch(/ANYCAST-KIT-MIB::akDefenceZoneQueueWaiting\.0 = Gauge32: 3\b/);
     // Every object in the walk resolved to a name (none printed as a bare enterprises.* number).
     expect(r.stdout).not.toMatch(/SNMPv2-SMI::enterprises|iso\.3\.6/);
   });
