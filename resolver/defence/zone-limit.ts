@@ -70,8 +70,12 @@ export class ZoneLimitedUpstream implements Upstream {
     if (lim.max <= 0 || zone === undefined) return this.inner.query(q);
     if (this.slots.tryTake(zone)) return this.send(q, zone);
     const d = this.stats.defence;
-    const budgetMs = Math.max(1, q.timeoutMs) + Math.max(0, q.lingerMs ?? 0);
-    const boundMs = Math.min(lim.waitMs, budgetMs);
+    // The wait comes out of the linger (what the budget holds beyond this try's timeout),
+    // so a query handed a slot still gets its whole timeout, and a timeout the iterator
+    // counts against the server is never one our own wait cut short. A query with no
+    // linger left (the last try of a budget) waits at most its timeout.
+    const spareMs = Math.max(0, q.lingerMs ?? 0);
+    const boundMs = Math.min(lim.waitMs, spareMs > 0 ? spareMs : Math.max(1, q.timeoutMs));
     const waiting = this.slots.waiting(zone);
     if (waiting >= lim.queueLength) {
       d.zoneQueueFull++;

@@ -96,7 +96,7 @@ export type UpstreamErrorCode =
   | 'NETWORK'        // socket error (unreachable, reset, bad address)
   | 'NO_SOCKET'      // this host could not open a query socket (out of file descriptors or buffers): not the server's fault
   | 'TCP_FAILED'     // TCP fallback could not complete
-  | 'ZONE_LIMIT'     // not sent: the zone has flood.max_outstanding_per_zone queries outstanding
+  | 'ZONE_LIMIT'     // not sent: the zone is at flood.max_outstanding_per_zone and its wait queue is full or the wait timed out
   | 'CLOSED';        // the transport was closed
 
 export type UpstreamOutcome =
