@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   let earlyHup = false;
   const onEarlyHup = () => { earlyHup = true; };
   process.on('SIGHUP', onEarlyHup);
-  const handle = await startResolver(cfg, { log });
+  const handle = await startResolver(cfg, { log, releaseStartupMemory: true });
   const ops = await startOpsRuntime({ handle, cfg, load: () => resolverConfigFromFlags(values), log }).catch(async (err: unknown) => {
     await handle.close();
     throw err;

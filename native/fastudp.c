@@ -29,6 +29,9 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -851,6 +854,22 @@ static napi_value Qcounters(napi_env env, napi_callback_info info) {
   return number_array(env, vals, 3);
 }
 
+// trim() -> 1 when malloc_trim gave memory back to the kernel, 0 when not, -1 when
+// this C library has no malloc_trim (not glibc). glibc keeps what free() releases
+// in its arenas; after the start-up warm-up (resolver/startup-memory.ts) that is
+// several MiB of RSS nobody will use soon. malloc_trim(0) returns the free pages of
+// every arena (madvise DONTNEED), not only the top of the main heap.
+static napi_value Trim(napi_env env, napi_callback_info info) {
+#ifdef __GLIBC__
+  int r = malloc_trim(0);
+#else
+  int r = -1;
+#endif
+  napi_value v;
+  CHECK(napi_create_int32(env, r, &v));
+  return v;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_default, NULL},
@@ -868,6 +887,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"qlocalPort", NULL, QlocalPort, NULL, NULL, NULL, napi_default, NULL},
       {"qcounters", NULL, Qcounters, NULL, NULL, NULL, napi_default, NULL},
       {"qpoll", NULL, Qpoll, NULL, NULL, NULL, napi_default, NULL},
+      {"trim", NULL, Trim, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value v;

@@ -27,6 +27,8 @@ export interface FastUdpBinding {
   qlocalPort(set: object, id: number): number;
   qcounters(set: object): [number, number, number];
   qpoll(set: object): number;
+  /** malloc_trim(0): 1 if memory went back to the kernel, 0 if not, -1 without glibc. Absent in an addon built before it. */
+  trim?(): number;
 }
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */
