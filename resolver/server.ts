@@ -78,7 +78,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   }
   if (o.releaseStartupMemory && !o.resolution) {
     const r = releaseStartupMemory();
-    if (!r.gc || r.trim === null) log(`start-up memory: ${r.gc ? '' : 'no memory-reducing GC; '}${r.trim === null ? 'no malloc_trim (fastudp addon not built)' : ''}`);
+    if (!r.gc) log('start-up memory: no memory-reducing GC (resolver/startup-memory.ts)');
   }
   const backStats = emptyStats();
   const resolution = o.resolution ?? loadIterator(cfg, backStats);
