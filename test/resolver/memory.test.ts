@@ -24,12 +24,12 @@ describe('re-exec flags', () => {
 
 describe('the memory ceiling (resolver/README.md, "Memory ceiling")', () => {
   const MiB = 1024 * 1024;
-  it('is 112 MiB + 2 x semi-space + 2 x (answers + RRsets) per worker, plus 64 MiB for a primary', () => {
+  it('is 112 MiB + 2 x semi-space (16 MiB by default) + 2 x (answers + RRsets) per worker, plus 64 MiB for a primary', () => {
     expect(rrsetCacheBytes(8 * MiB)).toBe(2 * MiB);
     expect(rrsetCacheBytes(2 * MiB)).toBe(1 * MiB);
-    expect(rssCeilingBytes({ cacheBytes: 8 * MiB, workers: 1 })).toBe((112 + 64 + 20) * MiB);
-    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 2 })).toBe((2 * (112 + 64 + 160) + 64) * MiB);
-    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 1, semiSpaceMiB: 16 })).toBe((112 + 32 + 160) * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 8 * MiB, workers: 1 })).toBe((112 + 32 + 20) * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 2 })).toBe((2 * (112 + 32 + 160) + 64) * MiB);
+    expect(rssCeilingBytes({ cacheBytes: 64 * MiB, workers: 1, semiSpaceMiB: 32 })).toBe((112 + 64 + 160) * MiB);
   });
 });
 
