@@ -28,7 +28,7 @@ ${RESOLVER_FLAGS_HELP}
 Environment:
   ANYCAST_KIT_UDP=dgram  use node:dgram instead of the fastudp addon (recvmmsg/sendmmsg);
                          =native fails when the addon is not built (native/README.md)
-  ANYCAST_KIT_NO_REEXEC=1  do not re-execute with --max-semi-space-size=32 and
+  ANYCAST_KIT_NO_REEXEC=1  do not re-execute with --max-semi-space-size=16 and
                          --heap-growing-percent=50 (resolver/README.md, "Memory")
 
 Config keys and metrics: resolver/README.md`;
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   let earlyHup = false;
   const onEarlyHup = () => { earlyHup = true; };
   process.on('SIGHUP', onEarlyHup);
-  const handle = await startResolver(cfg, { log });
+  const handle = await startResolver(cfg, { log, releaseStartupMemory: true });
   const ops = await startOpsRuntime({ handle, cfg, load: () => resolverConfigFromFlags(values), log }).catch(async (err: unknown) => {
     await handle.close();
     throw err;

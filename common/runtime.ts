@@ -2,11 +2,15 @@
 //
 // A cold miss leaves behind cache entries and RRsets that outlive the young
 // generation, and everything in flight (waiters, upstream queries, promises) is
-// copied by every scavenge it lives through. With V8's default semi-space (16 MiB
-// at most on 64-bit, starting far smaller) the cold-miss profile spent ~15% of
-// the main thread in the scavenger; a larger, fixed young generation lets more of
-// the in-flight garbage die before it is copied. Measured in bench/ (see
-// resolver/README.md, "Memory and GC").
+// copied by every scavenge it lives through. With V8's default young generation
+// the cold-miss profile spent ~15% of the main thread in the scavenger, and V8
+// grew it far under a flood (RSS 27-52 MiB higher); a bounded semi-space lets
+// most of the in-flight garbage die before it is copied without that growth.
+// 16 MiB, not the 32 first chosen: in alternating runs of the 200k-fresh-name
+// bench (resolver/README.md, "Memory ceiling") the CPU per answer did not differ
+// beyond the box's noise (32 was lower in the 3 rounds of one run, 16 in the 3
+// of the next), while RSS after the run was 28 MiB lower (median 222 vs 250 MiB),
+// inside issue 16's 259 MiB with room to spare.
 //
 // Old-generation growth is capped at 1.5x the live heap (--heap-growing-percent).
 // By default V8 lets the old generation grow to up to 4x what survived the last
@@ -27,7 +31,7 @@
 // MALLOC_ARENA_MAX in the environment, and ANYCAST_KIT_NO_REEXEC=1 turns the
 // re-exec off.
 
-export const SEMI_SPACE_MIB = 32;
+export const SEMI_SPACE_MIB = 16;
 /** The old generation may grow to (1 + this / 100) times what the last full GC kept. */
 export const HEAP_GROWING_PERCENT = 50;
 

@@ -29,6 +29,9 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -851,6 +855,48 @@ static napi_value Qcounters(napi_env env, napi_callback_info info) {
   return number_array(env, vals, 3);
 }
 
+// trim() -> 1 when malloc_trim gave memory back to the kernel, 0 when not, -1 when
+// this C library has no malloc_trim (not glibc). glibc keeps what free() releases
+// in its arenas; after the start-up warm-up (resolver/startup-memory.ts) that is
+// several MiB of RSS nobody will use soon. malloc_trim(0) returns the free pages of
+// every arena (madvise DONTNEED), not only the top of the main heap.
+static napi_value Trim(napi_env env, napi_callback_info info) {
+#ifdef __GLIBC__
+  int r = malloc_trim(0);
+#else
+  int r = -1;
+#endif
+  napi_value v;
+  CHECK(napi_create_int32(env, r, &v));
+  return v;
+}
+
+// dropPages(address, length) -> 0 or -errno: madvise(MADV_DONTNEED) on a range of
+// this process's own mappings. resolver/startup-memory.ts calls it only for
+// read-only file mappings with no private (copy-on-write) pages, the executable
+// code and read-only data of Node and its libraries: their pages stay in the
+// kernel's page cache and come back, unchanged, on the next access (a minor
+// fault). What start-up alone ran (module loading, parsing, compiling) then no
+// longer counts in RSS; the code the resolver keeps running faults back in.
+// Never call it on a writable or anonymous mapping: that would discard data.
+static napi_value DropPages(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t addr = 0, len = 0;
+  if (argc < 2 || napi_get_value_int64(env, argv[0], &addr) != napi_ok || napi_get_value_int64(env, argv[1], &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dropPages(address, length): two numbers");
+    return NULL;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  int r = 0;
+  if (addr <= 0 || len <= 0 || addr % page != 0) r = -EINVAL;
+  else if (madvise((void *)(uintptr_t)addr, (size_t)len, MADV_DONTNEED) != 0) r = -errno;
+  napi_value v;
+  CHECK(napi_create_int32(env, r, &v));
+  return v;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_default, NULL},
@@ -868,6 +914,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"qlocalPort", NULL, QlocalPort, NULL, NULL, NULL, napi_default, NULL},
       {"qcounters", NULL, Qcounters, NULL, NULL, NULL, napi_default, NULL},
       {"qpoll", NULL, Qpoll, NULL, NULL, NULL, napi_default, NULL},
+      {"trim", NULL, Trim, NULL, NULL, NULL, napi_default, NULL},
+      {"dropPages", NULL, DropPages, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value v;

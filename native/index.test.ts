@@ -247,3 +247,19 @@ describe.skipIf(binding === null && !required)('QuerySockets (one socket per ups
     srv.sock.close();
   });
 });
+
+describe.skipIf(binding === null && !required)('memory calls (resolver/startup-memory.ts)', () => {
+  it('trim() reports what malloc_trim did; dropPages() refuses an unaligned or empty range and unmaps a clean code mapping', async () => {
+    const b = binding!;
+    expect([0, 1]).toContain(b.trim!());
+    expect(b.dropPages!(4097, 4096)).toBe(-22); // EINVAL: not page-aligned
+    expect(b.dropPages!(4096, 0)).toBe(-22);
+    const { readFileSync } = await import('node:fs');
+    const { cleanFileMappings } = await import('../resolver/startup-memory.js');
+    const own = cleanFileMappings(readFileSync('/proc/self/smaps', 'utf8')).find((m) => m.path === process.execPath);
+    expect(own).toBeDefined();
+    expect(b.dropPages!(own!.start, own!.end - own!.start)).toBe(0);
+    // The process keeps running the code it maps back in.
+    expect([3, 1, 2].sort()).toEqual([1, 2, 3]);
+  });
+});

@@ -27,6 +27,10 @@ export interface FastUdpBinding {
   qlocalPort(set: object, id: number): number;
   qcounters(set: object): [number, number, number];
   qpoll(set: object): number;
+  /** malloc_trim(0): 1 if memory went back to the kernel, 0 if not, -1 without glibc. Absent in an addon built before it. */
+  trim?(): number;
+  /** madvise(MADV_DONTNEED) on [address, address + length): 0 or -errno. Only for read-only file mappings (see fastudp.c). Absent in an older addon. */
+  dropPages?(address: number, length: number): number;
 }
 
 /** Ints per received datagram in the in-meta array: [length, port, family, a0, a1, a2, a3]. */

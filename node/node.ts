@@ -61,7 +61,7 @@ function packageVersion(): string {
 
 async function defaultStartResolver(cfg: ResolverConfig): Promise<ResolverHandle> {
   const mod = await import('../resolver/index.js');
-  return mod.startResolver(cfg);
+  return mod.startResolver(cfg, { releaseStartupMemory: true });
 }
 
 /**

@@ -58,4 +58,11 @@ export interface StartOptions {
   closeGraceMs?: number;
   /** Write the cache dump (ops.dumpFile) in close(). Default true; workers leave it to the primary. */
   dumpOnClose?: boolean;
+  /**
+   * After the warm-up, give start-up's memory back (a memory-reducing GC and malloc_trim:
+   * resolver/startup-memory.ts). Set by the processes that only run a resolver (the CLI,
+   * a worker, a node); off by default, since in a process that embeds the resolver (tests)
+   * the GC would also walk the embedder's heap.
+   */
+  releaseStartupMemory?: boolean;
 }

@@ -4,12 +4,16 @@
 //   per worker:  FIXED + 2 x semi-space + GROWTH x (cache.max_bytes + RRset cache bytes)
 //   in all:      workers x per worker, plus PRIMARY when --workers > 1
 //
-// FIXED is Node and the resolver's code at start (~60 MiB, ~69 with a YAML config)
+// FIXED is Node and the resolver's code (set when a process was ~57 MiB at start,
+// ~66 with a YAML config; since start-up gives its memory back, resolver/startup-
+// memory.ts, ~35 at start and ~43 once serving has faulted its code back in, so
+// FIXED now has ~15-20 MiB of slack, left until a 1M-name curve on a quiet box)
 // plus what is bounded by count rather than by the cache setting (the infra cache,
-// queries in flight, malloc arenas). The young generation is two semi-spaces at most
-// (common/runtime.ts). The caches count what they hold within a few per cent
-// (test/resolver/memory.test.ts), and V8 lets the old generation grow to 1.5x what
-// the last full GC kept; GROWTH covers that and the pages V8 keeps pooled.
+// queries in flight, malloc arenas). The young generation is two semi-spaces at
+// most (common/runtime.ts: 16 MiB each by default). The caches count what they
+// hold within a few per cent (test/resolver/memory.test.ts), and V8 lets the old
+// generation grow to 1.5x what the last full GC kept; GROWTH covers that and the
+// pages V8 keeps pooled.
 // bench/memory.ts draws the ceiling beside the measured curve.
 
 import { SEMI_SPACE_MIB } from '../common/runtime.js';

@@ -13,6 +13,7 @@ import { bindUdp, udpRepliesUnsent, type UdpListenSocket } from './listener/udp.
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
 import { warmUp } from './warmup.js';
+import { releaseStartupMemory } from './startup-memory.js';
 import { startSingleOps } from './control/single.js';
 
 export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
@@ -74,6 +75,10 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   if (warmQueries > 0) {
     const w = await warmUp(cfg, warmQueries, log, startSingle);
     log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms`);
+  }
+  if (o.releaseStartupMemory && !o.resolution) {
+    const r = releaseStartupMemory();
+    if (!r.gc) log('start-up memory: no memory-reducing GC (resolver/startup-memory.ts)');
   }
   const backStats = emptyStats();
   const resolution = o.resolution ?? loadIterator(cfg, backStats);

@@ -23,7 +23,7 @@ process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
     const log = (msg: string) => process.stderr.write(`anycast-kit resolver[worker ${m.index}]: ${msg}\n`);
     // The primary writes the one cache dump from all workers' parts (resolver/control/workers.ts).
-    startSingle(m.cfg, { reusePort: true, log, dumpOnClose: false }).then(
+    startSingle(m.cfg, { reusePort: true, log, dumpOnClose: false, releaseStartupMemory: true }).then(
       (h) => {
         handle = h;
         h.setProbeMode(m.probeMode);

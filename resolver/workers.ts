@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { heapFlags } from '../common/runtime.js';
+import { releaseStartupMemory } from './startup-memory.js';
 import type { ProbeAnswerMode, ResolverHandle, StartOptions } from './api.js';
 import { defaultTcpSettings, type ResolverConfig } from './config.js';
 import { bindUdp } from './listener/udp.js';
@@ -165,6 +166,8 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
   } finally {
     for (const rel of reserved) await rel();
   }
+  // The primary serves no DNS: what loading the resolver left behind can go (resolver/startup-memory.ts).
+  if (o.releaseStartupMemory) releaseStartupMemory();
 
   const send = (w: Worker, m: ToWorker) => {
     try { w.child?.send(m); } catch { /* exiting */ }
