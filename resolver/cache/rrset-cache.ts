@@ -334,8 +334,9 @@ export class RRsetCache {
     if (t > 0) {
       const soaRdata = soa ? soa.rdata.toString('latin1') : undefined;
       let bytes = ENTRY_OVERHEAD_BYTES + (soa ? 2 * soa.name.length + soa.rdata.length : 0);
-      // Proof records get buffers of their own (parsed rdata are views into shared slabs).
-      const kept = proof && proof.length ? proof.map((r) => ({ ...r, rdata: Buffer.from(r.rdata) })) : undefined;
+      // Proof records get one buffer of their own (parsed rdata are views into shared slabs;
+      // Buffer.from would copy into Node's 64 KiB pool, and a kept slice keeps the whole chunk).
+      const kept = proof && proof.length ? ownRdata(proof) : undefined;
       if (kept) for (const r of kept) bytes += ENTRY_OVERHEAD_BYTES + 2 * r.name.length + r.rdata.length;
       n.negs.push({ type: kind, rcode, soaOwner: soa?.name, soaRdata, expiresAtMs: this.opts.now() + t * 1000, bytes, proof: kept });
       n.bytes += bytes;
@@ -492,6 +493,20 @@ export class RRsetCache {
     const ms = expiresAtMs - this.opts.now();
     return ms <= 0 ? 0 : Math.ceil(ms / 1000);
   }
+}
+
+/** Copies of `records` whose rdata share one buffer of their own (never a slice of the Buffer pool). */
+function ownRdata(records: ResourceRecord[]): ResourceRecord[] {
+  let n = 0;
+  for (const r of records) n += r.rdata.length;
+  const buf = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  return records.map((r) => {
+    r.rdata.copy(buf, at);
+    const rdata = buf.subarray(at, at + r.rdata.length);
+    at += r.rdata.length;
+    return { ...r, rdata };
+  });
 }
 
 /** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */
