@@ -345,6 +345,21 @@ export class RRsetCache {
   }
 
   /**
+   * Drops the NXDOMAIN and NODATA entries of a name (flood.max_negative_per_zone:
+   * defence/negative-quota.ts); a DS denial kept at a cut stays.
+   */
+  dropNegatives(name: string, cls: number): void {
+    const key = nodeKey(name, cls);
+    const n = this.lru.peek(key);
+    if (!n || n.negs.length === 0) return;
+    const doomed = n.negs.filter((e) => e.type < 0x10000);
+    if (doomed.length === 0) return;
+    for (const e of doomed) n.bytes -= e.bytes;
+    n.negs = n.negs.filter((e) => e.type >= 0x10000);
+    this.commit(key, n);
+  }
+
+  /**
    * The NSEC/NSEC3 records (with RRSIGs) by which a signed referral denied a DS at
    * its cut. Kept apart from client-visible negative answers: a client asking for
    * the DS gets the parent's full answer (with its SOA), as unbound gives it, while
