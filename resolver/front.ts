@@ -115,6 +115,11 @@ export class Front implements QueryHandler {
   readonly negCache: AnswerCache;
   /** flood.max_negative_per_zone for negCache (defence/negative-quota.ts), keyed by question hash. */
   readonly negativeQuota: NegativeQuota<number>;
+  /** A negative entry a client hit in the last minute: the quota passes it over (defence/negative-quota.ts). */
+  private readonly negativeInUse = (hash: number): boolean => {
+    const e = this.negCache.peek(hash);
+    return e !== undefined && e.touchedMs > e.insertedMs && this.now() - e.touchedMs < 60_000;
+  };
   /** Rate limiting and cookies (resolver/defence/guard.ts); replaced by applyDefenceSettings(). */
   guard: Guard;
   local: LocalAnswers;
@@ -494,9 +499,10 @@ export class Front implements QueryHandler {
     e.variant = p.question.variant ?? 0;
     const positive = isPositive(res);
     this.storeAnswer(p.question.hash, e, positive, now);
-    // A zone's negative answers stay within flood.max_negative_per_zone: its oldest makes room.
-    if (!positive && res.zone !== undefined && e.expiresMs > now) {
-      const drop = this.negativeQuota.stored(res.zone, p.question.hash);
+    // A zone's negative answers stay within flood.max_negative_per_zone: its oldest makes
+    // room. Names below the apex only (the apex's own NODATA serves every client of the zone).
+    if (!positive && res.zone !== undefined && e.expiresMs > now && p.question.lower !== res.zone) {
+      const drop = this.negativeQuota.stored(res.zone, p.question.hash, this.negativeInUse);
       if (drop !== undefined) this.negCache.delete(drop);
     }
     this.answerWaiters(waiters, e, now);

@@ -26,6 +26,21 @@ describe('NegativeQuota', () => {
     expect(r.stored('z', 'b')).toBe('a');
   });
 
+  it('passes over keys still in use (to the back of the line), a few per store', () => {
+    const q = new NegativeQuota<number>(() => 3);
+    const popular = new Set([1]);
+    for (const k of [1, 2, 3]) q.stored('z', k, (k) => popular.has(k));
+    expect(q.stored('z', 4, (k) => popular.has(k))).toBe(2);
+    expect(q.stored('z', 5, (k) => popular.has(k))).toBe(3);
+    expect(q.stored('z', 6, (k) => popular.has(k))).toBe(4);
+    expect(q.heldFor('z')).toBe(3);
+    // Every key in use: after the second chances the oldest goes anyway.
+    const all = new NegativeQuota<number>(() => 2);
+    all.stored('z', 1, () => true); all.stored('z', 2, () => true);
+    expect(all.stored('z', 3, () => true)).not.toBeUndefined();
+    expect(all.heldFor('z')).toBe(2);
+  });
+
   it('0 turns the quota off', () => {
     const q = new NegativeQuota<number>(() => 0);
     for (let i = 0; i < 100; i++) expect(q.stored('victim', i)).toBeUndefined();
@@ -85,9 +100,21 @@ describe('Front: flood.max_negative_per_zone', () => {
     for (let i = 0; i < 50; i++) expect(await ask(`typo${i}.other.example`)).toBe(1);
     for (let i = 0; i < 50; i++) expect(await ask(`pop${i}.example`)).toBe(1);
     expect(fake.calls.length).toBe(before);
+    // A negative answer of the flooded zone that clients keep asking is passed over, not recycled.
+    const popularNeg = 'www.victim.example';
+    await ask(popularNeg);
+    for (let i = 0; i < 300; i++) {
+      now += 1;
+      if (i % 50 === 0) { now += 1500; await ask(popularNeg); }
+      await ask(`s${i}.victim.example`);
+    }
+    const calls = fake.calls.length;
+    expect(await ask(popularNeg)).toBe(1);
+    expect(fake.calls.length).toBe(calls);
     // The oldest random name was recycled: asking it again goes upstream.
+    const beforeOld = fake.calls.length;
     await ask('r0.victim.example');
-    expect(fake.calls.length).toBe(before + 1);
+    expect(fake.calls.length).toBe(beforeOld + 1);
   }, 60_000);
 
   it('with the quota off (0) the flood fills the negative budget', async () => {

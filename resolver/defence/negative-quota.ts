@@ -14,11 +14,18 @@
 // threshold to stay under: a zone below its quota is untouched, a zone at it loses
 // only its own oldest negatives.
 //
+// A popular negative answer of a flooded zone (a name's AAAA NODATA that clients ask
+// all the time) is not dropped with the random names: the caller says which entries
+// clients still use, and those go to the back of the zone's line instead.
+//
 // The key lists are bookkeeping only: an entry the cache evicted or replaced on its
 // own stays listed until it comes round (dropping a key whose entry is gone does
 // nothing), so a zone holds at most `max` entries, sometimes fewer. The lists are
 // bounded too: past `maxKeys` keys in all, the zones stored into least recently are
 // forgotten (their entries stay cached; their count restarts).
+
+/** Entries in use passed over per store before the oldest is dropped regardless. */
+const SECOND_CHANCES = 8;
 
 /** One zone's stored keys, oldest first (a queue over an array). */
 class ZoneKeys<K> {
@@ -53,7 +60,7 @@ export class NegativeQuota<K> {
    * zone's oldest entry when the zone is over its quota (the caller drops that
    * entry), else undefined.
    */
-  stored(zone: string, key: K): K | undefined {
+  stored(zone: string, key: K, inUse?: (key: K) => boolean): K | undefined {
     const max = this.max();
     if (max <= 0) return undefined;
     let z = this.zones.get(zone);
@@ -65,6 +72,12 @@ export class NegativeQuota<K> {
     let drop: K | undefined;
     if (z.size > max) {
       drop = z.shift();
+      // Second chance: an entry clients still use goes to the back of the line, a few
+      // at most per store (a zone whose whole quota is in use drops its oldest anyway).
+      for (let i = 0; i < Math.min(SECOND_CHANCES, max - 1) && inUse !== undefined && drop !== key && inUse(drop); i++) {
+        z.push(drop);
+        drop = z.shift();
+      }
       this.total--;
       this.recycled++;
       // The same question stored again (its entry expired, or another qtype of the
