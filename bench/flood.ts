@@ -207,7 +207,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     notes.push(`${r.resolver}, ${r.flood}: legitimate ${ok}% (target >= 90%: ${ok >= 90 ? 'met' : 'NOT met'}), RSS growth ${growth}% (target < 10%: ${growth < 10 ? 'met' : 'NOT met'}); attack answers by rcode ${JSON.stringify(r.attack.rcodes)}`);
   }
   notes.push(`attack: dnsperf -Q ${qps} for ${seconds} s, every name fresh and random; legitimate: one query every ${LEGIT_INTERVAL_MS} ms, warm and fresh names alternately, one try, 2 s timeout; each resolver started fresh per flood, warmed with the ${WARM} warm names`);
-  notes.push('unbound: defaults (qname-minimisation on, 4 MB msg + 4 MB rrset cache), one row with ratelimit: 1000 (its per-zone limit, queries per second to a zone); ours: defaults (flood.max_outstanding_per_zone 1000 with a wait queue of a tenth of max_inflight for up to 1 s, negative answers in their own 25% of the answer cache)');
+  notes.push('unbound: defaults (qname-minimisation on, 4 MB msg + 4 MB rrset cache), one row with ratelimit: 1000 (its per-zone limit, queries per second to a zone); ours: defaults (flood.max_outstanding_per_zone 1000 with a wait queue of a tenth of max_inflight for up to 1 s, negative answers in their own 25% of the answer cache, at most flood.max_negative_per_zone 2000 of them per zone in each cache)');
   notes.push('ANYCAST_KIT_FLOOD_QPS and ANYCAST_KIT_FLOOD_SECONDS override the rate and the length');
   return { title: 'flood: random-subdomain floods, anycast-kit vs unbound (legitimate answers, RSS growth)', rows: table, notes };
 }

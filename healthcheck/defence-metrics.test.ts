@@ -14,6 +14,8 @@ function stats() {
   a.defence.cookieQueries = 10; a.defence.cookieValid = 6; a.defence.cookieInvalid = 1; a.defence.cookieMalformed = 1;
   b.defence.cookieBadcookie = 2; b.defence.zoneLimited = 40; a.defence.upstreamBadcookie = 1;
   a.defence.negativeCacheBytes = 4096; b.defence.negativeCacheEntries = 12;
+  a.defence.negativeQuotaRecycled = 30; b.defence.negativeQuotaRecycled = 12; b.defence.negativeQuotaRecycledRRset = 9;
+  a.defence.negativeQuotaZones = 1; b.defence.negativeQuotaZones = 1;
   return mergeStats([a, b]);
 }
 
@@ -39,6 +41,9 @@ describe('defence metrics', () => {
     expect(samples.get('anycastkit_upstream_badcookie_total')).toBe(1);
     expect(samples.get('anycastkit_negative_cache_entries')).toBe(12);
     expect(samples.get('anycastkit_negative_cache_bytes')).toBe(4096);
+    expect(samples.get('anycastkit_negative_quota_recycled_total{cache="answer"}')).toBe(42);
+    expect(samples.get('anycastkit_negative_quota_recycled_total{cache="rrset"}')).toBe(9);
+    expect(samples.get('anycastkit_negative_quota_zones')).toBe(2);
   });
 
   it('SNMP: every akDefence object is served and gets its value', () => {
@@ -47,5 +52,7 @@ describe('defence metrics', () => {
     expect(Object.keys(v).sort()).toEqual(DEFENCE_SCALARS.map((d) => d.name).sort());
     expect(v.akDefenceDroppedRateLimit).toBe(10);
     expect(v.akDefenceNegCacheKibibytes).toBe(4);
+    expect(v.akDefenceNegQuotaRecycled).toBe(42);
+    expect(v.akDefenceNegQuotaZones).toBe(2);
   });
 });

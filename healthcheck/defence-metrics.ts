@@ -41,6 +41,9 @@ const DEFS: readonly Def[] = [
   { snmp: 'akDefenceZoneQueueFull', field: 'zoneQueueFull', kind: 'Counter64' },
   { snmp: 'akDefenceZoneQueueExpired', field: 'zoneQueueExpired', kind: 'Counter64' },
   { snmp: 'akDefenceZoneQueueWaiting', field: 'zoneQueueWaiting', kind: 'Gauge32' },
+  { snmp: 'akDefenceNegQuotaRecycled', field: 'negativeQuotaRecycled', kind: 'Counter64' },
+  { snmp: 'akDefenceNegQuotaRecycledRRset', field: 'negativeQuotaRecycledRRset', kind: 'Counter64' },
+  { snmp: 'akDefenceNegQuotaZones', field: 'negativeQuotaZones', kind: 'Gauge32' },
 ];
 
 /** The akDefence scalars, below the base OID at 1.9.N. */
@@ -86,4 +89,8 @@ export function renderDefenceMetrics(o: PromOut, P: string, d: DefenceStats | un
   o.one(`${P}upstream_badcookie_total`, 'counter', 'BADCOOKIE answers from authoritative servers (the query was repeated with the new cookie).', v('upstreamBadcookie'));
   o.one(`${P}negative_cache_entries`, 'gauge', 'Negative answers and SERVFAILs in their own share of the answer cache (flood.negative_cache_share).', v('negativeCacheEntries'));
   o.one(`${P}negative_cache_bytes`, 'gauge', 'Bytes held by the negative share of the answer cache.', v('negativeCacheBytes'));
+  o.family(`${P}negative_quota_recycled_total`, 'counter', 'Negative answers (NXDOMAIN, NODATA, SERVFAIL) dropped from a cache to keep their zone within flood.max_negative_per_zone (the zone\'s oldest made room for its newest), by cache: answer (the answer cache) or rrset (the iterator\'s RRset cache).');
+  o.sample(`${P}negative_quota_recycled_total`, v('negativeQuotaRecycled'), { cache: 'answer' });
+  o.sample(`${P}negative_quota_recycled_total`, v('negativeQuotaRecycledRRset'), { cache: 'rrset' });
+  o.one(`${P}negative_quota_zones`, 'gauge', 'Zones holding their full flood.max_negative_per_zone of negative answers in the answer cache now (a random-subdomain flood in progress, or a zone with that many distinct negative names).', v('negativeQuotaZones'));
 }

@@ -37,6 +37,7 @@ import type { QueryHandler, Replier } from './listener/replier.js';
 import { GV, Guard, RCODE_BADCOOKIE, type GuardVerdict } from './defence/guard.js';
 import { defaultFloodSettings } from './defence/settings.js';
 import { copyZoneQueueStats } from './defence/stats.js';
+import { NegativeQuota } from './defence/negative-quota.js';
 
 /**
  * A positive answer (NOERROR with records) goes to the main answer cache; NXDOMAIN,
@@ -113,6 +114,13 @@ export class Front implements QueryHandler {
   readonly cache: AnswerCache;
   /** Negative answers and SERVFAILs, in their own share of cache.max_bytes (flood.negative_cache_share). */
   readonly negCache: AnswerCache;
+  /** flood.max_negative_per_zone for negCache (defence/negative-quota.ts), keyed by question hash. */
+  readonly negativeQuota: NegativeQuota<number>;
+  /** A negative entry a client hit in the last minute: the quota passes it over (defence/negative-quota.ts). */
+  private readonly negativeInUse = (hash: number): boolean => {
+    const e = this.negCache.peek(hash);
+    return e !== undefined && e.touchedMs > e.insertedMs && this.now() - e.touchedMs < 60_000;
+  };
   /** Rate limiting and cookies (resolver/defence/guard.ts); replaced by applyDefenceSettings(). */
   guard: Guard;
   local: LocalAnswers;
@@ -159,6 +167,7 @@ export class Front implements QueryHandler {
     const negShare = (o.cfg.flood ?? defaultFloodSettings()).negativeCacheShare;
     this.cache = new AnswerCache(Math.max(64 * 1024, Math.floor(o.cfg.cache.maxBytes * (1 - negShare))), this.stale.keepExpiredMs);
     this.negCache = new AnswerCache(Math.max(16 * 1024, Math.floor(o.cfg.cache.maxBytes * negShare)), this.stale.keepExpiredMs);
+    this.negativeQuota = new NegativeQuota<number>(() => (this.cfg.flood ?? defaultFloodSettings()).maxNegativePerZone);
     this.guard = new Guard(o.cfg);
     this.prefetcher = new Prefetcher(o.cfg.prefetch ?? true, Math.max(1, Math.floor((o.cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT) / 10)));
     // No client left without an answer: a resolution overrunning its budget (plus a grace) is
@@ -489,7 +498,14 @@ export class Front implements QueryHandler {
       e = this.servfailEntry(p, now);
     }
     e.variant = p.question.variant ?? 0;
-    this.storeAnswer(p.question.hash, e, isPositive(res), now);
+    const positive = isPositive(res);
+    this.storeAnswer(p.question.hash, e, positive, now);
+    // A zone's negative answers stay within flood.max_negative_per_zone: its oldest makes
+    // room. Names below the apex only (the apex's own NODATA serves every client of the zone).
+    if (!positive && res.zone !== undefined && e.expiresMs > now && p.question.lower !== res.zone) {
+      const drop = this.negativeQuota.stored(res.zone, p.question.hash, this.negativeInUse);
+      if (drop !== undefined) this.negCache.delete(drop);
+    }
     this.answerWaiters(waiters, e, now);
   }
 
@@ -580,6 +596,9 @@ export class Front implements QueryHandler {
     s.defence.negativeCacheEntries = this.negCache.entries;
     s.defence.negativeCacheBytes = this.negCache.bytes;
     s.defence.rateLimitClients = this.guard.rateLimitClients;
+    s.defence.negativeQuotaRecycled = this.negativeQuota.recycled;
+    s.defence.negativeQuotaRecycledRRset = this.backStats.defence?.negativeQuotaRecycledRRset ?? 0;
+    s.defence.negativeQuotaZones = this.negativeQuota.zonesAtQuota;
     for (let i = 0; i <= LATENCY_BUCKETS_MS.length; i++) s.latency.counts[i] = c[C_LAT + i];
     s.latency.sumMs = c[C_LAT_SUM];
     s.latency.count = c[C_LAT_COUNT];

@@ -23,7 +23,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { AnswerEntry } from '../fastpath/entry.js';
+import { AnswerEntry, sharedEde } from '../fastpath/entry.js';
 import type { AnswerCache } from '../fastpath/cache.js';
 import { MAX_KEY_LEN, QS, QueryInfo, readQuery } from '../listener/query.js';
 
@@ -181,7 +181,8 @@ export function decodeDump(buf: Buffer): ParsedDump {
     p += ENTRY_HEADER;
     if (p + edeLen + wireLen > body.length) throw new DumpError(`entry ${i} of ${count} cut short`);
     // Copies: the entries outlive the file buffer only as long as the load takes.
-    const ede = edeLen ? Buffer.from(body.subarray(p, p + edeLen)) : null;
+    // Shared, never a slice of Node's Buffer pool: a cached entry keeps it (fastpath/entry.ts, edeOption).
+    const ede = edeLen ? sharedEde(body.subarray(p, p + edeLen)) : null;
     p += edeLen;
     const wire = Buffer.from(body.subarray(p, p + wireLen));
     p += wireLen;

@@ -193,4 +193,16 @@ describe('RRsetCache', () => {
     expect(cache.bytes).toBeLessThan(bytes * 3);
     expect(cache.getNegative('n3.example', TYPE.AAAA, 1)).toBeUndefined();
   });
+
+  it('keeps a negative answer\'s proof records in a buffer of their own, not in slices of the Buffer pool', () => {
+    const { cache } = make();
+    const soa = rec('example', TYPE.SOA, 300, 'ns.example. host.example. 1 2 3 4 300');
+    const proof = [{ name: 'a.example', type: TYPE.NSEC, class: 1, ttl: 300, rdata: Buffer.from('0163076578616d706c6500000140', 'hex') }, { name: 'example', type: TYPE.NSEC, class: 1, ttl: 300, rdata: Buffer.from('0161076578616d706c650000062000000003', 'hex') }];
+    cache.putNegative('b.example', TYPE.A, 1, 3, soa, 300, proof);
+    const got = cache.getNegative('b.example', TYPE.A, 1)!.proof!;
+    expect(got.map((r) => r.rdata.toString('hex'))).toEqual(proof.map((r) => r.rdata.toString('hex')));
+    const total = proof.reduce((n, r) => n + r.rdata.length, 0);
+    expect(got[0].rdata.buffer).toBe(got[1].rdata.buffer);
+    expect(got[0].rdata.buffer.byteLength).toBe(total);
+  });
 });

@@ -334,12 +334,28 @@ export class RRsetCache {
     if (t > 0) {
       const soaRdata = soa ? soa.rdata.toString('latin1') : undefined;
       let bytes = ENTRY_OVERHEAD_BYTES + (soa ? 2 * soa.name.length + soa.rdata.length : 0);
-      // Proof records get buffers of their own (parsed rdata are views into shared slabs).
-      const kept = proof && proof.length ? proof.map((r) => ({ ...r, rdata: Buffer.from(r.rdata) })) : undefined;
+      // Proof records get one buffer of their own (parsed rdata are views into shared slabs;
+      // Buffer.from would copy into Node's 64 KiB pool, and a kept slice keeps the whole chunk).
+      const kept = proof && proof.length ? ownRdata(proof) : undefined;
       if (kept) for (const r of kept) bytes += ENTRY_OVERHEAD_BYTES + 2 * r.name.length + r.rdata.length;
       n.negs.push({ type: kind, rcode, soaOwner: soa?.name, soaRdata, expiresAtMs: this.opts.now() + t * 1000, bytes, proof: kept });
       n.bytes += bytes;
     }
+    this.commit(key, n);
+  }
+
+  /**
+   * Drops the NXDOMAIN and NODATA entries of a name (flood.max_negative_per_zone:
+   * defence/negative-quota.ts); a DS denial kept at a cut stays.
+   */
+  dropNegatives(name: string, cls: number): void {
+    const key = nodeKey(name, cls);
+    const n = this.lru.peek(key);
+    if (!n || n.negs.length === 0) return;
+    const doomed = n.negs.filter((e) => e.type < 0x10000);
+    if (doomed.length === 0) return;
+    for (const e of doomed) n.bytes -= e.bytes;
+    n.negs = n.negs.filter((e) => e.type >= 0x10000);
     this.commit(key, n);
   }
 
@@ -492,6 +508,20 @@ export class RRsetCache {
     const ms = expiresAtMs - this.opts.now();
     return ms <= 0 ? 0 : Math.ceil(ms / 1000);
   }
+}
+
+/** Copies of `records` whose rdata share one buffer of their own (never a slice of the Buffer pool). */
+function ownRdata(records: ResourceRecord[]): ResourceRecord[] {
+  let n = 0;
+  for (const r of records) n += r.rdata.length;
+  const buf = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  return records.map((r) => {
+    r.rdata.copy(buf, at);
+    const rdata = buf.subarray(at, at + r.rdata.length);
+    at += r.rdata.length;
+    return { ...r, rdata };
+  });
 }
 
 /** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */

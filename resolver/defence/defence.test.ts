@@ -101,12 +101,12 @@ describe('config: rate_limit, cookies, flood', () => {
 resolver:
   rate_limit: { qps: 50, burst: 100, slip: 3, ipv4_prefix: 28, ipv6_prefix: 64, exempt: [10.0.0.0/8], max_clients: 5000 }
   cookies: { enabled: true, secret_file: cookie.secret, enforce: true, upstream: false }
-  flood: { max_outstanding_per_zone: 50, negative_cache_share: 0.1 }
+  flood: { max_outstanding_per_zone: 50, negative_cache_share: 0.1, max_negative_per_zone: 300 }
 `, join(dir, 'node.yaml'));
       expect(issues).toEqual([]);
       expect(cfg.rateLimit).toEqual({ qps: 50, burst: 100, slip: 3, ipv4Prefix: 28, ipv6Prefix: 64, exempt: ['10.0.0.0/8'], maxClients: 5000 });
       expect(cfg.cookies).toEqual({ enabled: true, secrets: ['00112233445566778899aabbccddeeff', 'ffeeddccbbaa99887766554433221100'], secretFile: join(dir, 'cookie.secret'), enforce: true, upstream: false });
-      expect(cfg.flood).toEqual({ maxOutstandingPerZone: 50, zoneQueueWaitMs: 1000, negativeCacheShare: 0.1 });
+      expect(cfg.flood).toEqual({ maxOutstandingPerZone: 50, zoneQueueWaitMs: 1000, negativeCacheShare: 0.1, maxNegativePerZone: 300 });
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
@@ -128,6 +128,7 @@ resolver:
     secret_file: x.secret
   flood:
     negative_cache_share: 0
+    max_negative_per_zone: lots
 `);
     expect(issues).toEqual([
       'node.yaml:3: resolver.rate_limit.qps: must be a whole number from 0 to 1000000, got -1',
@@ -136,6 +137,7 @@ resolver:
       expect.stringMatching(/^node\.yaml:6: resolver\.rate_limit\.colour: unknown key/),
       expect.stringMatching(/^node\.yaml:9: resolver\.cookies\.secret_file: give either secret_file or secret/),
       'node.yaml:11: resolver.flood.negative_cache_share: must be a number above 0 and at most 1, got 0',
+      'node.yaml:12: resolver.flood.max_negative_per_zone: must be a whole number from 0 to 10000000, got "lots"',
     ]);
   });
 

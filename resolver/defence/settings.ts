@@ -56,6 +56,11 @@ export interface FloodSettings {
   zoneQueueWaitMs: number;
   /** Share of cache.max_bytes that negative answers (NXDOMAIN, NODATA) may hold in the answer cache. */
   negativeCacheShare: number;
+  /**
+   * Negative answers (NXDOMAIN, NODATA, SERVFAIL) one zone may hold in each cache;
+   * past it the zone's oldest make room (defence/negative-quota.ts). 0 = no quota.
+   */
+  maxNegativePerZone: number;
 }
 
 export function defaultRateLimitSettings(): RateLimitSettings {
@@ -66,8 +71,14 @@ export function defaultCookieSettings(): CookieSettings {
   return { enabled: true, secrets: [], enforce: false, upstream: true };
 }
 
+/**
+ * Default flood.max_negative_per_zone: about 1.1 MiB of the answer cache's negative
+ * budget (16 MiB at the default cache) and as much of the RRset cache per zone.
+ */
+export const DEFAULT_MAX_NEGATIVE_PER_ZONE = 2000;
+
 export function defaultFloodSettings(): FloodSettings {
-  return { maxOutstandingPerZone: 1000, zoneQueueWaitMs: 1000, negativeCacheShare: 0.25 };
+  return { maxOutstandingPerZone: 1000, zoneQueueWaitMs: 1000, negativeCacheShare: 0.25, maxNegativePerZone: DEFAULT_MAX_NEGATIVE_PER_ZONE };
 }
 
 /** Bucket depth used when `burst` is 0: twice the rate, at least 10. */
@@ -78,7 +89,7 @@ export function effectiveBurst(s: RateLimitSettings): number {
 export const DEFENCE_TOP_KEYS = ['rate_limit', 'cookies', 'flood'] as const;
 const RATE_LIMIT_KEYS = ['qps', 'burst', 'slip', 'ipv4_prefix', 'ipv6_prefix', 'exempt', 'max_clients'] as const;
 const COOKIE_KEYS = ['enabled', 'secret', 'previous_secret', 'secret_file', 'enforce', 'upstream'] as const;
-const FLOOD_KEYS = ['max_outstanding_per_zone', 'zone_queue_length', 'zone_queue_wait_ms', 'negative_cache_share'] as const;
+const FLOOD_KEYS = ['max_outstanding_per_zone', 'zone_queue_length', 'zone_queue_wait_ms', 'negative_cache_share', 'max_negative_per_zone'] as const;
 
 /** The parts of ResolverConfig this module owns (all optional there: defaults when absent). */
 export interface DefenceConfig {
@@ -223,6 +234,7 @@ export function readDefenceSections(src: YamlSource, top: Obj, path: FieldPath, 
     s.maxOutstandingPerZone = int(fl, p, 'max_outstanding_per_zone', 0, 1_000_000) ?? s.maxOutstandingPerZone;
     s.zoneQueueLength = int(fl, p, 'zone_queue_length', 0, 1_000_000) ?? s.zoneQueueLength;
     s.zoneQueueWaitMs = int(fl, p, 'zone_queue_wait_ms', 1, 120_000) ?? s.zoneQueueWaitMs;
+    s.maxNegativePerZone = int(fl, p, 'max_negative_per_zone', 0, 10_000_000) ?? s.maxNegativePerZone;
     const share = fl['negative_cache_share'];
     if (share !== undefined && share !== null) {
       if (typeof share !== 'number' || !(share > 0) || share > 1) err([...p, 'negative_cache_share'], `must be a number above 0 and at most 1, got ${JSON.stringify(share)}`);

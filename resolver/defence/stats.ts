@@ -45,6 +45,12 @@ export interface DefenceStats {
   negativeCacheBytes: number;
   /** Gauge: client prefixes the rate limiter holds a bucket for. */
   rateLimitClients: number;
+  /** Negative answers dropped from the answer cache to keep their zone within flood.max_negative_per_zone. */
+  negativeQuotaRecycled: number;
+  /** ... from the RRset cache (the iterator's negative entries). */
+  negativeQuotaRecycledRRset: number;
+  /** Gauge: zones holding their full flood.max_negative_per_zone in the answer cache now. */
+  negativeQuotaZones: number;
 }
 
 export function emptyDefenceStats(): DefenceStats {
@@ -53,6 +59,7 @@ export function emptyDefenceStats(): DefenceStats {
     cookieQueries: 0, cookieValid: 0, cookieInvalid: 0, cookieMalformed: 0, cookieBadcookie: 0, cookieEnforceTc: 0,
     zoneLimited: 0, zoneQueued: 0, zoneQueueFull: 0, zoneQueueExpired: 0, zoneQueueWaiting: 0, upstreamBadcookie: 0,
     negativeCacheEntries: 0, negativeCacheBytes: 0, rateLimitClients: 0,
+    negativeQuotaRecycled: 0, negativeQuotaRecycledRRset: 0, negativeQuotaZones: 0,
   };
 }
 

@@ -105,6 +105,11 @@ export class AnswerCache {
     if (this.lru.has(hash)) this.index.set(hash, e);
   }
 
+  /** The entry stored under `hash`, expired or not, without touching it (flood.max_negative_per_zone). */
+  peek(hash: number): AnswerEntry | undefined {
+    return this.index.get(hash);
+  }
+
   /** Drops whatever is stored under `hash`. */
   delete(hash: number): void {
     this.lru.delete(hash);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildQuery, parseMessage } from '../../dns/message.js';
 import { TYPE } from '../../dns/constants.js';
 import { rdataFromText } from '../../dns/rdata.js';
-import { buildEntry, buildOpt, nsidOption, render, type AnswerInit } from './entry.js';
+import { buildEntry, buildOpt, edeOption, nsidOption, render, sharedEde, type AnswerInit } from './entry.js';
 
 const rr = (name: string, ttl: number, type: number, text: string) => ({ name, type, class: 1, ttl, rdata: rdataFromText(type, text) });
 
@@ -102,5 +102,17 @@ describe('buildEntry / render', () => {
     expect(neg.ede!.readUInt16BE(0)).toBe(15);
     expect(neg.ede!.readUInt16BE(4)).toBe(22);
     expect(neg.ede!.subarray(6).toString()).toBe('no reachable authority');
+  });
+
+  it('shares one EDE buffer per text, never a slice of the Buffer pool (a cached entry would pin the pool chunk)', () => {
+    const mk = (text: string) => buildEntry(init({ rcode: 2, answers: [], additional: [], ede: { code: 22, text } }), 0, 2);
+    const a = mk('every server of dead.example is unreachable'), b = mk('every server of dead.example is unreachable');
+    expect(a.ede).toBe(b.ede);
+    expect(a.ede!.buffer.byteLength).toBe(a.ede!.length);
+    expect(mk('another reason').ede).not.toBe(a.ede);
+    const fromDump = sharedEde(Buffer.concat([Buffer.alloc(8), edeOption(3, 'Stale Answer')]).subarray(8));
+    expect(fromDump.equals(edeOption(3, 'Stale Answer'))).toBe(true);
+    expect(sharedEde(Buffer.from(fromDump))).toBe(fromDump);
+    expect(fromDump.buffer.byteLength).toBe(fromDump.length);
   });
 });

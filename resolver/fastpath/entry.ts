@@ -134,15 +134,7 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
     const last = authority.length ? authority[authority.length - 1] : answers[answers.length - 1];
     addStart = ttlOffsets[before - 1] + 6 + last.rdata.length;
   }
-  let ede: Buffer | null = null;
-  if (a.ede) {
-    const text = Buffer.from(a.ede.text, 'utf8').subarray(0, 200);
-    ede = Buffer.allocUnsafe(6 + text.length);
-    ede.writeUInt16BE(15, 0); // EDE option code (RFC 8914)
-    ede.writeUInt16BE(2 + text.length, 2);
-    ede.writeUInt16BE(a.ede.code & 0xffff, 4);
-    text.copy(ede, 6);
-  }
+  const ede = a.ede ? edeOption(a.ede.code, a.ede.text) : null;
   const insertedMs = Math.floor(nowMs);
   const expiresMs = ttlSeconds > 0 ? insertedMs + ttlSeconds * 1000 : insertedMs;
   const n = wire.length + 2 * ttlOffsets.length;
@@ -162,6 +154,50 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
   let w = at + wire.length;
   for (const off of ttlOffsets) { buf[w++] = off >> 8; buf[w++] = off & 0xff; }
   return new AnswerEntry(buf, at, generation, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
+}
+
+/** EDE options made so far, by code and text (see edeOption). */
+const edeOptions = new Map<string, Buffer>();
+/** Distinct EDE texts kept for sharing; past this the table starts afresh. */
+const EDE_OPTIONS_MAX = 1024;
+
+/**
+ * The Extended DNS Error option (RFC 8914) for `code` and `text`, shared by every
+ * entry that carries the same one. A cached entry keeps its EDE as long as it is
+ * cached, so the option must not be a slice of Node's shared Buffer pool (64 KiB in
+ * Node 24): one 80-byte slice kept the whole pool chunk, and the short-lived
+ * replies around it, alive. A dead-zone flood's 30k cached SERVFAILs, each with its
+ * own "every server of ... is unreachable", held 23.5 MiB of pool chunks that way.
+ * Most EDE texts repeat (one per zone or per reason), so one buffer of its own
+ * (allocUnsafeSlow: never from the pool) is made per text and shared.
+ */
+export function edeOption(code: number, textIn: string): Buffer {
+  const key = `${code & 0xffff}\u0000${textIn}`;
+  const known = edeOptions.get(key);
+  if (known !== undefined) return known;
+  const text = Buffer.from(textIn, 'utf8').subarray(0, 200);
+  const ede = Buffer.allocUnsafeSlow(6 + text.length);
+  ede.writeUInt16BE(15, 0); // EDE option code (RFC 8914)
+  ede.writeUInt16BE(2 + text.length, 2);
+  ede.writeUInt16BE(code & 0xffff, 4);
+  text.copy(ede, 6);
+  return keep(key, ede);
+}
+
+/** The shared copy of a complete EDE option read from elsewhere (a cache dump): see edeOption. */
+export function sharedEde(option: Buffer): Buffer {
+  const key = `raw\u0000${option.toString('latin1')}`;
+  const known = edeOptions.get(key);
+  if (known !== undefined) return known;
+  const ede = Buffer.allocUnsafeSlow(option.length);
+  option.copy(ede);
+  return keep(key, ede);
+}
+
+function keep(key: string, ede: Buffer): Buffer {
+  if (edeOptions.size >= EDE_OPTIONS_MAX) edeOptions.clear();
+  edeOptions.set(key, ede);
+  return ede;
 }
 
 /** EDNS OPT record bytes as we send them: UDP size 1232, version 0, DO echoed, options appended. */

@@ -11,7 +11,8 @@ import { InfraCache, type InfraOptions } from '../selection/infra.js';
 import { DeadServerProber } from '../selection/prober.js';
 import { UdpTcpTransport, type Upstream } from '../transport/upstream.js';
 import { ZoneLimitedUpstream, zoneLimitsOf } from '../defence/zone-limit.js';
-import { defaultCookieSettings } from '../defence/settings.js';
+import { NegativeQuota } from '../defence/negative-quota.js';
+import { defaultCookieSettings, defaultFloodSettings } from '../defence/settings.js';
 import { ClientCookies } from '../cookies/client-cookie.js';
 import { Iterator } from './iterator.js';
 import { builtinRootHints, loadRootHints, type RootHints } from './roothints.js';
@@ -68,7 +69,9 @@ export function createIterator(cfg: ResolverConfig, stats: ResolverStats, opts: 
   // (straight on the transport: a zone's flood limit must not hold back its probes).
   const prober = new DeadServerProber({ upstream: transport, infra, stats, port: cfg.upstream.port, timeoutMs: cfg.upstream.timeoutMs, now });
   infra.setProber((address, zone) => prober.probe(address, zone));
-  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now, forwards: cfg.forwardZones?.length ? new ForwardTable(cfg.forwardZones) : undefined });
+  // flood.max_negative_per_zone, read at each store so a reload can change it.
+  const negativeQuota = new NegativeQuota<string>(() => (cfg.flood ?? defaultFloodSettings()).maxNegativePerZone);
+  const it = new Iterator({ cfg, stats, upstream, hints, cache, ttl, infra, random: opts.random, maxDependencyDepth: opts.maxDependencyDepth, now, forwards: cfg.forwardZones?.length ? new ForwardTable(cfg.forwardZones) : undefined, negativeQuota });
   return {
     resolve: (req) => it.resolve(req),
     cache,

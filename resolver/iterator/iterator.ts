@@ -45,6 +45,7 @@ import { nsTargets, scrubResponse, type Scrubbed } from './scrub.js';
 import type { Message } from '../../dns/message.js';
 import type { ResolveRequest, ResolveResult } from './types.js';
 import { forwardDelegationPoint, forwardedView, type ForwardTable } from '../forward/forward.js';
+import type { NegativeQuota } from '../defence/negative-quota.js';
 
 /** EDE info codes used (RFC 8914). */
 export const EDE = { OTHER: 0, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } as const;
@@ -71,6 +72,8 @@ export interface IteratorDeps {
   now: () => number;
   /** forward_zones: names under these go to forwarders (resolver/forward/). */
   forwards?: ForwardTable;
+  /** flood.max_negative_per_zone for the RRset cache's negative entries (defence/negative-quota.ts). */
+  negativeQuota?: NegativeQuota<string>;
 }
 
 interface Budget {
@@ -502,7 +505,7 @@ export class Iterator {
         if (next) return next;
         const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
         const ttl = TtlPolicy.negativeFromSoa(s.soa);
-        if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, rcode, s.soa, ttl, s.proof);
+        if (t.qtype !== TYPE.ANY) this.putNegative(t, true, t.qname, t.qtype, t.qclass, rcode, s.soa, ttl, s.proof);
         return this.finish(t, rcode, { soa: s.soa, ttl });
       }
     }
@@ -526,7 +529,7 @@ export class Iterator {
         this.cacheAnswer(s, aa);
         break;
       case 'nodata': case 'nxdomain':
-        if (s.answers.length === 0) cache.putNegative(asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa), s.proof);
+        if (s.answers.length === 0) this.putNegative(t, false, asked.name, asked.type, asked.class, kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, s.soa, TtlPolicy.negativeFromSoa(s.soa), s.proof);
         break;
       default:
         stats.upstreamErrors++;
@@ -535,7 +538,7 @@ export class Iterator {
     const next = minimisedReply(t.qmin, kind === 'answer' || kind === 'cname' || kind === 'nodata' ? 'exists' : kind === 'nxdomain' ? 'nxdomain' : 'broken', asked);
     if (next === 'nxdomain') {
       // Strict: no name below one that does not exist (RFC 8020).
-      if (t.qtype !== TYPE.ANY) cache.putNegative(t.qname, t.qtype, t.qclass, RCODE.NXDOMAIN, s.soa, TtlPolicy.negativeFromSoa(s.soa));
+      if (t.qtype !== TYPE.ANY) this.putNegative(t, true, t.qname, t.qtype, t.qclass, RCODE.NXDOMAIN, s.soa, TtlPolicy.negativeFromSoa(s.soa));
       return this.finish(t, RCODE.NXDOMAIN, { soa: s.soa, ttl: TtlPolicy.negativeFromSoa(s.soa) });
     }
     if (next === 'fail') return this.fail(t, `the servers of ${t.dp!.zone === '' ? '.' : t.dp!.zone} failed a minimised question (strict QNAME minimisation)`);
@@ -763,7 +766,36 @@ export class Iterator {
   private fail(t: Task, text: string, code: number = EDE.NO_REACHABLE_AUTHORITY): IteratorState {
     if (t.dp?.forward?.zone.first && !t.noForward) { t.noForward = true; return 'findZoneCut'; } // forward_first
     t.result = servfail(text, code);
+    // The front holds the zone's cached failures to flood.max_negative_per_zone.
+    if (t.dp) t.result.zone = t.dp.zone;
     return 'finished';
+  }
+
+  /**
+   * A negative answer into the RRset cache, within flood.max_negative_per_zone for
+   * the zone whose servers gave it: past the quota, the zone's oldest negative name
+   * makes room (defence/negative-quota.ts), so random names under one zone cannot
+   * fill the cache that also holds every delegation.
+   */
+  private putNegative(t: Task, leaf: boolean, name: string, type: number, cls: number, rcode: number, soa: ResourceRecord | undefined, ttl: number, proof?: ResourceRecord[]): void {
+    const { cache, negativeQuota } = this.d;
+    cache.putNegative(name, type, cls, rcode, soa, ttl, proof);
+    if (negativeQuota === undefined || t.dp === undefined || t.depth > 0 || this.d.ttl.negative(ttl) <= 0) return;
+    // Only what random names leave: the client's own name (depth 0, not a name server's
+    // address), and a minimised name above it only when it does not exist. A NODATA
+    // above it (an empty non-terminal, or a child zone's apex that the parent's servers
+    // also serve) is shared by every question below it: recycled with the flood's names
+    // it was asked again every `max` names (QNAME minimisation), and a 5,000 qps flood
+    // fell to a third of its answers. Names at or above the zone's apex never count.
+    if (!leaf && rcode !== RCODE.NXDOMAIN) return;
+    const zone = t.dp.zone;
+    const lower = lowerName(name);
+    if (lower === zone || !isSubdomain(lower, zone)) return;
+    const drop = negativeQuota.stored(zone, lower);
+    if (drop !== undefined) {
+      cache.dropNegatives(drop, cls);
+      this.d.stats.defence.negativeQuotaRecycledRRset++;
+    }
   }
 
   /**
@@ -791,6 +823,8 @@ export class Iterator {
     }
     if (!Number.isFinite(cacheTtl)) cacheTtl = 0;
     t.result = { rcode, answers, authority, additional: [], cacheTtl };
+    // The front holds the zone's cached negative answers to flood.max_negative_per_zone.
+    if (negative && t.dp) t.result.zone = t.dp.zone;
     if (this.dnssec) { t.result.sigs = t.sigs; t.result.proof = t.proof; t.result.servers = t.servers; }
     return 'finished';
   }

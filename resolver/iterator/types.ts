@@ -46,6 +46,11 @@ export interface ResolveResult {
   ad?: boolean;
   /** DNSSEC: addresses of the servers whose responses make up the answer (for a validation retry). */
   servers?: string[];
+  /**
+   * For a negative answer or a failure: the zone whose servers gave it (or failed),
+   * so the front can hold that zone to flood.max_negative_per_zone (defence/negative-quota.ts).
+   */
+  zone?: string;
 }
 
 export interface Resolution {
