@@ -73,7 +73,7 @@ describe('Front: flood.max_negative_per_zone', () => {
       if (req.name.endsWith('.dead.example')) return { rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0, ede: { code: 22, text: 'every server of dead.example is unreachable' }, zone: 'dead.example' };
       return negative(req.name.endsWith('.victim.example') ? 'victim.example' : 'other.example');
     });
-    const cfg: ResolverConfig = { ...defaultResolverConfig(), flood: { maxOutstandingPerZone: 1000, negativeCacheShare: 0.25, maxNegativePerZone: 100 } };
+    const cfg: ResolverConfig = { ...defaultResolverConfig(), flood: { maxOutstandingPerZone: 1000, zoneQueueWaitMs: 1000, negativeCacheShare: 0.25, maxNegativePerZone: 100 } };
     let now = 1000;
     const front = new Front({ cfg, resolution: fake, now: () => now });
     const ask = async (name: string) => {
@@ -119,7 +119,7 @@ describe('Front: flood.max_negative_per_zone', () => {
 
   it('with the quota off (0) the flood fills the negative budget', async () => {
     const fake = new FakeResolution(async () => ({ rcode: RCODE.NXDOMAIN, answers: [], authority: [rec('victim.example', 900, 'SOA', 'ns.victim.example. h.victim.example. 1 2 3 4 900')], additional: [], cacheTtl: 900, zone: 'victim.example' }));
-    const cfg: ResolverConfig = { ...defaultResolverConfig(), flood: { maxOutstandingPerZone: 1000, negativeCacheShare: 0.25, maxNegativePerZone: 0 } };
+    const cfg: ResolverConfig = { ...defaultResolverConfig(), flood: { maxOutstandingPerZone: 1000, zoneQueueWaitMs: 1000, negativeCacheShare: 0.25, maxNegativePerZone: 0 } };
     const front = new Front({ cfg, resolution: fake, now: () => 1000 });
     for (let i = 0; i < 500; i++) {
       const r = collector();
