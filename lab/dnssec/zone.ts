@@ -53,8 +53,11 @@ export function signZone(origin: string, input: ResourceRecord[], o: SignZoneOpt
   const key = o.key ?? generateKey(o.algorithm, 257);
   const now = o.now ?? Math.floor(Date.now() / 1000);
   const day = 86_400;
+  // Expired a week ago: validators allow for clock skew (unbound: a tenth of the
+  // validity period, at most a day), so an expiry only a day back is still inside
+  // unbound's skew in the second it is signed, and the 'expired' zone validated there.
   const times = o.fault === 'expired'
-    ? { inception: now - 30 * day, expiration: now - day }
+    ? { inception: now - 37 * day, expiration: now - 7 * day }
     : { inception: now - 3600, expiration: now + 30 * day };
   const signOpts = { ...times, signer: origin };
   const records = input.filter((r) => r.type !== TYPE.RRSIG && r.type !== TYPE.NSEC && r.type !== TYPE.NSEC3 && r.type !== TYPE.DNSKEY && r.type !== TYPE.NSEC3PARAM);
