@@ -16,6 +16,7 @@ import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
 import type { TtlPolicy } from '../ttl-policy.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
+import { groupRRsets as groupRecords } from './rrset-group.js';
 
 /**
  * How far a cached RRset may be believed, lowest first. Data from a lower rank
@@ -496,11 +497,5 @@ export class RRsetCache {
 
 /** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */
 export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
-  const map = new Map<string, ResourceRecord[]>();
-  for (const r of records) {
-    const k = `${lowerName(r.name)}\u0000${r.type}\u0000${r.class}`;
-    const list = map.get(k);
-    if (list) list.push(r); else map.set(k, [r]);
-  }
-  return [...map.values()];
+  return groupRecords(records);
 }

@@ -31,6 +31,7 @@ import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { groupRRsets, RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
 import { TtlPolicy } from '../ttl-policy.js';
+import { rrsetMinTtls } from '../cache/rrset-group.js';
 import type { InfraCache } from '../selection/infra.js';
 import { Canceller, type Upstream } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
@@ -774,12 +775,8 @@ export class Iterator {
   private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
     const policy = this.d.ttl;
     // One TTL per RRset, the smallest (RFC 2181 section 5.2), clamped as the cache clamps.
-    const rrsetTtl = new Map<string, number>();
-    for (const r of t.chain) {
-      const k = flightKey(r.name, r.type, r.class);
-      rrsetTtl.set(k, Math.min(rrsetTtl.get(k) ?? Infinity, r.ttl));
-    }
-    const answers = t.chain.map((r) => ({ ...r, ttl: policy.positive(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
+    const rrsetTtl = rrsetMinTtls(t.chain);
+    const answers = t.chain.map((r, i) => ({ ...r, ttl: policy.positive(rrsetTtl[i]) }));
     let cacheTtl = Infinity;
     for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
     const authority: ResourceRecord[] = [];
