@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { lowerByte, lowerName, nameToWire, parentName, readName, readNameWire, splitLabels } from './name.js';
+import { isSubdomain, lowerByte, lowerName, nameToWire, parentName, readName, readNameWire, splitLabels } from './name.js';
 
 /** parentName by label splitting alone: the reference for its indexOf fast path. */
 function parentByLabels(name: string): string | null {
@@ -95,3 +95,21 @@ describe('readName and readNameWire', () => {
 function nameWire(labels: number[][]): number[] {
   return [...labels.flatMap((l) => [l.length, ...l]), 0];
 }
+
+describe('isSubdomain', () => {
+  /** By labels: z's labels are the last labels of n (case-insensitive). */
+  function byLabels(n: string, z: string): boolean {
+    const nl = splitLabels(lowerName(n)), zl = splitLabels(lowerName(z));
+    return zl.length <= nl.length && zl.every((l, i) => nl[nl.length - zl.length + i] === l);
+  }
+  const label = fc.array(fc.constantFrom(0x61, 0x41, 0x62, 0x2e, 0x5c, 0x31), { minLength: 1, maxLength: 3 });
+
+  it('agrees with label-by-label comparison, escaped dots and backslashes included', () => {
+    fc.assert(fc.property(fc.array(label, { maxLength: 4 }), fc.array(label, { maxLength: 3 }), fc.boolean(), (zl, prefix, related) => {
+      const z = referenceText(zl);
+      const n = related ? referenceText([...prefix, ...zl]) : referenceText(prefix);
+      expect(isSubdomain(n, z)).toBe(byLabels(n, z));
+      expect(isSubdomain(z, n)).toBe(byLabels(z, n));
+    }), { numRuns: 500 });
+  });
+});

@@ -283,7 +283,8 @@ export function isSubdomain(name: string, zone: string): boolean {
   const n = lowerName(name);
   const z = lowerName(zone);
   if (n === z) return true;
-  if (!n.endsWith('.' + z)) return false;
+  // n ends with "." + z, tested without building that string (hot: every scrub, every cut).
+  if (n.length <= z.length || n.charCodeAt(n.length - z.length - 1) !== DOT || !n.endsWith(z)) return false;
   // Make sure the dot we matched is not escaped.
   let backslashes = 0;
   for (let i = n.length - z.length - 2; i >= 0 && n.charCodeAt(i) === BACKSLASH; i--) backslashes++;
