@@ -123,6 +123,8 @@ export interface RRsetCacheOptions {
 const NODE_OVERHEAD_BYTES = 260;
 const ENTRY_OVERHEAD_BYTES = 200;
 const RECORD_OVERHEAD_BYTES = 16;
+/** lru-cache's get() makes an options object per call when given none (several per miss); one shared, empty, does the same. */
+const GET_OPTIONS = {};
 
 /**
  * Packs rdata into one latin1 string. Parsed rdata are views into Node's shared
@@ -267,7 +269,7 @@ export class RRsetCache {
 
   /** An unexpired RRset of at least `minTrust`, with TTLs counted down. */
   getRRset(name: string, type: number, cls: number, minTrust: Trust = TRUST.GLUE): CachedRRset | undefined {
-    const n = this.lru.get(nodeKey(name, cls));
+    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
     return n ? this.readRRset(n, type, cls, minTrust) : undefined;
   }
 
@@ -307,7 +309,7 @@ export class RRsetCache {
    * RRset of the type (answer trust or as given), else a CNAME, else a negative entry.
    */
   lookupName(name: string, type: number, cls: number, minTrust: Trust): NameLookup {
-    const n = this.lru.get(nodeKey(name, cls));
+    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
     if (!n) return {};
     const rrset = this.readRRset(n, type, cls, minTrust);
     if (rrset) return { rrset };
@@ -366,7 +368,7 @@ export class RRsetCache {
 
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */
   getNegative(name: string, type: number, cls: number): NegativeEntry | undefined {
-    const n = this.lru.get(nodeKey(name, cls));
+    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
     return n ? this.readNegative(n, type, cls) : undefined;
   }
 
@@ -408,7 +410,7 @@ export class RRsetCache {
 
   /** Cached A then AAAA addresses of a name from answers (the name's own zone said so); glue is not here. */
   addressesOf(name: string, cls: number, minTrust: Trust = TRUST.ANSWER): string[] {
-    const n = this.lru.get(nodeKey(name, cls));
+    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
     return n ? this.addressesIn(n, cls, minTrust) : [];
   }
 
@@ -452,7 +454,7 @@ export class RRsetCache {
 
   /** Parent-side A then AAAA addresses of NS name `name` for delegation `zone`; see putParentSide. */
   parentSideAddresses(zone: string, name: string, cls: number): string[] {
-    const n = this.lru.get(parentSideKey(zone, name, cls));
+    const n = this.lru.get(parentSideKey(zone, name, cls), GET_OPTIONS);
     return n ? this.addressesIn(n, cls, TRUST.GLUE) : [];
   }
 

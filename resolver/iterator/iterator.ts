@@ -140,10 +140,20 @@ export class Iterator {
    * bounding every wait inside (upstream tries and their lingering, joins, priming),
    * so the result comes by then; the front keeps no timer of its own.
    */
-  async resolve(req: ResolveRequest): Promise<ResolveResult> {
-    if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
+  resolve(req: ResolveRequest): Promise<ResolveResult> {
+    // Not an async function: it hands back the flight's own promise, where an async
+    // function would wrap it in one more (and two more microtask turns per miss).
+    try {
+      return this.resolveNow(req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private resolveNow(req: ResolveRequest): Promise<ResolveResult> {
+    if (this.closed) return Promise.resolve(servfail('resolver shutting down', EDE.OTHER));
     if (req.class !== CLASS.IN) {
-      return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
+      return Promise.resolve({ rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 });
     }
     const budget = this.newBudget();
     if (req.refetch) {
@@ -371,7 +381,9 @@ export class Iterator {
         }
       }
 
-      const { q, out } = await Promise.race(dp.sent.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
+      // One query out (the usual case): wait for it alone, without a race.
+      const { q, out } = dp.sent.length === 1 ? { q: dp.sent[0], out: await dp.sent[0].promise }
+        : await Promise.race(dp.sent.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
       dp.sent.splice(dp.sent.indexOf(q), 1);
       if (dp.current === q) dp.current = undefined;
       if (out.kind === 'answer') {
