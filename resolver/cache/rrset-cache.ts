@@ -1,5 +1,5 @@
 // The iterator's cache: RRsets and negative answers, each with its own expiry and a
-// trust rank, bounded in bytes by lru-cache's maxSize. Delegations are not stored
+// trust rank, bounded in bytes by an LRU (lean-lru.ts). Delegations are not stored
 // separately: a zone cut is an NS RRset here plus the addresses of its names (the
 // names' own A/AAAA answers, else the glue kept apart on the parent side for that
 // delegation: putParentSide). A referral and an authoritative NS answer feed the
@@ -10,13 +10,13 @@
 // behind a cache of its own (its ttlResolution; see docs/field-notes.md, "lru-cache"),
 // which tests cannot move.
 
-import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
 import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
 import type { TtlPolicy } from '../ttl-policy.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
 import { groupRRsets as groupRecords } from './rrset-group.js';
+import { LeanLru } from './lean-lru.js';
 
 /**
  * How far a cached RRset may be believed, lowest first. Data from a lower rank
@@ -123,8 +123,6 @@ export interface RRsetCacheOptions {
 const NODE_OVERHEAD_BYTES = 260;
 const ENTRY_OVERHEAD_BYTES = 200;
 const RECORD_OVERHEAD_BYTES = 16;
-/** lru-cache's get() makes an options object per call when given none (several per miss); one shared, empty, does the same. */
-const GET_OPTIONS = {};
 
 /**
  * Packs rdata into one latin1 string. Parsed rdata are views into Node's shared
@@ -172,25 +170,23 @@ export interface NameLookup {
 }
 
 export class RRsetCache {
-  private readonly lru: LRUCache<string, NameNode>;
+  /** Owner key -> node; the LRU order and the byte bound (lean-lru.ts, lru-cache's semantics for what is used here). */
+  private readonly lru: LeanLru<NameNode>;
   private readonly opts: RRsetCacheOptions;
 
   constructor(opts: RRsetCacheOptions) {
     this.opts = opts;
-    this.lru = new LRUCache<string, NameNode>({
-      maxSize: Math.max(4096, opts.maxBytes),
-      sizeCalculation: (n) => n.bytes,
-    });
+    this.lru = new LeanLru<NameNode>(Math.max(4096, opts.maxBytes), (n) => n.bytes);
   }
 
   /** Owner names held. */
   get size(): number { return this.lru.size; }
-  get bytes(): number { return this.lru.calculatedSize ?? 0; }
+  get bytes(): number { return this.lru.calculatedSize; }
 
   /**
-   * Re-inserts a changed node so lru-cache recounts its size; drops it when empty.
-   * A fresh object each time: lru-cache skips the size update when set() is given
-   * the value it already holds.
+   * Re-inserts a changed node so the LRU recounts its size; drops it when empty.
+   * (A fresh object each time, as lru-cache, used here before, skipped the size
+   * update when set() was given the value it already held.)
    */
   private commit(key: string, n: NameNode): void {
     if (n.sets.length === 0 && n.negs.length === 0) { this.lru.delete(key); return; }
@@ -269,7 +265,7 @@ export class RRsetCache {
 
   /** An unexpired RRset of at least `minTrust`, with TTLs counted down. */
   getRRset(name: string, type: number, cls: number, minTrust: Trust = TRUST.GLUE): CachedRRset | undefined {
-    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
+    const n = this.lru.get(nodeKey(name, cls));
     return n ? this.readRRset(n, type, cls, minTrust) : undefined;
   }
 
@@ -309,7 +305,7 @@ export class RRsetCache {
    * RRset of the type (answer trust or as given), else a CNAME, else a negative entry.
    */
   lookupName(name: string, type: number, cls: number, minTrust: Trust): NameLookup {
-    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
+    const n = this.lru.get(nodeKey(name, cls));
     if (!n) return {};
     const rrset = this.readRRset(n, type, cls, minTrust);
     if (rrset) return { rrset };
@@ -368,7 +364,7 @@ export class RRsetCache {
 
   /** A cached NXDOMAIN for the name, or NODATA for the name and type. */
   getNegative(name: string, type: number, cls: number): NegativeEntry | undefined {
-    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
+    const n = this.lru.get(nodeKey(name, cls));
     return n ? this.readNegative(n, type, cls) : undefined;
   }
 
@@ -410,7 +406,7 @@ export class RRsetCache {
 
   /** Cached A then AAAA addresses of a name from answers (the name's own zone said so); glue is not here. */
   addressesOf(name: string, cls: number, minTrust: Trust = TRUST.ANSWER): string[] {
-    const n = this.lru.get(nodeKey(name, cls), GET_OPTIONS);
+    const n = this.lru.get(nodeKey(name, cls));
     return n ? this.addressesIn(n, cls, minTrust) : [];
   }
 
@@ -454,7 +450,7 @@ export class RRsetCache {
 
   /** Parent-side A then AAAA addresses of NS name `name` for delegation `zone`; see putParentSide. */
   parentSideAddresses(zone: string, name: string, cls: number): string[] {
-    const n = this.lru.get(parentSideKey(zone, name, cls), GET_OPTIONS);
+    const n = this.lru.get(parentSideKey(zone, name, cls));
     return n ? this.addressesIn(n, cls, TRUST.GLUE) : [];
   }
 
