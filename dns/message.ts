@@ -6,7 +6,7 @@
 
 import { CLASS, FLAG, HEADER_LEN, TYPE } from './constants.js';
 import { WireError } from './errors.js';
-import { nameToLabels, nameToWire, readName } from './name.js';
+import { nameToLabels, readName, readNameWire } from './name.js';
 
 export interface Question {
   name: string;
@@ -97,9 +97,10 @@ function readRdata(buf: Uint8Array, type: number, start: number, len: number): B
   let p = start;
   for (const item of layout) {
     if (item === 'N') {
-      const n = readName(buf, p);
+      // Expanded straight to wire form (the same bytes as re-encoding the name's text).
+      const n = readNameWire(buf, p);
       if (n.end > end) throw new WireError('BAD_RDATA', `name in ${type} rdata runs past rdlength`);
-      parts.push(nameToWire(n.name));
+      parts.push(n.wire);
       p = n.end;
     } else {
       if (p + item > end) throw new WireError('BAD_RDATA', `type ${type} rdata shorter than its fixed fields`);

@@ -39,6 +39,20 @@ export interface NameRead {
 }
 
 /**
+ * Scratch for readName: the text of a name in the common case (every byte a
+ * printable ASCII character other than "." and "\\"), decoded to a string in one
+ * step. Building the text a character at a time made a string per character and
+ * per label, the largest share of what a cold miss allocated (every reply's names
+ * are read: question, owners, names inside NS/SOA rdata).
+ */
+const textScratch = Buffer.allocUnsafe(MAX_NAME_WIRE_LEN + 1);
+
+/** A byte that readName writes as itself (printable ASCII, not "." or "\\"). */
+function plainByte(c: number): boolean {
+  return c > 0x20 && c < 0x7f && c !== DOT && c !== BACKSLASH;
+}
+
+/**
  * Reads a possibly compressed name. Work is bounded: pointers must point strictly
  * backwards, at most MAX_POINTER_HOPS are followed, and the expanded name may not
  * exceed 255 bytes.
@@ -48,6 +62,10 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
   let end = -1;
   let hops = 0;
   let wireLen = 0;
+  // Plain so far: the text is textScratch[0, n). Once a label needs escapes the text
+  // goes on as a string (`name`).
+  let plain = true;
+  let n = 0;
   let name = '';
   for (;;) {
     if (pos >= buf.length) throw new WireError('TRUNCATED', `name runs past end of message at ${pos}`);
@@ -71,11 +89,65 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
     if (pos + 1 + len > buf.length) throw new WireError('TRUNCATED', `label at ${pos} runs past end of message`);
     wireLen += len + 1;
     if (wireLen + 1 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
+    if (plain) {
+      let ok = true;
+      for (let i = pos + 1; i <= pos + len; i++) if (!plainByte(buf[i])) { ok = false; break; }
+      if (ok) {
+        if (n > 0) textScratch[n++] = DOT;
+        for (let i = pos + 1; i <= pos + len; i++) textScratch[n++] = buf[i];
+        pos += len + 1;
+        continue;
+      }
+      plain = false;
+      name = textScratch.toString('latin1', 0, n);
+    }
     const label = labelToText(buf, pos + 1, len);
     name = name === '' ? label : `${name}.${label}`;
     pos += len + 1;
   }
+  if (plain) name = n === 0 ? '' : textScratch.toString('latin1', 0, n);
   return { name, end, wireLen };
+}
+
+/**
+ * Reads a possibly compressed name into its uncompressed wire form (labels as
+ * they are, case kept), with readName's checks and errors: the same bytes as
+ * nameToWire(readName(buf, offset).name), without going through text. For names
+ * inside rdata, which are stored expanded.
+ */
+export function readNameWire(buf: Uint8Array, offset: number): { wire: Buffer; end: number } {
+  let pos = offset;
+  let end = -1;
+  let hops = 0;
+  let wireLen = 0;
+  for (;;) {
+    if (pos >= buf.length) throw new WireError('TRUNCATED', `name runs past end of message at ${pos}`);
+    const len = buf[pos];
+    if (len === 0) {
+      textScratch[wireLen] = 0;
+      wireLen += 1;
+      if (end < 0) end = pos + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= buf.length) throw new WireError('TRUNCATED', `compression pointer cut short at ${pos}`);
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= pos) throw new WireError('BAD_POINTER', `compression pointer at ${pos} does not point backwards`);
+      if (++hops > MAX_POINTER_HOPS) throw new WireError('BAD_POINTER', `more than ${MAX_POINTER_HOPS} compression pointers in one name`);
+      if (end < 0) end = pos + 2;
+      pos = target;
+      continue;
+    }
+    if (kind !== 0) throw new WireError('BAD_LABEL', `label type 0x${kind.toString(16)} at ${pos} is not supported`);
+    if (pos + 1 + len > buf.length) throw new WireError('TRUNCATED', `label at ${pos} runs past end of message`);
+    if (wireLen + len + 2 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
+    for (let i = pos; i <= pos + len; i++) textScratch[wireLen++] = buf[i];
+    pos += len + 1;
+  }
+  const wire = Buffer.allocUnsafe(wireLen);
+  textScratch.copy(wire, 0, 0, wireLen);
+  return { wire, end };
 }
 
 /** Skips a name without decoding it; returns the offset after it. Bounded like readName's first segment. */
@@ -211,7 +283,8 @@ export function isSubdomain(name: string, zone: string): boolean {
   const n = lowerName(name);
   const z = lowerName(zone);
   if (n === z) return true;
-  if (!n.endsWith('.' + z)) return false;
+  // n ends with "." + z, tested without building that string (hot: every scrub, every cut).
+  if (n.length <= z.length || n.charCodeAt(n.length - z.length - 1) !== DOT || !n.endsWith(z)) return false;
   // Make sure the dot we matched is not escaped.
   let backslashes = 0;
   for (let i = n.length - z.length - 2; i >= 0 && n.charCodeAt(i) === BACKSLASH; i--) backslashes++;

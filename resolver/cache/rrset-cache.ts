@@ -1,5 +1,5 @@
 // The iterator's cache: RRsets and negative answers, each with its own expiry and a
-// trust rank, bounded in bytes by lru-cache's maxSize. Delegations are not stored
+// trust rank, bounded in bytes by an LRU (lean-lru.ts). Delegations are not stored
 // separately: a zone cut is an NS RRset here plus the addresses of its names (the
 // names' own A/AAAA answers, else the glue kept apart on the parent side for that
 // delegation: putParentSide). A referral and an authoritative NS answer feed the
@@ -10,12 +10,13 @@
 // behind a cache of its own (its ttlResolution; see docs/field-notes.md, "lru-cache"),
 // which tests cannot move.
 
-import { LRUCache } from 'lru-cache';
 import type { ResourceRecord } from '../../dns/message.js';
 import { lowerName, parentName } from '../../dns/name.js';
 import { TYPE } from '../../dns/constants.js';
 import type { TtlPolicy } from '../ttl-policy.js';
 import { bytesToIpv6, rdataName } from '../../dns/rdata.js';
+import { groupRRsets as groupRecords } from './rrset-group.js';
+import { LeanLru } from './lean-lru.js';
 
 /**
  * How far a cached RRset may be believed, lowest first. Data from a lower rank
@@ -169,25 +170,23 @@ export interface NameLookup {
 }
 
 export class RRsetCache {
-  private readonly lru: LRUCache<string, NameNode>;
+  /** Owner key -> node; the LRU order and the byte bound (lean-lru.ts, lru-cache's semantics for what is used here). */
+  private readonly lru: LeanLru<NameNode>;
   private readonly opts: RRsetCacheOptions;
 
   constructor(opts: RRsetCacheOptions) {
     this.opts = opts;
-    this.lru = new LRUCache<string, NameNode>({
-      maxSize: Math.max(4096, opts.maxBytes),
-      sizeCalculation: (n) => n.bytes,
-    });
+    this.lru = new LeanLru<NameNode>(Math.max(4096, opts.maxBytes), (n) => n.bytes);
   }
 
   /** Owner names held. */
   get size(): number { return this.lru.size; }
-  get bytes(): number { return this.lru.calculatedSize ?? 0; }
+  get bytes(): number { return this.lru.calculatedSize; }
 
   /**
-   * Re-inserts a changed node so lru-cache recounts its size; drops it when empty.
-   * A fresh object each time: lru-cache skips the size update when set() is given
-   * the value it already holds.
+   * Re-inserts a changed node so the LRU recounts its size; drops it when empty.
+   * (A fresh object each time, as lru-cache, used here before, skipped the size
+   * update when set() was given the value it already held.)
    */
   private commit(key: string, n: NameNode): void {
     if (n.sets.length === 0 && n.negs.length === 0) { this.lru.delete(key); return; }
@@ -526,11 +525,5 @@ function ownRdata(records: ResourceRecord[]): ResourceRecord[] {
 
 /** Groups records into RRsets as the cache stores them (owner case-insensitive, type, class), keeping order. */
 export function groupRRsets(records: ResourceRecord[]): ResourceRecord[][] {
-  const map = new Map<string, ResourceRecord[]>();
-  for (const r of records) {
-    const k = `${lowerName(r.name)}\u0000${r.type}\u0000${r.class}`;
-    const list = map.get(k);
-    if (list) list.push(r); else map.set(k, [r]);
-  }
-  return [...map.values()];
+  return groupRecords(records);
 }

@@ -31,6 +31,7 @@ import type { ResolverConfig } from '../config.js';
 import type { ResolverStats } from '../stats.js';
 import { groupRRsets, RRsetCache, TRUST, type Delegation, type Trust } from '../cache/rrset-cache.js';
 import { TtlPolicy } from '../ttl-policy.js';
+import { rrsetMinTtls } from '../cache/rrset-group.js';
 import type { InfraCache } from '../selection/infra.js';
 import { Canceller, type Upstream } from '../transport/upstream.js';
 import { classifyResponse } from './classify.js';
@@ -142,10 +143,20 @@ export class Iterator {
    * bounding every wait inside (upstream tries and their lingering, joins, priming),
    * so the result comes by then; the front keeps no timer of its own.
    */
-  async resolve(req: ResolveRequest): Promise<ResolveResult> {
-    if (this.closed) return servfail('resolver shutting down', EDE.OTHER);
+  resolve(req: ResolveRequest): Promise<ResolveResult> {
+    // Not an async function: it hands back the flight's own promise, where an async
+    // function would wrap it in one more (and two more microtask turns per miss).
+    try {
+      return this.resolveNow(req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private resolveNow(req: ResolveRequest): Promise<ResolveResult> {
+    if (this.closed) return Promise.resolve(servfail('resolver shutting down', EDE.OTHER));
     if (req.class !== CLASS.IN) {
-      return { rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 };
+      return Promise.resolve({ rcode: RCODE.REFUSED, answers: [], authority: [], additional: [], cacheTtl: 0 });
     }
     const budget = this.newBudget();
     if (req.refetch) {
@@ -373,7 +384,9 @@ export class Iterator {
         }
       }
 
-      const { q, out } = await Promise.race(dp.sent.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
+      // One query out (the usual case): wait for it alone, without a race.
+      const { q, out } = dp.sent.length === 1 ? { q: dp.sent[0], out: await dp.sent[0].promise }
+        : await Promise.race(dp.sent.map((x) => x.promise.then((o) => ({ q: x, out: o }))));
       dp.sent.splice(dp.sent.indexOf(q), 1);
       if (dp.current === q) dp.current = undefined;
       if (out.kind === 'answer') {
@@ -806,12 +819,8 @@ export class Iterator {
   private finish(t: Task, rcode: number, negative?: { soa: ResourceRecord | undefined; ttl: number }): IteratorState {
     const policy = this.d.ttl;
     // One TTL per RRset, the smallest (RFC 2181 section 5.2), clamped as the cache clamps.
-    const rrsetTtl = new Map<string, number>();
-    for (const r of t.chain) {
-      const k = flightKey(r.name, r.type, r.class);
-      rrsetTtl.set(k, Math.min(rrsetTtl.get(k) ?? Infinity, r.ttl));
-    }
-    const answers = t.chain.map((r) => ({ ...r, ttl: policy.positive(rrsetTtl.get(flightKey(r.name, r.type, r.class))!) }));
+    const rrsetTtl = rrsetMinTtls(t.chain);
+    const answers = t.chain.map((r, i) => ({ ...r, ttl: policy.positive(rrsetTtl[i]) }));
     let cacheTtl = Infinity;
     for (const r of answers) cacheTtl = Math.min(cacheTtl, r.ttl);
     const authority: ResourceRecord[] = [];

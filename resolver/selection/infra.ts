@@ -178,6 +178,8 @@ export class InfraCache {
   }
 
   isLame(address: string, zone: string): boolean {
+    // Nothing lame (the usual case): no key to build for every candidate of every query.
+    if (this.lame.size === 0) return false;
     const key = lameKey(address, zone);
     const until = this.lame.get(key);
     if (until === undefined) return false;
