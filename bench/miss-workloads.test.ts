@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthLab, type AuthLab } from './harness/daemons.js';
-import { missRows, missWorkloads, type MissFigures } from './miss-workloads.js';
+import { missRows, missTargets, missWorkloads, type MissFigures } from './miss-workloads.js';
 
 const PREFIX = '127.30.22';
 let lab: AuthLab;
@@ -37,7 +37,15 @@ describe('cold-miss bench workloads (tiny scale)', () => {
       // /proc counts CPU in 10 ms ticks: a tiny run may read 0, never less or NaN.
       expect(f.cpuUsPerAnswer, what).toBeGreaterThanOrEqual(0);
     }
+    for (const f of figs) {
+      // RSS read from /proc for each resolver, at start and after its workload.
+      expect(f.rssStartMiB, `${f.resolver} ${f.workload}`).toBeGreaterThan(1);
+      expect(f.rssAfterMiB, `${f.resolver} ${f.workload}`).toBeGreaterThan(1);
+    }
     const rows = missRows(figs);
     expect(rows.filter((r) => String(r.resolver).startsWith('ratio'))).toHaveLength(3);
+    const targets = missTargets(figs);
+    expect(targets).toHaveLength(3);
+    expect(targets[2]).toMatch(/^issue 16 target, big run: .* RSS after <= 1\.5 x unbound's \+ 40 MiB = [\d.]+: (met|NOT met) \(/);
   }, 180_000);
 });

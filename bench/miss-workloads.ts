@@ -41,6 +41,10 @@ export interface MissFigures {
   result: DnsperfResult;
   /** The resolver's CPU (process tree, user + system) per answer, µs. */
   cpuUsPerAnswer: number;
+  /** RSS of the resolver's process tree once it answered, before the workload (MiB). */
+  rssStartMiB: number;
+  /** RSS of the resolver's process tree after the workload (MiB). */
+  rssAfterMiB: number;
 }
 
 type Starter = (label: string) => Promise<Running>;
@@ -59,6 +63,8 @@ function namesFile(dir: string, tag: string, count: number, mixed: boolean): str
   writeFileSync(file, lines.join(''));
   return file;
 }
+
+const mib = (r: Running): number => Math.round(((r.memory?.().rssKiB ?? NaN) / 1024) * 10) / 10;
 
 async function measure(r: Running, file: string, outstanding: number, maxSeconds: number): Promise<{ result: DnsperfResult; cpuUsPerAnswer: number }> {
   const cpu0 = cpuMsOf(r.daemon.pid);
@@ -84,22 +90,25 @@ export async function missWorkloads(o: { prefix: string; rootHintsFile: string; 
     // Steady: a warm-up pass of fresh names first, then other fresh names.
     let r = await start(`${tag}steady`);
     try {
+      const rssStartMiB = mib(r);
       await measure(r, namesFile(dir, `${tag}sw`, sizes.steadyWarm, false), OUTSTANDING, secs(sizes.steadyWarm, 1000));
       const m = await measure(r, namesFile(dir, `${tag}s`, sizes.steady, false), OUTSTANDING, secs(sizes.steady, 1000));
-      out.push({ resolver: label, workload: 'steady', ...m });
+      out.push({ resolver: label, workload: 'steady', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
     // First burst: a fresh process, measured from its first answer (a CH TXT id.server for ours, readiness for unbound).
     r = await start(`${tag}first`);
     try {
+      const rssStartMiB = mib(r);
       const m = await measure(r, namesFile(dir, `${tag}f`, sizes.firstBurst, false), OUTSTANDING, secs(sizes.firstBurst, 500));
-      out.push({ resolver: label, workload: 'first burst', ...m });
+      out.push({ resolver: label, workload: 'first burst', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
     // Big run: a fresh process whose delegations are known (one name asked first), then every name once.
     r = await start(`${tag}big`);
     try {
+      const rssStartMiB = mib(r);
       await query('warm.miss.perf.interop', TYPE.A, { server: r.address, timeoutMs: 5000 });
       const m = await measure(r, namesFile(dir, `${tag}b`, sizes.big, true), sizes.bigOutstanding, secs(sizes.big, 500));
-      out.push({ resolver: label, workload: 'big run', ...m });
+      out.push({ resolver: label, workload: 'big run', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
   }
   return out;
@@ -116,6 +125,8 @@ export function missRows(figs: MissFigures[]): Array<Record<string, string | num
     SERVFAIL: f.result.rcodes.SERVFAIL ?? 0,
     lost: f.result.lost,
     'CPU µs/answer': Math.round(f.cpuUsPerAnswer * 10) / 10,
+    'RSS at start MiB': f.rssStartMiB,
+    'RSS after MiB': f.rssAfterMiB,
   }));
   for (const w of ['steady', 'first burst', 'big run'] as const) {
     const u = figs.find((f) => f.workload === w && f.resolver.startsWith('unbound'));
@@ -126,7 +137,33 @@ export function missRows(figs: MissFigures[]): Array<Record<string, string | num
       qps: Math.round((a.result.qps / u.result.qps) * 100) / 100, 'avg ms': '', SERVFAIL: '', lost: '',
       // The other way round, as in the main table: above 1 means ours spends less per answer.
       'CPU µs/answer': Math.round((u.cpuUsPerAnswer / a.cpuUsPerAnswer) * 100) / 100,
+      'RSS at start MiB': '', 'RSS after MiB': '',
     });
   }
   return rows;
+}
+
+/** Issue 16's targets, each read from these figures (one run): a line per target, met or not. */
+export function missTargets(figs: MissFigures[]): string[] {
+  const pick = (w: MissFigures['workload'], ours: boolean) => figs.find((f) => f.workload === w && f.resolver.startsWith('unbound') !== ours);
+  const out: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  for (const [w, min] of [['steady', 1.0], ['first burst', 0.8], ['big run', 0.8]] as const) {
+    const u = pick(w, false);
+    const a = pick(w, true);
+    if (!u || !a) continue;
+    const ratio = a.result.qps / u.result.qps;
+    let line = `issue 16 target, ${w}: qps ours/unbound >= ${min}: ${verdict(ratio >= min)} (${r2(ratio)}x)`;
+    if (w === 'big run') {
+      const sfU = u.result.rcodes.SERVFAIL ?? 0;
+      const sfA = a.result.rcodes.SERVFAIL ?? 0;
+      line += `; SERVFAIL no more than unbound's: ${verdict(sfA <= sfU)} (${sfA} vs ${sfU}); none lost: ${verdict(a.result.lost === 0)} (${a.result.lost}, unbound ${u.result.lost})`;
+      const limit = 1.5 * u.rssAfterMiB + 40;
+      line += `; RSS after <= 1.5 x unbound's + 40 MiB = ${r2(limit)}: ${verdict(a.rssAfterMiB <= limit)} (${a.rssAfterMiB} MiB, unbound ${u.rssAfterMiB})`;
+    }
+    if (w === 'first burst') line += `; RSS right after start <= 50 MiB: ${verdict(a.rssStartMiB <= 50)} (${a.rssStartMiB} MiB, unbound ${u.rssStartMiB})`;
+    out.push(line);
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import { cpuMsOf, requireBinary } from './harness/proc.js';
 import { measureDeadZone, type DeadZoneTimes } from './harness/dead-zone.js';
 import { HOST, PERF_HIT_NAMES } from './harness/zones.js';
 import type { BenchOptions, BenchReport } from './types.js';
-import { FULL_SIZES, missRows, missWorkloads, type MissFigures } from './miss-workloads.js';
+import { FULL_SIZES, missRows, missTargets, missWorkloads, type MissFigures } from './miss-workloads.js';
 
 const PREFIX = '127.90.1';
 const CLIENTS = 8;
@@ -211,6 +211,7 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
   if (missFigs.length) {
     // Their own columns (workload, qps, SERVFAIL, lost...) in the same table.
     rows.push(...missRows(missFigs));
+    notes.push(...missTargets(missFigs));
     notes.push('cold-miss workload rows (issue 16): one run, each resolver started afresh per workload; ratio rows: qps ours/unbound, CPU µs/answer unbound/ours (above 1: ours spends less).');
     notes.push('steady: fresh names after a warm-up pass of other fresh names; first burst: the first fresh names after start; big run: names sent once, -q 500, 30% NXDOMAIN under a.interop and 70% under the wildcard; dnsperf -t 6 so that SERVFAILs after a resolver\'s budget are counted, not lost');
   }
