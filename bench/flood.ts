@@ -125,6 +125,8 @@ interface Row {
   legit: Legit;
   rssBeforeKiB: number;
   rssAfterKiB: number;
+  /** RSS after a second flood of other random names on the same process (a node already loaded). */
+  rssAfterSecondKiB?: number;
 }
 
 export async function bench(opts: BenchOptions): Promise<BenchReport> {
@@ -157,6 +159,8 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     if (base) starters.push({ label: `baseline ${base}`, start: () => startOurs({ address: `${PREFIX}.23`, rootHintsFile: hints, identity: 'bench', validate: false, cli: join(base, 'dist', 'cli', 'main.js') }) });
 
     const only = process.env.ANYCAST_KIT_FLOOD_ONLY;
+    // ANYCAST_KIT_FLOOD_REPEAT=0 skips the second flood on the same process.
+    const repeat = process.env.ANYCAST_KIT_FLOOD_REPEAT !== '0';
     for (const flood of ['victim.flood', 'dead.flood']) {
       for (const s of starters) {
         if (only && !`${s.label} ${flood}`.includes(only)) continue;
@@ -176,8 +180,19 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
           const attack = await runDnsperf({ server: r.address, file, seconds, maxRuns: 1, clients: 8, outstanding: Math.min(60_000, qps * 3), maxQps: qps, timeoutS: 2 });
           const l = await legit.stop();
           await sleep(500);
-          rows.push({ resolver: s.label, flood, attack, legit: l, rssBeforeKiB: before, rssAfterKiB: r.memory().rssKiB });
+          const row: Row = { resolver: s.label, flood, attack, legit: l, rssBeforeKiB: before, rssAfterKiB: r.memory().rssKiB };
+          rows.push(row);
           rmSync(file);
+          if (repeat) {
+            // The same flood again with other random names, on the same process: what a flood
+            // adds to a node that has already carried one (a loaded node), beside the growth
+            // from an idle one above.
+            const file2 = attackFile(dir, flood, qps * seconds);
+            await runDnsperf({ server: r.address, file: file2, seconds, maxRuns: 1, clients: 8, outstanding: Math.min(60_000, qps * 3), maxQps: qps, timeoutS: 2 });
+            await sleep(500);
+            row.rssAfterSecondKiB = r.memory().rssKiB;
+            rmSync(file2);
+          }
         } finally {
           await r.stop();
         }
@@ -201,13 +216,16 @@ export async function bench(opts: BenchOptions): Promise<BenchReport> {
     'RSS before MiB': Math.round(r.rssBeforeKiB / 102.4) / 10,
     'RSS after MiB': Math.round(r.rssAfterKiB / 102.4) / 10,
     'RSS growth %': pct(r.rssAfterKiB - r.rssBeforeKiB, r.rssBeforeKiB),
+    'RSS after a 2nd flood MiB': r.rssAfterSecondKiB === undefined ? '' : Math.round(r.rssAfterSecondKiB / 102.4) / 10,
+    'growth over the 2nd flood %': r.rssAfterSecondKiB === undefined ? '' : pct(r.rssAfterSecondKiB - r.rssAfterKiB, r.rssAfterKiB),
   }));
   for (const r of rows) {
     const ok = pct(r.legit.ok, r.legit.sent), growth = pct(r.rssAfterKiB - r.rssBeforeKiB, r.rssBeforeKiB);
-    notes.push(`${r.resolver}, ${r.flood}: legitimate ${ok}% (target >= 90%: ${ok >= 90 ? 'met' : 'NOT met'}), RSS growth ${growth}% (target < 10%: ${growth < 10 ? 'met' : 'NOT met'}); attack answers by rcode ${JSON.stringify(r.attack.rcodes)}`);
+    const second = r.rssAfterSecondKiB === undefined ? '' : `; over a second flood on the same process ${pct(r.rssAfterSecondKiB - r.rssAfterKiB, r.rssAfterKiB)}% (< 10%: ${pct(r.rssAfterSecondKiB - r.rssAfterKiB, r.rssAfterKiB) < 10 ? 'met' : 'NOT met'})`;
+    notes.push(`${r.resolver}, ${r.flood}: legitimate ${ok}% (target >= 90%: ${ok >= 90 ? 'met' : 'NOT met'}), RSS growth from idle ${growth}% (target < 10%: ${growth < 10 ? 'met' : 'NOT met'})${second}; attack answers by rcode ${JSON.stringify(r.attack.rcodes)}`);
   }
   notes.push(`attack: dnsperf -Q ${qps} for ${seconds} s, every name fresh and random; legitimate: one query every ${LEGIT_INTERVAL_MS} ms, warm and fresh names alternately, one try, 2 s timeout; each resolver started fresh per flood, warmed with the ${WARM} warm names`);
   notes.push('unbound: defaults (qname-minimisation on, 4 MB msg + 4 MB rrset cache), one row with ratelimit: 1000 (its per-zone limit, queries per second to a zone); ours: defaults (flood.max_outstanding_per_zone 1000 with a wait queue of a tenth of max_inflight for up to 1 s, negative answers in their own 25% of the answer cache, at most flood.max_negative_per_zone 2000 of them per zone in each cache)');
-  notes.push('ANYCAST_KIT_FLOOD_QPS and ANYCAST_KIT_FLOOD_SECONDS override the rate and the length');
+  notes.push('ANYCAST_KIT_FLOOD_QPS and ANYCAST_KIT_FLOOD_SECONDS override the rate and the length; after each flood the same flood runs again with other random names on the same process (ANYCAST_KIT_FLOOD_REPEAT=0: not), and "growth over the 2nd flood" is what a flood adds to a node that is already loaded');
   return { title: 'flood: random-subdomain floods, anycast-kit vs unbound (legitimate answers, RSS growth)', rows: table, notes };
 }
