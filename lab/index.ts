@@ -220,6 +220,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   writeFileSync(rootHintsFile, rootHints);
   const trustAnchorFile = signed.trustAnchor ? join(tmp, 'root.key') : undefined;
   if (trustAnchorFile) writeFileSync(trustAnchorFile, signed.trustAnchor!);
+  // A process that exits without stop() (a lab node ended by a signal handler that
+  // calls process.exit, as the anycast lab's nodes are) still removes its files.
+  const removeTmp = (): void => { rmSync(tmp, { recursive: true, force: true }); };
+  process.once('exit', removeTmp);
   let stopped: Promise<void> | undefined;
   return {
     rootHints,
@@ -230,7 +234,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     trustAnchor: signed.trustAnchor,
     trustAnchorFile,
     stop() {
-      stopped ??= Promise.all(servers.map((s) => s.close())).then(() => rmSync(tmp, { recursive: true, force: true }));
+      stopped ??= Promise.all(servers.map((s) => s.close())).then(() => { process.removeListener('exit', removeTmp); removeTmp(); });
       return stopped;
     },
   };

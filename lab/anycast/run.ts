@@ -412,7 +412,10 @@ export class AnycastLab {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
     for (const c of this.switchProcs.values()) c.kill('SIGKILL');
-    for (const n of this.nodes) { n.proc?.kill('SIGKILL'); n.auth?.kill('SIGKILL'); }
+    for (const n of this.nodes) n.proc?.kill('SIGKILL');
+    // The authoritative labs get SIGTERM first, so each removes its files (root hints,
+    // trust anchor) from the temporary directory; SIGKILL after a second at most.
+    await Promise.all(this.nodes.map((n) => stopGently(n.auth, 1000)));
     for (const ns of await ourNamespaces((n) => n.startsWith(`${PREFIX}${this.runId}-`))) await deleteNamespace(ns);
     for (let i = 0; i < 20 && ourCgroups((n) => n.startsWith(`${PREFIX}${this.runId}-`)).length; i++) {
       for (const cg of ourCgroups((n) => n.startsWith(`${PREFIX}${this.runId}-`))) removeCgroup(cg);
@@ -420,6 +423,17 @@ export class AnycastLab {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited within `ms`. */
+async function stopGently(p: ChildProcess | undefined, ms: number): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([gone, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
+  if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
 export interface LoadResult {
