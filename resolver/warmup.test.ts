@@ -13,6 +13,13 @@ describe('warmUp', () => {
     expect(logs).toEqual([]);
     expect(r.sent).toBe(300);
     expect(r.answered).toBe(300);
+    // The miss path was exercised: 4 in 5 names have an address (3 fresh, 1 a repeat), 1 in 5
+    // is NXDOMAIN from the child, and the two authoritative servers were asked (at least once
+    // per fresh name). Answered from the built-in "invalid" local zone instead, all 300 would
+    // be NXDOMAIN and the servers never asked.
+    expect(r.positive).toBe(240);
+    expect(r.nxdomain).toBe(60);
+    expect(r.upstream).toBeGreaterThanOrEqual(240);
     expect(r.ms).toBeGreaterThan(0);
     // The config it was given is untouched (the throwaway instance had its own copy).
     expect(cfg.upstream.queryLocalhost).toBe(false);
@@ -35,6 +42,6 @@ describe('warmUp', () => {
   });
 
   it('does nothing for 0 queries', async () => {
-    expect(await warmUp(defaultResolverConfig(), 0, () => {}, startSingle)).toMatchObject({ sent: 0, answered: 0 });
+    expect(await warmUp(defaultResolverConfig(), 0, () => {}, startSingle)).toMatchObject({ sent: 0, answered: 0, positive: 0, upstream: 0 });
   });
 });

@@ -11,6 +11,13 @@
 // refers to a child zone that answers). Nothing leaves loopback, nothing of it is
 // kept (the instance and its caches are closed), and the real instance then
 // starts with the compiled code. Bounded in queries and in time (WARMUP_MAX_MS).
+//
+// "invalid" is also one of the built-in local zones (RFC 6761: NXDOMAIN for every
+// name, answered without asking anyone), so the throwaway instance switches that
+// zone off (as `local_zones: nodefault: [invalid]` would); otherwise every
+// synthetic query is answered from local data and the iterator, the transport and
+// the caches stay cold. The result counts what came back by kind, so a warm-up
+// that no longer reaches the miss path shows in the log line and fails its test.
 
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +49,12 @@ export type StartInstance = (cfg: ResolverConfig, o: StartOptions & { resolution
 export interface WarmupResult {
   sent: number;
   answered: number;
+  /** Replies NOERROR with at least one answer record (the child's A records, fresh or from the cache). */
+  positive: number;
+  /** Replies NXDOMAIN (the child's "nx" names). */
+  nxdomain: number;
+  /** Queries the two authoritative servers received: 0 means the iterator was never reached. */
+  upstream: number;
   ms: number;
 }
 
@@ -74,9 +87,10 @@ function authAnswer(q: Message, child: boolean): Buffer | undefined {
   return encodeMessage({ ...base, ...edns, flags: FLAG.QR | FLAG.AA, rcode: 0, authority: [soa(ZONE)] });
 }
 
-async function bindAuth(address: string, port: number, child: boolean): Promise<dgram.Socket> {
+async function bindAuth(address: string, port: number, child: boolean, counter: { n: number }): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
   s.on('message', (buf, rinfo) => {
+    counter.n++;
     let q: Message;
     try { q = parseMessage(buf); } catch { return; }
     const out = authAnswer(q, child);
@@ -87,12 +101,12 @@ async function bindAuth(address: string, port: number, child: boolean): Promise<
 }
 
 /** Two authoritative servers on the same port of 127.0.0.1 and 127.0.0.2. */
-async function startAuths(): Promise<{ port: number; close(): void }> {
+async function startAuths(counter: { n: number }): Promise<{ port: number; close(): void }> {
   for (let attempt = 0; ; attempt++) {
-    const root = await bindAuth(ROOT_ADDR, 0, false);
+    const root = await bindAuth(ROOT_ADDR, 0, false, counter);
     const port = root.address().port;
     try {
-      const child = await bindAuth(CHILD_ADDR, port, true);
+      const child = await bindAuth(CHILD_ADDR, port, true, counter);
       return { port, close: () => { root.close(); child.close(); } };
     } catch (e) {
       root.close();
@@ -109,13 +123,14 @@ async function startAuths(): Promise<{ port: number; close(): void }> {
  */
 export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: string) => void, start: StartInstance): Promise<WarmupResult> {
   const t0 = performance.now();
-  const result: WarmupResult = { sent: 0, answered: 0, ms: 0 };
+  const result: WarmupResult = { sent: 0, answered: 0, positive: 0, nxdomain: 0, upstream: 0, ms: 0 };
+  const upstream = { n: 0 };
   if (queries <= 0) return result;
   let auths: { port: number; close(): void } | undefined;
   let handle: { close(): Promise<void>; listening: Array<{ port: number }> } | undefined;
   let client: dgram.Socket | undefined;
   try {
-    auths = await startAuths();
+    auths = await startAuths(upstream);
     const wcfg: ResolverConfig = {
       ...cfg,
       listen: [{ host: ROOT_ADDR, port: 0 }],
@@ -125,6 +140,8 @@ export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: st
       // The throwaway must not touch the node's state: no cache dump read or written,
       // no warm names, no control socket (resolver/control/).
       ops: undefined,
+      // "invalid" is a built-in local zone (RFC 6761): answered locally, it would never reach the iterator.
+      localZonesNodefault: [...(cfg.localZonesNodefault ?? []), 'invalid'],
     };
     const stats = emptyStats();
     const hints = parseRootHints(`. 3600000 NS a.root.warmup.\na.root.warmup. 3600000 A ${ROOT_ADDR}\n`, 'warm-up root hints');
@@ -146,9 +163,12 @@ export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: st
         sock.send(buildQuery({ id: i & 0xffff, name, type: TYPE.A, rd: true, ednsUdpSize: 1232 }), port, ROOT_ADDR);
       };
       let lastAnswer = performance.now();
-      sock.on('message', () => {
+      sock.on('message', (m: Buffer) => {
         lastAnswer = performance.now();
         result.answered++;
+        const rcode = m.length >= 12 ? m[3] & 0x0f : -1;
+        if (rcode === RCODE.NOERROR && m.readUInt16BE(6) > 0) result.positive++;
+        else if (rcode === RCODE.NXDOMAIN) result.nxdomain++;
         if (result.answered >= queries) { clearTimeout(deadline); resolve(); return; }
         sendOne();
       });
@@ -169,6 +189,7 @@ export async function warmUp(cfg: ResolverConfig, queries: number, log: (msg: st
     await handle?.close();
     auths?.close();
   }
+  result.upstream = upstream.n;
   result.ms = performance.now() - t0;
   return result;
 }
