@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIpv4, parseIpv4 } from '../common/ip.js';
+import { ChurnMap } from '../common/churn-map.js';
 
 /** The addon's functions (see the comments in fastudp.c). */
 export interface FastUdpBinding {
@@ -418,7 +419,8 @@ export const ERRNO = { EADDRINUSE: 98, ECONNREFUSED: 111, EMFILE: 24, ENFILE: 23
 export class QuerySockets {
   private readonly set: object;
   private readonly slab: ArrayBuffer;
-  private readonly handlers = new Map<number, QuerySocketHandler>();
+  /** A ChurnMap: a closed socket's handler (and the query it closes over) must die young (common/churn-map.ts). */
+  private readonly handlers = new ChurnMap<number, QuerySocketHandler>();
 
   constructor(private readonly b: FastUdpBinding) {
     this.slab = new ArrayBuffer(65536);

@@ -14,6 +14,7 @@
 // a query is answered or counted as dropped ('full'), never lost.
 
 import { performance } from 'node:perf_hooks';
+import { ChurnMap } from '../common/churn-map.js';
 
 /** How often the overdue sweep runs while anything waits, ms. */
 const SWEEP_MS = 500;
@@ -53,7 +54,8 @@ const JOINED = { kind: 'joined' } as const;
 const FULL = { kind: 'full' } as const;
 
 export class WaitList<W, Q extends Keyed = Keyed> {
-  private readonly map = new Map<string, WaitGroup<W, Q>>();
+  /** A ChurnMap: an answered group's clients and replies must die young (common/churn-map.ts). */
+  private readonly map = new ChurnMap<string, WaitGroup<W, Q>>();
   private sweeper: NodeJS.Timeout | undefined;
   /** Groups answered by the sweep, since start. */
   overdueGroups = 0;

@@ -13,6 +13,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { lowerName } from '../../dns/name.js';
+import { ChurnMap } from '../../common/churn-map.js';
 import type { ResolveResult } from './types.js';
 
 /** One resolution in progress. */
@@ -46,7 +47,8 @@ export function detachedFlight(key: string, run: (f: Flight) => Promise<ResolveR
 }
 
 export class FlightTable {
-  private readonly map = new Map<string, Flight>();
+  /** Flights in progress by key (a ChurnMap: a finished flight's objects must die young, see common/churn-map.ts). */
+  private readonly map = new ChurnMap<string, Flight>();
 
   /** Flights in the table. */
   get size(): number {

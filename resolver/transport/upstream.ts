@@ -235,6 +235,8 @@ function defaultMaxSockets(): number {
   return 4096;
 }
 
+const NOOP = (): void => {};
+
 /** Ports tried before falling back to letting the kernel choose one (it also picks at random on Linux). */
 const PORT_TRIES = 8;
 
@@ -561,7 +563,11 @@ export class UdpTcpTransport implements Upstream {
         done = true;
         if (timer) clearTimeout(timer);
         this.open.delete(handle);
-        if (lingerer) this.lingering.delete(lingerer);
+        // Emptied as well: a Set's replaced hash table, left in the old generation, may still
+        // point at these until the next full GC, and must not keep this query alive through
+        // it (common/churn-map.ts explains the V8 side).
+        handle.abort = NOOP;
+        if (lingerer) { this.lingering.delete(lingerer); lingerer.yieldPlace = NOOP; }
         q.signal?.removeEventListener('abort', onAbort);
         sock.close();
         this.releaseSocketPlace();
@@ -632,6 +638,7 @@ export class UdpTcpTransport implements Upstream {
         done = true;
         clearTimeout(timer);
         this.open.delete(handle);
+        handle.abort = NOOP; // see the UDP path
         sock.destroy();
         resolve(out);
       };
