@@ -16,9 +16,12 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'c
 describe('re-exec flags', () => {
   it('adds only the heap flags that are not given already, by name', () => {
     expect(missingHeapFlags([], '')).toEqual(heapFlags());
-    expect(missingHeapFlags(['--max-semi-space-size=16'], '')).toEqual(['--heap-growing-percent=50']);
-    expect(missingHeapFlags([], '--max_semi_space_size=8 --inspect')).toEqual(['--heap-growing-percent=50']);
-    expect(missingHeapFlags(['--heap-growing-percent=20', '--max-semi-space-size=4'], '')).toEqual([]);
+    expect(heapFlags()).toEqual(['--max-semi-space-size=16', '--min-semi-space-size=16', '--heap-growing-percent=50']);
+    // A young generation given explicitly is its minimum too.
+    expect(missingHeapFlags(['--max-semi-space-size=16'], '')).toEqual(['--min-semi-space-size=16', '--heap-growing-percent=50']);
+    expect(missingHeapFlags([], '--max_semi_space_size=8 --inspect')).toEqual(['--min-semi-space-size=8', '--heap-growing-percent=50']);
+    expect(missingHeapFlags(['--min-semi-space-size=2'], '')).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=50']);
+    expect(missingHeapFlags(['--heap-growing-percent=20', '--max-semi-space-size=4', '--min-semi-space-size=1'], '')).toEqual([]);
   });
 });
 
