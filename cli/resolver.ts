@@ -28,8 +28,9 @@ ${RESOLVER_FLAGS_HELP}
 Environment:
   ANYCAST_KIT_UDP=dgram  use node:dgram instead of the fastudp addon (recvmmsg/sendmmsg);
                          =native fails when the addon is not built (native/README.md)
-  ANYCAST_KIT_NO_REEXEC=1  do not re-execute with --max-semi-space-size=16 and
-                         --heap-growing-percent=50 (resolver/README.md, "Memory")
+  ANYCAST_KIT_NO_REEXEC=1  do not re-execute with --max-semi-space-size=16,
+                         --min-semi-space-size=16 and --heap-growing-percent=50
+                         (resolver/README.md, "Memory")
 
 Config keys and metrics: resolver/README.md`;
 

@@ -74,7 +74,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   const warmQueries = o.resolution ? 0 : cfg.warmupQueries ?? DEFAULT_WARMUP_QUERIES;
   if (warmQueries > 0) {
     const w = await warmUp(cfg, warmQueries, log, startSingle);
-    log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms (${w.positive} with an answer, ${w.nxdomain} NXDOMAIN, ${w.upstream} upstream queries)`);
+    log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms (${w.noerror} NOERROR, ${w.nxdomain} NXDOMAIN, ${w.other} other; ${w.upstream} upstream queries)`);
     if (w.answered > 0 && w.upstream === 0) log('warm-up: no synthetic query reached the iterator; the first cold misses after start will be slow (resolver/warmup.ts)');
   }
   if (o.releaseStartupMemory && !o.resolution) {

@@ -12,9 +12,13 @@
 //    with a ~10 MiB heap, it takes 40-120 ms on the 2-core box. gc() is reached
 //    without --expose-gc on the command line (the flag is set at run time and the
 //    function taken from a fresh context), so it works with ANYCAST_KIT_NO_REEXEC
-//    too and is not a global for other code. Its price: the young generation
-//    grows back under the first burst of misses (+~7% CPU per answer over the
-//    first 5,000 names in alternating runs); the compiled miss path is kept.
+//    too and is not a global for other code. The compiled miss path is kept. Its
+//    price was the young generation: shrunk to V8's 1 MiB minimum, the first burst
+//    of misses ran ~29 scavenges and 3 mark-compacts per 5,000 names instead of
+//    11 and 0, +~40% CPU per answer once the warm-up really compiled the miss
+//    path. The long-running commands therefore start with the young generation's
+//    minimum equal to its maximum (common/runtime.ts): the GC still returns its
+//    pages (they fault back in under load) but keeps its size.
 // 2. malloc_trim(0) through the fastudp addon (native/fastudp.c), which returns
 //    the free pages of glibc's arenas. Neither alone did much (-3 MiB each): the
 //    GC frees the buffers whose pages the trim returns.
