@@ -32,7 +32,11 @@ export interface Keyed {
 }
 
 /** The clients waiting for one question's answer. */
+let nextGroupId = 0;
+
 export class WaitGroup<W, Q extends Keyed = Keyed> {
+  /** A number no other group of this process has (tables keyed by group: common/churn-map.ts). */
+  readonly id = nextGroupId++;
   readonly waiters: W[] = [];
   /** Set once the waiters have been answered (by the result, or at shutdown). */
   settled = false;

@@ -25,6 +25,7 @@
 // served more than `max_stale` seconds past its original expiry, and SERVFAIL
 // answers are never served stale.
 
+import { ChurnMap } from '../../common/churn-map.js';
 import { RCODE } from '../../dns/constants.js';
 import { AnswerEntry } from '../fastpath/entry.js';
 import type { SlabAllocator } from '../fastpath/slab.js';
@@ -55,6 +56,11 @@ export const EDE_STALE_ANSWER = 3;
  */
 export const STALE_EDE: Buffer = Buffer.from([0, 15, 0, 2, 0, EDE_STALE_ANSWER]);
 
+/** What identifies a resolution here: the front's wait group (its id is unique in the process). */
+export interface GroupKey {
+  readonly id: number;
+}
+
 /** A resolution that started with a stale answer in hand. */
 interface Pending {
   entry: AnswerEntry;
@@ -68,7 +74,8 @@ export class StaleAnswers {
   served = 0;
   /** Original expiry of each re-armed copy, so max_stale counts from the real data's expiry. */
   private readonly origin = new WeakMap<AnswerEntry, number>();
-  private readonly pending = new Map<object, Pending>();
+  /** By wait-group id; a ChurnMap, so an answered group's objects die young (common/churn-map.ts). */
+  private readonly pending = new ChurnMap<number, Pending>();
 
   constructor(s: ServeStaleSettings) {
     this.s = s;
@@ -97,25 +104,25 @@ export class StaleAnswers {
    * `entry` in hand, and arms the client-response timer: `onTimeout` runs if the
    * resolution has not settled by then. With client_timeout_ms 0 there is no timer.
    */
-  watch(key: object, hash: number, entry: AnswerEntry, onTimeout: () => void): void {
+  watch(key: GroupKey, hash: number, entry: AnswerEntry, onTimeout: () => void): void {
     const p: Pending = { entry, hash, timer: undefined };
     if (this.s.clientTimeoutMs > 0) {
       p.timer = setTimeout(() => { p.timer = undefined; onTimeout(); }, this.s.clientTimeoutMs);
       p.timer.unref();
     }
-    this.pending.set(key, p);
+    this.pending.set(key.id, p);
   }
 
   /** The stale answer in hand for the resolution of `key`, if any (the timer stays armed). */
-  peek(key: object): Pending | undefined {
-    return this.pending.get(key);
+  peek(key: GroupKey): Pending | undefined {
+    return this.pending.get(key.id);
   }
 
   /** The resolution of `key` settled: disarms the timer and hands back what was in hand. */
-  settle(key: object): Pending | undefined {
-    const p = this.pending.get(key);
+  settle(key: GroupKey): Pending | undefined {
+    const p = this.pending.get(key.id);
     if (p === undefined) return undefined;
-    this.pending.delete(key);
+    this.pending.delete(key.id);
     if (p.timer !== undefined) clearTimeout(p.timer);
     return p;
   }
