@@ -31,9 +31,9 @@ export interface Keyed {
   readonly key: string;
 }
 
-/** The clients waiting for one question's answer. */
 let nextGroupId = 0;
 
+/** The clients waiting for one question's answer. */
 export class WaitGroup<W, Q extends Keyed = Keyed> {
   /** A number no other group of this process has (tables keyed by group: common/churn-map.ts). */
   readonly id = nextGroupId++;
