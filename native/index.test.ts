@@ -150,6 +150,17 @@ describe.skipIf(binding === null && !required)('FastUdpSocket', () => {
     expect(() => s.send(Buffer.from('y'), peer.port, '127.80.0.4')).toThrow(/closed/);
   });
 
+  it('sends what is queued when closed in the same turn (an answer that waited for the upstream, then shutdown)', async () => {
+    const peer = await client('127.80.0.6');
+    const s = new FastUdpSocket(binding!, { host: '127.80.0.7', port: 0 }, { onUdp() {} });
+    open.push(s);
+    // Outside a receive batch, send() queues the datagram for the next check phase.
+    s.send(Buffer.from('late answer'), peer.port, '127.80.0.6');
+    s.close();
+    await until(() => peer.got.length === 1, 1000);
+    expect(peer.got.map(String)).toEqual(['late answer']);
+  });
+
   it('serves IPv6 (::1) with the same calls', async () => {
     const srv = new FastUdpSocket(binding!, { host: '::1', port: 0 }, {
       onUdp(s, msg, address, port) { s.send(Buffer.from(address), port, address); setTimeout(() => s.send(msg, port, address), 1); },

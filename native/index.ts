@@ -396,6 +396,10 @@ export class FastUdpSocket {
 
   close(cb?: () => void): void {
     if (!this.closed) {
+      // Replies queued this turn (answers that waited for the upstream go out on the next
+      // check phase) are sent, not dropped: a shutdown that closes the socket in the same
+      // turn as a resolution finished must still answer that client.
+      if (this.outCount > 0) this.flush();
       this.final = this.counters(); // stats read after close still see what happened
       this.closed = true;
       this.b.close(this.h);
