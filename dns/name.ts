@@ -39,13 +39,16 @@ export interface NameRead {
 }
 
 /**
- * Scratch for readName: the text of a name in the common case (every byte a
+ * Scratch for the name readers: expandName writes a name's uncompressed wire form
+ * here, and readName turns it into text in place in the common case (every byte a
  * printable ASCII character other than "." and "\\"), decoded to a string in one
  * step. Building the text a character at a time made a string per character and
  * per label, the largest share of what a cold miss allocated (every reply's names
  * are read: question, owners, names inside NS/SOA rdata).
  */
-const textScratch = Buffer.allocUnsafe(MAX_NAME_WIRE_LEN + 1);
+const nameScratch = Buffer.allocUnsafe(MAX_NAME_WIRE_LEN + 1);
+/** Length of what the last expandName call wrote to nameScratch (root label included). */
+let expandedLen = 0;
 
 /** A byte that readName writes as itself (printable ASCII, not "." or "\\"). */
 function plainByte(c: number): boolean {
@@ -53,25 +56,23 @@ function plainByte(c: number): boolean {
 }
 
 /**
- * Reads a possibly compressed name. Work is bounded: pointers must point strictly
- * backwards, at most MAX_POINTER_HOPS are followed, and the expanded name may not
- * exceed 255 bytes.
+ * Expands a possibly compressed name into nameScratch[0, expandedLen): labels as
+ * they are (case kept), then the root label. Returns the offset just after the
+ * name at the place it was read (not after a pointer target). Work is bounded:
+ * pointers must point strictly backwards, at most MAX_POINTER_HOPS are followed,
+ * and the expanded name may not exceed 255 bytes. The one walker behind readName
+ * and readNameWire, so both check and fail alike.
  */
-export function readName(buf: Uint8Array, offset: number): NameRead {
+function expandName(buf: Uint8Array, offset: number): number {
   let pos = offset;
   let end = -1;
   let hops = 0;
-  let wireLen = 0;
-  // Plain so far: the text is textScratch[0, n). Once a label needs escapes the text
-  // goes on as a string (`name`).
-  let plain = true;
   let n = 0;
-  let name = '';
   for (;;) {
     if (pos >= buf.length) throw new WireError('TRUNCATED', `name runs past end of message at ${pos}`);
     const len = buf[pos];
     if (len === 0) {
-      wireLen += 1;
+      nameScratch[n++] = 0;
       if (end < 0) end = pos + 1;
       break;
     }
@@ -87,25 +88,38 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
     }
     if (kind !== 0) throw new WireError('BAD_LABEL', `label type 0x${kind.toString(16)} at ${pos} is not supported`);
     if (pos + 1 + len > buf.length) throw new WireError('TRUNCATED', `label at ${pos} runs past end of message`);
-    wireLen += len + 1;
-    if (wireLen + 1 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
-    if (plain) {
-      let ok = true;
-      for (let i = pos + 1; i <= pos + len; i++) if (!plainByte(buf[i])) { ok = false; break; }
-      if (ok) {
-        if (n > 0) textScratch[n++] = DOT;
-        for (let i = pos + 1; i <= pos + len; i++) textScratch[n++] = buf[i];
-        pos += len + 1;
-        continue;
-      }
-      plain = false;
-      name = textScratch.toString('latin1', 0, n);
-    }
-    const label = labelToText(buf, pos + 1, len);
-    name = name === '' ? label : `${name}.${label}`;
+    if (n + len + 2 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
+    for (let i = pos; i <= pos + len; i++) nameScratch[n++] = buf[i];
     pos += len + 1;
   }
-  if (plain) name = n === 0 ? '' : textScratch.toString('latin1', 0, n);
+  expandedLen = n;
+  return end;
+}
+
+/** Reads a possibly compressed name as text (bounded as expandName says). */
+export function readName(buf: Uint8Array, offset: number): NameRead {
+  const end = expandName(buf, offset);
+  const wireLen = expandedLen;
+  const s = nameScratch;
+  if (wireLen === 1) return { name: '', end, wireLen };
+  let plain = true;
+  for (let p = 0; plain && s[p] !== 0; p += s[p] + 1) {
+    for (let i = p + 1; i <= p + s[p]; i++) if (!plainByte(s[i])) { plain = false; break; }
+  }
+  let name = '';
+  if (plain) {
+    // The length bytes after the first become the dots: the text is s[1, wireLen - 1).
+    for (let p = 0, len = s[0]; len !== 0; len = s[p]) {
+      if (p > 0) s[p] = DOT;
+      p += len + 1;
+    }
+    name = s.toString('latin1', 1, wireLen - 1);
+  } else {
+    for (let p = 0; s[p] !== 0; p += s[p] + 1) {
+      const label = labelToText(s, p + 1, s[p]);
+      name = name === '' ? label : `${name}.${label}`;
+    }
+  }
   return { name, end, wireLen };
 }
 
@@ -116,37 +130,9 @@ export function readName(buf: Uint8Array, offset: number): NameRead {
  * inside rdata, which are stored expanded.
  */
 export function readNameWire(buf: Uint8Array, offset: number): { wire: Buffer; end: number } {
-  let pos = offset;
-  let end = -1;
-  let hops = 0;
-  let wireLen = 0;
-  for (;;) {
-    if (pos >= buf.length) throw new WireError('TRUNCATED', `name runs past end of message at ${pos}`);
-    const len = buf[pos];
-    if (len === 0) {
-      textScratch[wireLen] = 0;
-      wireLen += 1;
-      if (end < 0) end = pos + 1;
-      break;
-    }
-    const kind = len & 0xc0;
-    if (kind === 0xc0) {
-      if (pos + 1 >= buf.length) throw new WireError('TRUNCATED', `compression pointer cut short at ${pos}`);
-      const target = ((len & 0x3f) << 8) | buf[pos + 1];
-      if (target >= pos) throw new WireError('BAD_POINTER', `compression pointer at ${pos} does not point backwards`);
-      if (++hops > MAX_POINTER_HOPS) throw new WireError('BAD_POINTER', `more than ${MAX_POINTER_HOPS} compression pointers in one name`);
-      if (end < 0) end = pos + 2;
-      pos = target;
-      continue;
-    }
-    if (kind !== 0) throw new WireError('BAD_LABEL', `label type 0x${kind.toString(16)} at ${pos} is not supported`);
-    if (pos + 1 + len > buf.length) throw new WireError('TRUNCATED', `label at ${pos} runs past end of message`);
-    if (wireLen + len + 2 > MAX_NAME_WIRE_LEN) throw new WireError('NAME_TOO_LONG', `name at ${offset} is longer than 255 bytes`);
-    for (let i = pos; i <= pos + len; i++) textScratch[wireLen++] = buf[i];
-    pos += len + 1;
-  }
-  const wire = Buffer.allocUnsafe(wireLen);
-  textScratch.copy(wire, 0, 0, wireLen);
+  const end = expandName(buf, offset);
+  const wire = Buffer.allocUnsafe(expandedLen);
+  nameScratch.copy(wire, 0, 0, expandedLen);
   return { wire, end };
 }
 
