@@ -90,6 +90,15 @@ resolver:
     ]);
   });
 
+  it('reads warmup_release_memory and names the line of a value that is not a boolean', () => {
+    expect(fromYaml('resolver:\n  warmup_release_memory: false\n').cfg.warmupReleaseMemory).toBe(false);
+    expect(fromYaml('resolver:\n  warmup_release_memory: true\n').cfg.warmupReleaseMemory).toBe(true);
+    expect(fromYaml('resolver:\n  listen: ["127.0.0.1:53"]\n').cfg.warmupReleaseMemory).toBeUndefined();
+    expect(fromYaml('resolver:\n  workers: 1\n  warmup_release_memory: sometimes\n').issues).toEqual([
+      expect.stringMatching(/^node\.yaml:3: resolver\.warmup_release_memory: must be true or false/),
+    ]);
+  });
+
   it('reads qname_minimisation (relaxed, strict, off; YAML booleans too) and use_0x20, and names the line of a bad mode', () => {
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: strict, use_0x20: true }\n').cfg.upstream).toMatchObject({ qnameMinimisation: 'strict', use0x20: true });
     expect(fromYaml('resolver:\n  upstream: { qname_minimisation: off }\n').cfg.upstream.qnameMinimisation).toBe('off');

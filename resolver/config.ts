@@ -131,6 +131,11 @@ export interface ResolverConfig {
   localZonesNodefault?: string[];
   /** Additive: synthetic cold misses sent through a throwaway instance before listening (resolver/warmup.ts); 0 = none. */
   warmupQueries?: number;
+  /**
+   * Additive: after the warm-up, give start-up's memory back (resolver/startup-memory.ts);
+   * true when absent. false keeps the code the warm-up compiled, for a faster first burst.
+   */
+  warmupReleaseMemory?: boolean;
   /** Additive (front only): serve-stale (RFC 8767), resolver/stale/; on with defaults when absent. */
   serveStale?: ServeStaleSettings;
   /** Additive (front only): refresh answers asked for in the last 10% of their TTL (resolver/prefetch.ts); on when absent. */
@@ -426,7 +431,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator', 'forward_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'warmup_release_memory', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator', 'forward_zones'] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
@@ -484,6 +489,8 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
   const warmupQueries = r.int(top, 'warmup_queries', path, 0, 100_000);
   if (warmupQueries !== undefined) cfg.warmupQueries = warmupQueries;
+  const warmupRelease = r.bool(top, 'warmup_release_memory', path);
+  if (warmupRelease !== undefined) cfg.warmupReleaseMemory = warmupRelease;
   readDefenceSections(src, top, path, cfg);
 
   const cache = r.map(top, 'cache', path);

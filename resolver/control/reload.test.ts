@@ -15,10 +15,11 @@ describe('applyInPlace', () => {
     next.cache.maxNegativeTtl = 60;
     next.cache.maxBytes = 1 << 20;
     next.listen = [{ host: '127.0.0.1', port: 5301 }];
+    next.warmupReleaseMemory = false;
     (next as unknown as Record<string, unknown>).dnssec = { trustAnchors: ['. 20326'] };
     const r = applyInPlace(live, next);
     expect(r.changed.sort()).toEqual(['allow', 'cache.maxNegativeTtl', 'dnssec', 'upstream.maxReferrals']);
-    expect(r.needRestart.sort()).toEqual(['cache.maxBytes', 'listen', 'upstream.use0x20']);
+    expect(r.needRestart.sort()).toEqual(['cache.maxBytes', 'listen', 'upstream.use0x20', 'warmupReleaseMemory']);
     expect(live.upstream).toBe(upstream);
     expect(live.cache).toBe(cache);
     expect(live.upstream.maxReferrals).toBe(5);

@@ -12,6 +12,8 @@ export const RESTART_ONLY: readonly string[] = [
   'listen', 'workers', 'cache.maxBytes', 'rootHintsFile', 'ops.controlSocket', 'tcp.maxConnections',
   // Copied into the upstream transport and the server-selection cache when they are built.
   'upstream.timeoutMs', 'upstream.ednsUdpSize', 'upstream.queryLocalhost', 'upstream.use0x20',
+  // Used once, before the listeners bind (resolver/warmup.ts, resolver/server.ts).
+  'warmupQueries', 'warmupReleaseMemory',
 ];
 
 export interface ApplyResult {
