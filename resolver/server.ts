@@ -76,9 +76,9 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
     // Two throwaway instances, one after the other: code optimised in the first is
     // specialised on that instance's closures and objects and deoptimises when the
     // next instance calls it with its own; the second pass optimises it again without
-    // them, so the real instance starts with code it can keep (40 deoptimisations in
-    // the first burst became 8; resolver/README.md, "First burst: what the warm-up's
-    // code is worth").
+    // them, so the real instance starts with code it can keep (29-40 deoptimisations
+    // in the first burst became 5-9; resolver/README.md, "First burst: what the
+    // warm-up's code is worth").
     const w = await warmUp(cfg, Math.ceil(warmQueries / 2), log, startSingle);
     // Both passes share the warm-up's time limit: a loaded box starts late by no more than one.
     if (warmQueries > 1 && w.ms < WARMUP_MAX_MS) {
