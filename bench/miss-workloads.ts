@@ -109,23 +109,16 @@ export async function missWorkloads(o: { prefix: string; rootHintsFile: string; 
       out.push({ resolver: label, workload: 'big run', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
   };
-  if (!why) {
-    // Our first burst once more with start-up's memory kept: the other side of the
-    // trade between "RSS right after start" and "first burst" (both issue-16 targets).
-    const cfgFile = join(dir, 'miss-keep-compiled.yaml');
-    writeFileSync(cfgFile, 'resolver:\n  warmup_release_memory: false\n');
-    starters.push([OURS_KEEP_COMPILED, () => startOurs({ address: `${prefix}.${HOST.ours}`, rootHintsFile, workers: 1, identity: 'bench', validate: false, extraArgs: ['--config', cfgFile] })]);
-  }
+  // First burst: a fresh process, measured from its first answer (a CH TXT id.server for ours, readiness for unbound).
+  const firstBurst = async (label: string, start: Starter, tag: string): Promise<void> => {
+    const r = await start(`${tag}first`);
+    try {
+      const rssStartMiB = mib(r);
+      const m = await measure(r, namesFile(dir, `${tag}f`, sizes.firstBurst, false), OUTSTANDING, secs(sizes.firstBurst, 500));
+      out.push({ resolver: label, workload: 'first burst', ...m, rssStartMiB, rssAfterMiB: mib(r) });
+    } finally { await r.stop(); }
+  };
   for (const [label, start] of starters) {
-    if (label === OURS_KEEP_COMPILED) {
-      const r = await start('okeep');
-      try {
-        const rssStartMiB = mib(r);
-        const m = await measure(r, namesFile(dir, 'ok', sizes.firstBurst, false), OUTSTANDING, secs(sizes.firstBurst, 500));
-        out.push({ resolver: label, workload: 'first burst', ...m, rssStartMiB, rssAfterMiB: mib(r) });
-      } finally { await r.stop(); }
-      continue;
-    }
     if (label !== starters[0][0]) await sameBudget();
     const tag = label.startsWith('unbound') ? 'u' : 'o';
     // Steady: a warm-up pass of fresh names first, then other fresh names.
@@ -136,13 +129,7 @@ export async function missWorkloads(o: { prefix: string; rootHintsFile: string; 
       const m = await measure(r, namesFile(dir, `${tag}s`, sizes.steady, false), OUTSTANDING, secs(sizes.steady, 1000));
       out.push({ resolver: label, workload: 'steady', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
-    // First burst: a fresh process, measured from its first answer (a CH TXT id.server for ours, readiness for unbound).
-    r = await start(`${tag}first`);
-    try {
-      const rssStartMiB = mib(r);
-      const m = await measure(r, namesFile(dir, `${tag}f`, sizes.firstBurst, false), OUTSTANDING, secs(sizes.firstBurst, 500));
-      out.push({ resolver: label, workload: 'first burst', ...m, rssStartMiB, rssAfterMiB: mib(r) });
-    } finally { await r.stop(); }
+    await firstBurst(label, start, tag);
     // Big run: a fresh process whose delegations are known (one name asked first), then every name once.
     r = await start(`${tag}big`);
     try {
@@ -151,6 +138,13 @@ export async function missWorkloads(o: { prefix: string; rootHintsFile: string; 
       const m = await measure(r, namesFile(dir, `${tag}b`, sizes.big, true), sizes.bigOutstanding, secs(sizes.big, 500));
       out.push({ resolver: label, workload: 'big run', ...m, rssStartMiB, rssAfterMiB: mib(r) });
     } finally { await r.stop(); }
+  }
+  if (!why) {
+    // Our first burst once more with start-up's memory kept: the other side of the
+    // trade between "RSS right after start" and "first burst" (both issue-16 targets).
+    const cfgFile = join(dir, 'miss-keep-compiled.yaml');
+    writeFileSync(cfgFile, 'resolver:\n  warmup_release_memory: false\n');
+    await firstBurst(OURS_KEEP_COMPILED, () => startOurs({ address: `${prefix}.${HOST.ours}`, rootHintsFile, workers: 1, identity: 'bench', validate: false, extraArgs: ['--config', cfgFile] }), 'ok');
   }
   return out;
 }
