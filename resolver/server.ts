@@ -12,7 +12,7 @@ import { createValidator } from './validator/index.js';
 import { bindUdp, udpRepliesUnsent, type UdpListenSocket } from './listener/udp.js';
 import { TcpListener } from './listener/tcp.js';
 import { emptyStats, type ResolverStats } from './stats.js';
-import { WARMUP_MAX_MS, warmUp } from './warmup.js';
+import { warmUpInTwoPasses } from './warmup.js';
 import { releaseStartupMemory } from './startup-memory.js';
 import { startSingleOps } from './control/single.js';
 
@@ -73,18 +73,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
   // Before the listeners bind (and so before a node's /health goes up): compile the miss path.
   const warmQueries = o.resolution ? 0 : cfg.warmupQueries ?? DEFAULT_WARMUP_QUERIES;
   if (warmQueries > 0) {
-    // Two throwaway instances, one after the other: code optimised in the first is
-    // specialised on that instance's closures and objects and deoptimises when the
-    // next instance calls it with its own; the second pass optimises it again without
-    // them, so the real instance starts with code it can keep (29-40 deoptimisations
-    // in the first burst became 5-9; resolver/README.md, "First burst: what the
-    // warm-up's code is worth").
-    const w = await warmUp(cfg, Math.ceil(warmQueries / 2), log, startSingle);
-    // Both passes share the warm-up's time limit: a loaded box starts late by no more than one.
-    if (warmQueries > 1 && w.ms < WARMUP_MAX_MS) {
-      const w2 = await warmUp(cfg, Math.floor(warmQueries / 2), log, startSingle, WARMUP_MAX_MS - w.ms);
-      for (const k of ['sent', 'answered', 'noerror', 'nxdomain', 'other', 'upstream', 'ms'] as const) w[k] += w2[k];
-    }
+    const w = await warmUpInTwoPasses(cfg, warmQueries, log, startSingle);
     log(`warmed up: ${w.answered} of ${w.sent} synthetic queries answered in ${Math.round(w.ms)} ms (${w.noerror} NOERROR, ${w.nxdomain} NXDOMAIN, ${w.other} other; ${w.upstream} upstream queries)`);
     if (w.answered > 0 && w.upstream === 0) log('warm-up: no synthetic query reached the iterator; the first cold misses after start will be slow (resolver/warmup.ts)');
   }
