@@ -461,7 +461,7 @@ export class Front implements QueryHandler {
     const held = keepWatching ? this.stale.peek(p) : this.stale.settle(p);
     if (held === undefined) return false;
     const positive = held.entry.rcode === RCODE.NOERROR && held.entry.wire.readUInt16BE(6) > 0;
-    const e = this.stale.rearm(held.entry, now, (positive ? this.cache : this.negCache).slabs);
+    const e = this.stale.rearm(held.entry, now);
     this.storeAnswer(held.hash, e, positive, now);
     this.stale.served += waiters.length;
     this.answerWaiters(waiters, e, now);
@@ -535,7 +535,7 @@ export class Front implements QueryHandler {
       name, type, class: cls, rcode: res.rcode,
       answers: res.answers, authority: res.authority, additional: res.additional, ede: res.ede, ad: res.ad,
     };
-    return buildEntry(init, now, ttl, recordTtl, ttl > 0 ? (isPositive(res) ? this.cache : this.negCache).slabs : undefined);
+    return buildEntry(init, now, ttl, recordTtl);
   }
 
   /** SERVFAIL for a resolution that failed or overran; never cached. */

@@ -73,7 +73,7 @@ function fillAnswers(n: number): AccountingFigures {
   for (let i = 0; i < n; i++) {
     const { msg } = reply(i);
     const q = msg.questions[0];
-    const e = buildEntry({ name: q.name, type: q.type, class: q.class, rcode: msg.rcode, answers: msg.answers, authority: msg.authority, additional: [] }, 1000, 3600, undefined, cache.slabs);
+    const e = buildEntry({ name: q.name, type: q.type, class: q.class, rcode: msg.rcode, answers: msg.answers, authority: msg.authority, additional: [] }, 1000, 3600);
     cache.store(i, e, 1000);
   }
   const grown = heapNow() - before;

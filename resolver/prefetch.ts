@@ -22,7 +22,6 @@ export class Prefetcher {
   /** Refreshes started (the cachePrefetches metric). */
   started = 0;
   private inflight = 0;
-  private readonly done = new WeakSet<AnswerEntry>();
 
   constructor(
     readonly enabled: boolean,
@@ -42,8 +41,8 @@ export class Prefetcher {
   due(e: AnswerEntry): boolean {
     if (!this.enabled || this.inflight >= this.maxInflight) return false;
     if (e.rcode !== RCODE.NOERROR && e.rcode !== RCODE.NXDOMAIN) return false;
-    if (StaleAnswers.isStale(e) || this.done.has(e)) return false;
-    this.done.add(e);
+    if (StaleAnswers.isStale(e) || e.prefetched) return false;
+    e.markPrefetched();
     return true;
   }
 

@@ -23,17 +23,17 @@ function filledCache(now: number): AnswerCache {
   const c = new AnswerCache(1 << 20);
   const put = (name: string, type: number, e: ReturnType<typeof buildEntry>) => c.store(keyOf(name, type).hash, e, now);
   put('www.example.com.', A, buildEntry({ name: 'www.example.com.', type: A, class: 1, rcode: 0,
-    answers: [{ name: 'www.example.com.', type: A, class: 1, ttl: 300, rdata: ipv4ToBytes('192.0.2.1') }], authority: [], additional: [] }, now, 300, undefined, c.slabs));
+    answers: [{ name: 'www.example.com.', type: A, class: 1, ttl: 300, rdata: ipv4ToBytes('192.0.2.1') }], authority: [], additional: [] }, now, 300));
   put('alias.example.com.', A, buildEntry({ name: 'alias.example.com.', type: A, class: 1, rcode: 0,
     answers: [
       { name: 'alias.example.com.', type: CNAME, class: 1, ttl: 600, rdata: nameToWire('www.example.com.') },
       { name: 'www.example.com.', type: A, class: 1, ttl: 300, rdata: ipv4ToBytes('192.0.2.1') },
-    ], authority: [], additional: [] }, now, 300, undefined, c.slabs));
+    ], authority: [], additional: [] }, now, 300));
   const soa = encodeSoa({ mname: 'ns.example.com.', rname: 'h.example.com.', serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 60 });
   put('nx.example.com.', A, buildEntry({ name: 'nx.example.com.', type: A, class: 1, rcode: 3,
-    answers: [], authority: [{ name: 'example.com.', type: SOA, class: 1, ttl: 60, rdata: soa }], additional: [] }, now, 60, undefined, c.slabs));
+    answers: [], authority: [{ name: 'example.com.', type: SOA, class: 1, ttl: 60, rdata: soa }], additional: [] }, now, 60));
   put('ede.example.com.', A, buildEntry({ name: 'ede.example.com.', type: A, class: 1, rcode: 2,
-    answers: [], authority: [], additional: [], ede: { code: 22, text: 'no reachable authority' } }, now, 2, undefined, c.slabs));
+    answers: [], authority: [], additional: [], ede: { code: 22, text: 'no reachable authority' } }, now, 2));
   return c;
 }
 

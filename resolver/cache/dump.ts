@@ -253,15 +253,12 @@ export function loadIntoCache(target: AnswerCache | ((wire: Buffer) => AnswerCac
     if (readQuery(query, q, key) !== QS.OK) { expired++; continue; }
     const n = d.wire.length + 2 * shape.ttlOffsets.length;
     const cache = typeof target === 'function' ? target(d.wire) : target;
-    const slabs = cache.slabs;
-    slabs.alloc(n);
-    const buf = slabs.buffer;
-    const at = slabs.offset;
-    d.wire.copy(buf, at);
-    let w = at + d.wire.length;
+    const buf = Buffer.allocUnsafe(n);
+    d.wire.copy(buf, 0);
+    let w = d.wire.length;
     for (const off of shape.ttlOffsets) { buf[w++] = off >> 8; buf[w++] = off & 0xff; }
     const inserted = Math.floor(nowMs) - d.ageMs - passed;
-    const e = new AnswerEntry(buf, at, buf === slabs.current ? slabs.generation : -1, d.wire.length, shape.qEnd, shape.addStart,
+    const e = new AnswerEntry(buf, 0, d.wire.length, shape.qEnd, shape.addStart,
       shape.arCount, shape.ttlOffsets.length, d.wire[3] & 0x0f, inserted, Math.floor(nowMs) + left, d.ede);
     cache.store(q.keyHash, e, nowMs);
     loaded++;

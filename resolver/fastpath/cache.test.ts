@@ -3,8 +3,9 @@ import { TYPE } from '../../dns/constants.js';
 import { buildQuery } from '../../dns/message.js';
 import { rdataFromText } from '../../dns/rdata.js';
 import { MAX_KEY_LEN, QueryInfo, readQuery } from '../listener/query.js';
-import { AnswerCache } from './cache.js';
+import { AnswerCache, INDEX_OVERHEAD } from './cache.js';
 import { buildEntry } from './entry.js';
+import { slabBytesFor } from './slab.js';
 
 const entry = (name: string, now: number, ttl: number, n = 1) => buildEntry({
   name, type: TYPE.A, class: 1, rcode: 0,
@@ -82,33 +83,86 @@ describe('AnswerCache', () => {
     expect(c.entries).toBe(0);
   });
 
-  it('counts entries and bytes', () => {
+  it('counts entries and bytes: its slabs as allocated plus the index', () => {
     const c = new AnswerCache(1 << 20);
     const e = entry('a.example', 0, 60);
     c.store(keyOf('a.example').hash, e, 0);
     expect(c.entries).toBe(1);
-    expect(c.bytes).toBe(e.size);
+    expect(c.bytes).toBe(slabBytesFor(1 << 20) + INDEX_OVERHEAD);
+    c.store(keyOf('b.example').hash, entry('b.example', 0, 60), 0);
+    expect(c.bytes).toBe(slabBytesFor(1 << 20) + 2 * INDEX_OVERHEAD);
+  });
+
+  it('keeps what it stored when the caller reuses its buffer, and hands out entries no later store changes', () => {
+    const c = new AnswerCache(64 * 1024);
+    const k = keyOf('a.example');
+    const e = entry('a.example', 0, 300);
+    const before = Buffer.from(e.wire);
+    c.store(k.hash, e, 0);
+    e.slab.fill(0xee);
+    const got = c.lookup(k.hash, k.key, k.len, 0)!;
+    expect(got.wire.equals(before)).toBe(true);
+    // Fill the cache many times over: the entry in hand keeps its bytes.
+    for (let i = 0; i < 5000; i++) c.store(keyOf(`x${i}.example`).hash, entry(`x${i}.example`, 0, 300), 0);
+    expect(c.lookup(k.hash, k.key, k.len, 0)).toBeUndefined();
+    expect(got.wire.equals(before)).toBe(true);
+    expect(got.ttlOffset(0)).toBe(got.qEnd + 6);
+  });
+
+  it('keeps the variant, flags, stale origin and EDE of what it stores', () => {
+    const c = new AnswerCache(1 << 20);
+    const k = keyOf('s.example');
+    const e = buildEntry({ name: 's.example', type: TYPE.A, class: 1, rcode: 0,
+      answers: [{ name: 's.example', type: TYPE.A, class: 1, ttl: 30, rdata: rdataFromText(TYPE.A, '192.0.2.9') }], authority: [], additional: [],
+      ede: { code: 3, text: 'stale' } }, 5000, 30);
+    e.variant = 3;
+    e.stale = true;
+    e.originMs = 1234;
+    c.store(k.hash, e, 5000);
+    expect(c.lookup(k.hash, k.key, k.len, 5000, 0)).toBeUndefined();
+    const got = c.lookup(k.hash, k.key, k.len, 5000, 3)!;
+    expect(got).toMatchObject({ variant: 3, stale: true, originMs: 1234, insertedMs: 5000, expiresMs: 35_000, prefetched: false });
+    expect(got.ede!.equals(e.ede!)).toBe(true);
+    got.markPrefetched();
+    expect(c.lookup(k.hash, k.key, k.len, 5001, 3)!.prefetched).toBe(true);
+    expect(c.peek(k.hash)!.touchedMs).toBe(5000);
   });
 });
 
-describe('AnswerCache slab memory', () => {
-  it('moves a hot entry out of an old slab on use, keeping its bytes', () => {
-    const c = new AnswerCache(64 << 20);
-    const k = keyOf('hot.example');
-    const slabEntry = (name: string) => buildEntry({
-      name, type: TYPE.A, class: 1, rcode: 0,
-      answers: [{ name, type: TYPE.A, class: 1, ttl: 86_400, rdata: rdataFromText(TYPE.A, '192.0.2.1') }], authority: [], additional: [],
-    }, 0, 86_400, (t) => t, c.slabs);
-    const hot = slabEntry('hot.example');
-    c.store(k.hash, hot, 0);
-    const before = Buffer.from(hot.wire);
-    const firstSlab = hot.slab;
-    expect(hot.generation).toBe(0);
-    for (let i = 0; c.slabs.generation < 9; i++) c.store(keyOf(`f${i}.example`).hash, slabEntry(`f${i}.example`), 0);
-    expect(c.lookup(k.hash, k.key, k.len, 2000)).toBe(hot);
-    expect(hot.slab).not.toBe(firstSlab);
-    expect(hot.generation).toBe(c.slabs.generation);
-    expect(hot.wire.equals(before)).toBe(true);
-    expect(hot.ttlOffset(0)).toBe(hot.qEnd + 6);
+describe('AnswerCache eviction', () => {
+  const one = (name: string) => entry(name, 0, 86_400);
+  it('evicts the oldest slab first, but a record used since moves to the newest slab and stays', () => {
+    const c = new AnswerCache(256 * 1024);
+    const hot = keyOf('hot.example');
+    const cold = keyOf('cold.example');
+    c.store(hot.hash, one('hot.example'), 0);
+    c.store(cold.hash, one('cold.example'), 0);
+    const wire = Buffer.from(c.lookup(hot.hash, hot.key, hot.len, 0)!.wire);
+    let t = 0;
+    for (let i = 0; i < 20_000; i++) {
+      c.store(keyOf(`f${i}.example`).hash, one(`f${i}.example`), t);
+      // Used about once a second of clock time, as a popular name is.
+      if (i % 100 === 0) { t += 1001; expect(c.lookup(hot.hash, hot.key, hot.len, t)).toBeDefined(); }
+    }
+    expect(c.bytes).toBeLessThanOrEqual(256 * 1024);
+    expect(c.lookup(cold.hash, cold.key, cold.len, t)).toBeUndefined();
+    const got = c.lookup(hot.hash, hot.key, hot.len, t)!;
+    expect(got.wire.equals(wire)).toBe(true);
+    expect((c as unknown as { index: Map<number, number> }).index.size).toBe(c.entries);
+    // Every entry the index holds is found, and all() lists each once.
+    const listed = [...c.all()];
+    expect(listed.length).toBe(c.entries);
+    expect(new Set(listed.map(([h]) => h)).size).toBe(listed.length);
+  });
+
+  it('lists entries newest first, and forgets deleted ones', () => {
+    const c = new AnswerCache(1 << 20);
+    for (const n of ['a', 'b', 'c']) c.store(keyOf(`${n}.example`).hash, one(`${n}.example`), 0);
+    c.delete(keyOf('b.example').hash);
+    expect([...c.all()].map(([, e]) => e.wire.subarray(13, 14).toString())).toEqual(['c', 'a']);
+    c.clear();
+    expect(c.entries).toBe(0);
+    expect(c.bytes).toBe(0);
+    expect([...c.all()]).toEqual([]);
   });
 });

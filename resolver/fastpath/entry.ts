@@ -11,15 +11,13 @@
 import { FLAG, TYPE } from '../../dns/constants.js';
 import { encodeMessage, type ResourceRecord } from '../../dns/message.js';
 import { lowerName } from '../../dns/name.js';
-import type { SlabAllocator } from './slab.js';
+import { FLAG_PREFETCHED, H } from './slab.js';
 
 export class AnswerEntry {
   constructor(
     /** Buffer holding the bytes: the message at [start, start+len), then 2 bytes per TTL offset. */
     public slab: Buffer,
     public start: number,
-    /** Slab generation (cache.ts moves hot entries out of old slabs); -1 when not in a slab. */
-    public generation: number,
     /** Message length. */
     readonly len: number,
     /** Offset just after the question (header + name + type + class). */
@@ -27,7 +25,7 @@ export class AnswerEntry {
     /** Offset where the additional section starts (len when it is empty). */
     readonly addStart: number,
     readonly arCount: number,
-    /** Number of TTL fields; their offsets (ascending) follow the message in the slab. */
+    /** Number of TTL fields; their offsets (ascending) follow the message. */
     readonly ttlCount: number,
     readonly rcode: number,
     /** Clock reading (whole ms) when the answer was built; TTLs count down from here. */
@@ -36,33 +34,32 @@ export class AnswerEntry {
     readonly expiresMs: number,
     /** An Extended DNS Error option (code, length, data) for clients that speak EDNS, or null. */
     readonly ede: Buffer | null,
-  ) {
-    this.wire = slab.subarray(start, start + len);
-  }
-
-  /** The stored message: a view into the slab (TypedArray.set from it is the cheapest copy). */
-  wire: Buffer;
+  ) {}
 
   /** DNSSEC answer variant (DO/CD/AD of the client it was made for; 0 when validation is off). */
   variant = 0;
 
-  /** Last time (ms) a hit refreshed this entry's place in the LRU order (cache.ts). */
+  /** Last time (ms) a hit refreshed this entry's place in the eviction order (cache.ts). */
   touchedMs = 0;
 
-  /** Points the entry at a new home for its bytes (cache.ts moves hot entries out of old slabs). */
-  move(slab: Buffer, start: number, generation: number): void {
-    this.slab = slab;
-    this.start = start;
-    this.generation = generation;
-    this.wire = slab.subarray(start, start + this.len);
+  /** A serve-stale copy (stale/serve-stale.ts): TTLs rewritten, EDE 3. */
+  stale = false;
+
+  /** For a stale copy: when the real data it was made from expired (ms). */
+  originMs = 0;
+
+  /** A background refresh has been started for it (prefetch.ts): at most one per stored answer. */
+  prefetched = false;
+
+  /** Read from the answer cache: the record's header (slab.ts) sits just before `start`. */
+  resident = false;
+
+  /** The stored message (a view made on each read: callers outside the hit path use it). */
+  get wire(): Buffer {
+    return this.slab.subarray(this.start, this.start + this.len);
   }
 
-  /** Bytes this entry accounts for in the cache's byte bound (its bytes plus object overhead). */
-  get size(): number {
-    return this.len + 2 * this.ttlCount + (this.ede ? this.ede.length : 0) + ENTRY_OVERHEAD;
-  }
-
-  /** Bytes stored in the slab (message and TTL offsets). */
+  /** Bytes of the message and TTL offsets. */
   get storedBytes(): number {
     return this.len + 2 * this.ttlCount;
   }
@@ -72,14 +69,13 @@ export class AnswerEntry {
     const p = this.start + this.len + 2 * i;
     return (this.slab[p] << 8) | this.slab[p + 1];
   }
-}
 
-/**
- * Memory per entry beyond its stored bytes, measured with node --expose-gc on
- * 100k entries: the entry object and its view, lru-cache's slots, the hash index
- * and slab alignment. Keeps maxBytes close to what the process really spends.
- */
-export const ENTRY_OVERHEAD = 440;
+  /** Marks that a refresh started, in the cache's copy too, so later hits do not start another. */
+  markPrefetched(): void {
+    this.prefetched = true;
+    if (this.resident) this.slab[this.start - H.SIZE + H.FLAGS] |= FLAG_PREFETCHED;
+  }
+}
 
 export interface AnswerInit {
   /** Question as asked (any case); stored lower-cased. */
@@ -99,11 +95,11 @@ export interface AnswerInit {
 
 /**
  * Encodes an answer once. `ttlSeconds` is how long it may be served; `recordTtl`
- * maps each record's TTL (clamps). Answers meant for the cache pass `slabs` so their
- * bytes go to slab memory; one-off answers (local, SERVFAIL) get a plain buffer.
+ * maps each record's TTL (clamps). The entry gets a buffer of its own; the answer
+ * cache copies what it keeps into its slabs (cache.ts).
  * Throws WireError TOO_BIG above 65535 bytes.
  */
-export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, recordTtl: (ttl: number) => number = (t) => t, slabs?: SlabAllocator): AnswerEntry {
+export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, recordTtl: (ttl: number) => number = (t) => t): AnswerEntry {
   const qname = lowerName(a.name);
   const fix = (rr: ResourceRecord): ResourceRecord => ({
     name: rr.name.length === qname.length && lowerName(rr.name) === qname ? qname : rr.name,
@@ -138,22 +134,11 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
   const insertedMs = Math.floor(nowMs);
   const expiresMs = ttlSeconds > 0 ? insertedMs + ttlSeconds * 1000 : insertedMs;
   const n = wire.length + 2 * ttlOffsets.length;
-  let buf: Buffer;
-  let at: number;
-  let generation = -1;
-  if (slabs) {
-    slabs.alloc(n);
-    buf = slabs.buffer;
-    at = slabs.offset;
-    if (buf === slabs.current) generation = slabs.generation;
-  } else {
-    buf = Buffer.allocUnsafe(n);
-    at = 0;
-  }
-  wire.copy(buf, at);
-  let w = at + wire.length;
+  const buf = Buffer.allocUnsafe(n);
+  wire.copy(buf, 0);
+  let w = wire.length;
   for (const off of ttlOffsets) { buf[w++] = off >> 8; buf[w++] = off & 0xff; }
-  return new AnswerEntry(buf, at, generation, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
+  return new AnswerEntry(buf, 0, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
 }
 
 /** EDE options made so far, by code and text (see edeOption). */
@@ -253,8 +238,7 @@ export function render(e: AnswerEntry, query: Buffer, opt: Buffer | null, limit:
     }
   }
   const out = Buffer.allocUnsafe(prefix + body + optLen);
-  if (body === len) out.set(e.wire, prefix);
-  else out.set(e.wire.subarray(0, body), prefix);
+  src.copy(out, prefix, base, base + body);
   // Header: the client's ID; RD and CD echoed; TC when cut.
   out[prefix] = query[0];
   out[prefix + 1] = query[1];

@@ -28,7 +28,6 @@
 import { ChurnMap } from '../../common/churn-map.js';
 import { RCODE } from '../../dns/constants.js';
 import { AnswerEntry } from '../fastpath/entry.js';
-import type { SlabAllocator } from '../fastpath/slab.js';
 
 export interface ServeStaleSettings {
   /** Serve expired answers when the authorities fail (RFC 8767). */
@@ -72,8 +71,6 @@ export class StaleAnswers {
   readonly s: ServeStaleSettings;
   /** Stale answers sent (the cacheStale metric). */
   served = 0;
-  /** Original expiry of each re-armed copy, so max_stale counts from the real data's expiry. */
-  private readonly origin = new WeakMap<AnswerEntry, number>();
   /** By wait-group id; a ChurnMap, so an answered group's objects die young (common/churn-map.ts). */
   private readonly pending = new ChurnMap<number, Pending>();
 
@@ -90,13 +87,14 @@ export class StaleAnswers {
   usable(e: AnswerEntry | undefined, nowMs: number): AnswerEntry | undefined {
     if (e === undefined || !this.s.enabled) return undefined;
     if (e.rcode !== RCODE.NOERROR && e.rcode !== RCODE.NXDOMAIN) return undefined;
-    const expired = this.origin.get(e) ?? e.expiresMs;
+    // A re-armed copy counts max_stale from the real data's expiry.
+    const expired = e.stale ? e.originMs : e.expiresMs;
     return nowMs < expired + this.s.maxStaleS * 1000 ? e : undefined;
   }
 
   /** True for the re-armed stale copies (the fast path counts their hits as stale answers). */
   static isStale(e: AnswerEntry): boolean {
-    return e.ede === STALE_EDE;
+    return e.stale;
   }
 
   /**
@@ -129,27 +127,23 @@ export class StaleAnswers {
 
   /**
    * A copy of `e` to serve and cache: every TTL `reply_ttl`, EDE 3, kept for
-   * `recheck_interval` seconds from `nowMs`. Its bytes go to `slabs` like any
-   * cached answer.
+   * `recheck_interval` seconds from `nowMs`, in a buffer of its own (the cache
+   * stores a copy).
    */
-  rearm(e: AnswerEntry, nowMs: number, slabs: SlabAllocator): AnswerEntry {
+  rearm(e: AnswerEntry, nowMs: number): AnswerEntry {
     const n = e.storedBytes;
-    slabs.alloc(n);
-    const buf = slabs.buffer;
-    const at = slabs.offset;
-    e.slab.copy(buf, at, e.start, e.start + n);
+    const buf = Buffer.allocUnsafe(n);
+    e.slab.copy(buf, 0, e.start, e.start + n);
     const ttl = this.s.replyTtl;
-    for (let i = 0; i < e.ttlCount; i++) {
-      const off = at + e.ttlOffset(i);
-      buf.writeUInt32BE(ttl, off);
-    }
+    for (let i = 0; i < e.ttlCount; i++) buf.writeUInt32BE(ttl, e.ttlOffset(i));
     const insertedMs = Math.floor(nowMs);
     const copy = new AnswerEntry(
-      buf, at, buf === slabs.current ? slabs.generation : -1, e.len, e.qEnd, e.addStart, e.arCount, e.ttlCount, e.rcode,
+      buf, 0, e.len, e.qEnd, e.addStart, e.arCount, e.ttlCount, e.rcode,
       insertedMs, insertedMs + this.s.recheckS * 1000, STALE_EDE,
     );
     copy.variant = e.variant;
-    this.origin.set(copy, this.origin.get(e) ?? e.expiresMs);
+    copy.stale = true;
+    copy.originMs = e.stale ? e.originMs : e.expiresMs;
     return copy;
   }
 
