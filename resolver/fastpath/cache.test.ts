@@ -155,6 +155,23 @@ describe('AnswerCache eviction', () => {
     expect(new Set(listed.map(([h]) => h)).size).toBe(listed.length);
   });
 
+  it('gives back slabs whose records were all replaced or deleted, without waiting for its bound', () => {
+    // A flood's negative answers under the per-zone cap: each new one deletes an older one.
+    const c = new AnswerCache(16 << 20);
+    const slab = slabBytesFor(16 << 20);
+    const kept: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const h = keyOf(`r${i}.flood.example`).hash;
+      c.store(h, one(`r${i}.flood.example`), 0);
+      kept.push(h);
+      if (kept.length > 200) c.delete(kept.shift()!);
+    }
+    expect(c.entries).toBe(200);
+    // 20k records of ~100 bytes fill ~30 slabs; only the last few hold live records.
+    expect(c.bytes).toBeLessThanOrEqual(4 * slab + 200 * INDEX_OVERHEAD);
+    for (const h of kept.slice(-5)) expect(c.peek(h)).toBeDefined();
+  });
+
   it('lists entries newest first, and forgets deleted ones', () => {
     const c = new AnswerCache(1 << 20);
     for (const n of ['a', 'b', 'c']) c.store(keyOf(`${n}.example`).hash, one(`${n}.example`), 0);

@@ -8,8 +8,9 @@
 // the space left by replaced or relocated ones, the unwritten end of the newest
 // slab) plus the index.
 //
-// Eviction is by slab, oldest first: when the bound is reached the oldest slab
-// leaves the ring and its records leave the index. A hit refreshes its record at
+// Eviction is by slab, oldest first: when the bound is reached, or when the oldest
+// slab holds no record the index still points to (each slab counts its live
+// bytes), it leaves the ring and its records leave the index. A hit refreshes its record at
 // most once a second; if the record then sits in the older half of the ring it is
 // copied to the newest slab, so an answer that is used survives and one that is not
 // goes with its slab (a second-chance FIFO: the LRU order to within half a ring).
@@ -64,7 +65,7 @@ export class AnswerCache {
     const expires = inserted + s.u32[(off + H.EXPIRES) >> 2];
     if (nowMs >= expires) {
       // Kept a while for serve-stale; the byte bound and eviction order still apply to it.
-      if (nowMs >= expires + this.keepExpiredMs) this.index.delete(hash);
+      if (nowMs >= expires + this.keepExpiredMs) this.delete(hash);
       return undefined;
     }
     if (nowMs - (inserted + s.u32[(off + H.TOUCHED) >> 2]) >= TOUCH_INTERVAL_MS) {
@@ -107,6 +108,9 @@ export class AnswerCache {
     const loc = this.reserve(n);
     const d = ring.slabAt(loc)!;
     s.buf.copy(d.buf, ring.offsetOf(loc), off, off + n);
+    // The old copy is dead (if its slab was not just evicted to make room).
+    if (this.index.get(hash) !== undefined) s.live -= n;
+    d.live += n;
     this.index.set(hash, loc);
     this.trim();
     // The trim may have evicted the newest record's slab only if the bound is below one slab.
@@ -118,11 +122,9 @@ export class AnswerCache {
     if (e.expiresMs <= nowMs) return;
     const edeLen = e.ede === null ? 0 : e.ede.length;
     const n = recordBytes(e.len, e.ttlCount, edeLen);
-    if (n > this.maxRecordBytes) {
-      // Too big to keep: an older answer to the same question must not stay in its place.
-      this.index.delete(hash);
-      return;
-    }
+    // What was stored under this hash is replaced (or, if the new one is too big to keep, dropped).
+    this.delete(hash);
+    if (n > this.maxRecordBytes) return;
     const loc = this.reserve(n);
     const s = this.ring.slabAt(loc)!;
     const off = this.ring.offsetOf(loc);
@@ -147,6 +149,7 @@ export class AnswerCache {
     const body = e.storedBytes;
     e.slab.copy(b, off + H.SIZE, e.start, e.start + body);
     if (e.ede !== null) e.ede.copy(b, off + H.SIZE + body);
+    s.live += n;
     this.index.set(hash, loc);
     this.trim();
   }
@@ -159,6 +162,10 @@ export class AnswerCache {
 
   /** Drops whatever is stored under `hash` (its bytes go with their slab). */
   delete(hash: number): void {
+    const loc = this.index.get(hash);
+    if (loc === undefined) return;
+    const s = this.ring.slabAt(loc)!;
+    s.live -= recordSize(s, this.ring.offsetOf(loc));
     this.index.delete(hash);
   }
 
@@ -197,9 +204,14 @@ export class AnswerCache {
     return ring.reserve(n);
   }
 
-  /** Evicts the oldest slabs while the cache is over its bound (never the one being written). */
+  /**
+   * Evicts the oldest slabs while the cache is over its bound, or while the oldest
+   * holds nothing live (a flood's negative answers, replaced under the per-zone cap,
+   * must not keep the cache at its bound). Never the only slab.
+   */
   private trim(): void {
-    while (this.bytes > this.maxBytes && this.ring.count > 1) this.evictOldest();
+    const ring = this.ring;
+    while (ring.count > 1 && (this.bytes > this.maxBytes || ring.oldest()!.live === 0)) this.evictOldest();
   }
 
   private evictOldest(): void {

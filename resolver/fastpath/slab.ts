@@ -48,6 +48,8 @@ export class Slab {
   readonly f64: Float64Array;
   /** Bytes written so far. */
   used = 0;
+  /** Bytes of the records the index still points to (the rest was replaced, moved or deleted). */
+  live = 0;
 
   constructor(readonly buf: Buffer, readonly generation: number, readonly slot: number) {
     const ab = buf.buffer;

@@ -51,7 +51,9 @@ export const EDE_STALE_ANSWER = 3;
 
 /**
  * The EDE option (code 15, length 2, info code 3, no text) carried by every stale
- * answer. One shared buffer: an entry is stale exactly when its `ede` is this one.
+ * answer. Whether an entry is a stale copy is its `stale` flag (kept in the answer
+ * cache's record header), not this buffer's identity: the cache hands out views of
+ * its own copy.
  */
 export const STALE_EDE: Buffer = Buffer.from([0, 15, 0, 2, 0, EDE_STALE_ANSWER]);
 
