@@ -24,11 +24,16 @@ export type ResponseKind =
   /** DNAME substitution overflowed (RFC 6672): pass YXDOMAIN on. */
   | 'yxdomain';
 
-export function classifyResponse(msg: Message, s: Scrubbed, zone: string): ResponseKind {
+/**
+ * `rdSet`: the question went out with RD=1 (the last resort for servers that proved
+ * recursion-lame, see Iterator): a recursive answer is then what was asked for, not
+ * a sign of lameness.
+ */
+export function classifyResponse(msg: Message, s: Scrubbed, zone: string, rdSet = false): ResponseKind {
   const aa = (msg.flags & FLAG.AA) !== 0;
   const ra = (msg.flags & FLAG.RA) !== 0;
   // A recursive server answering for a zone it does not serve: data without AA, RA set.
-  const recursiveLame = ra && !aa;
+  const recursiveLame = ra && !aa && !rdSet;
   switch (msg.rcode) {
     case RCODE.REFUSED: case RCODE.NOTAUTH:
       return 'lame';
@@ -61,6 +66,9 @@ export function classifyResponse(msg: Message, s: Scrubbed, zone: string): Respo
   if (s.soa) return 'nodata';
   // A chain that ended inside the zone without the data or a proof: ask for the target.
   if (s.answers.length) return 'cname';
+  // A referral upwards (an NS set for an ancestor of the zone, no SOA) says the server
+  // does not serve the zone, AA or not: some servers are lame for one type only.
+  if (hasNsAbove(msg, zone)) return 'lame';
   if (aa) return 'nodata';
   // Without AA, judge the raw message (scrubbing has removed what is out of the zone):
   // an NS set at or above the zone we asked is a referral to the same zone or upward,
@@ -69,6 +77,12 @@ export function classifyResponse(msg: Message, s: Scrubbed, zone: string): Respo
   // Otherwise an empty NOERROR is NODATA even without AA, as unbound and Knot Resolver
   // take it (servers that leave AA off, or the type asked does not exist at the name).
   return 'nodata';
+}
+
+/** True if the authority section holds an NS record whose owner is a strict ancestor of `zone`. */
+function hasNsAbove(msg: Message, zone: string): boolean {
+  for (const r of msg.authority) if (r.type === TYPE.NS && isSubdomain(zone, r.name) && !isSubdomain(r.name, zone)) return true;
+  return false;
 }
 
 /** True if the authority section holds an NS record whose owner is `zone` or an ancestor of it. */

@@ -36,6 +36,12 @@ export interface DelegationPoint {
   abort: Canceller | undefined;
   /** The parent side's addresses have been added (last resort, once). */
   parentSideAdded: boolean;
+  /**
+   * Servers that answered as recursive servers (RA, no AA), in order: once nothing
+   * else is left, each is asked once more with RD=1 and its answer taken (as
+   * unbound does with servers it marked rec-lame).
+   */
+  recLame?: string[];
   /** Set when the servers are forwarders (resolver/forward/): asked with RD=1 on their own ports. */
   forward?: { zone: { zone: string; first: boolean }; ports: Map<string, number> };
 }
@@ -57,6 +63,8 @@ export interface SentQuery {
   sentAtMs: number;
   /** Past its RTO: only listening for a late answer. */
   lingering: boolean;
+  /** Sent with RD=1 (forwarders, and the recursion-lame last resort). */
+  rd: boolean;
   promise: Promise<UpstreamOutcome>;
 }
 

@@ -23,7 +23,7 @@
 // sub-questions; it is the resolver's only deadline (the front has none).
 
 import { performance } from 'node:perf_hooks';
-import { CLASS, RCODE, TYPE } from '../../dns/constants.js';
+import { CLASS, FLAG, RCODE, TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameEquals, parentName } from '../../dns/name.js';
 import { rdataName } from '../../dns/rdata.js';
@@ -104,7 +104,7 @@ interface Task {
   referrals: number;
   dp?: DelegationPoint;
   /** The response being handled, who sent it, and the question it answers. */
-  response?: { msg: Message; address: string; edns: boolean; asked: AskedQuestion };
+  response?: { msg: Message; address: string; edns: boolean; asked: AskedQuestion; rd: boolean };
   /** The state a response goes to: handleResponse, or primeResponse for the priming resolution. */
   onResponse: 'handleResponse' | 'primeResponse';
   result?: ResolveResult;
@@ -353,12 +353,19 @@ export class Iterator {
           address ??= selectAddress(dp, infra, true, families);
           if (address !== undefined) edns = !infra.noEdns(address);
         }
+        let rd = dp.forward !== undefined;
         if (address === undefined) {
           // Out of addresses: look up NS names that have none (even with queries still
           // listening: the servers we have may be dead), then wait for what is in flight.
           if (await this.lookupTargets(t, dp)) continue;
-          if (dp.sent.length === 0) return this.failNoAuthority(t, dp);
-        } else {
+          if (dp.sent.length === 0) {
+            // Only servers that answered as recursive servers are left: ask one with RD=1.
+            address = dp.recLame?.shift();
+            if (address === undefined) return this.failNoAuthority(t, dp);
+            rd = true;
+          }
+        }
+        if (address !== undefined) {
           if (t.budget.queries >= t.budget.maxQueries) {
             infra.releaseProbe(address);
             if (dp.sent.length === 0) return this.fail(t, `more than ${t.budget.maxQueries} upstream queries`, EDE.OTHER);
@@ -371,9 +378,9 @@ export class Iterator {
             dp.abort ??= new Canceller();
             const asked = this.questionFor(t);
             const q: SentQuery = {
-              address, asked, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false,
+              address, asked, edns, rtoMs, timeoutMs, sentAtMs: this.d.now(), lingering: false, rd,
               promise: upstream.query({
-                address, port: dp.forward?.ports.get(address) ?? cfg.upstream.port, rd: dp.forward !== undefined, name: asked.name, type: asked.type, class: asked.class,
+                address, port: dp.forward?.ports.get(address) ?? cfg.upstream.port, rd, name: asked.name, type: asked.type, class: asked.class,
                 timeoutMs, lingerMs: Math.max(0, Math.floor(leftMs - timeoutMs)), signal: dp.abort.signal,
                 tcpTimeoutMs: Math.max(1, Math.ceil(Math.min(cfg.upstream.timeoutMs, leftMs))), edns, zone: dp.zone,
               }),
@@ -391,7 +398,7 @@ export class Iterator {
       if (dp.current === q) dp.current = undefined;
       if (out.kind === 'answer') {
         infra.onAnswer(q.address, out.rttMs);
-        t.response = { msg: out.msg, address: q.address, edns: q.edns, asked: q.asked };
+        t.response = { msg: out.msg, address: q.address, edns: q.edns, asked: q.asked, rd: q.rd };
         return t.onResponse;
       }
       if (out.kind === 'timeout') {
@@ -435,13 +442,13 @@ export class Iterator {
    * QUERY_TARGETS after a lame or failing server.
    */
   private processHandleResponse(t: Task): IteratorState {
-    const { address, edns, asked } = t.response!;
+    const { address, edns, asked, rd } = t.response!;
     const dp = t.dp!;
     const msg = dp.forward ? forwardedView(t.response!.msg) : t.response!.msg;
     t.response = undefined;
     const { cache, infra, stats, cfg } = this.d;
     const s = scrubResponse(msg, asked, dp.zone, { looseGlue: !cfg.upstream.hardenGlue });
-    const kind = classifyResponse(msg, s, dp.zone);
+    const kind = classifyResponse(msg, s, dp.zone, rd && !dp.forward);
     const aa = (msg.flags & 0x0400) !== 0;
 
     // A reply to a minimised question is read by handleMinimised, except a referral
@@ -456,6 +463,7 @@ export class Iterator {
         stats.upstreamErrors++;
         infra.markLame(address, dp.zone);
         dp.tries.set(address, Infinity);
+        if (!rd && isRecursiveAnswer(msg)) (dp.recLame ??= []).push(address);
         return 'queryTargets';
       case 'formerr':
         stats.upstreamErrors++;
@@ -856,4 +864,9 @@ function shuffle<T>(a: T[], random: () => number): T[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
+}
+
+/** A recursive server's reply to a question sent without RD: RA set, AA clear, data or a negative answer. */
+function isRecursiveAnswer(msg: Message): boolean {
+  return (msg.flags & FLAG.RA) !== 0 && (msg.flags & FLAG.AA) === 0 && (msg.rcode === RCODE.NOERROR || msg.rcode === RCODE.NXDOMAIN);
 }

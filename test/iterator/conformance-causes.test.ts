@@ -10,6 +10,11 @@
 //   F  a priming answer without glue falls back to the hints, never re-primes;
 //   G  harden_glue off uses out-of-bailiwick glue for its delegation only;
 //   H  ipv6 off: no AAAA asked for NS names, no IPv6 server queried.
+// And two causes found with Deckard scenarios outside its lists:
+//   I  a zone whose servers all answer as recursive servers (RA, no AA) is still
+//      answered: each is asked once more with RD=1 (iter_reclame_two);
+//   J  an AA reply with no answer and an NS set for an ancestor of the zone (an
+//      upward referral) is a lame server, not NODATA (iter_lame_aaaa).
 // Servers on 127.20.13.x (and ::1 for H). QNAME minimisation off unless said.
 
 import dgram from 'node:dgram';
@@ -83,6 +88,10 @@ const scripts: ServerScript[] = [
       // H: one server with only an IPv6 address, one whose name has no A (AAAA would be asked), one good.
       { name: 'h.test', subdomain: true, reply: ns6 },
       { name: 'hx.test', subdomain: true, reply: referral('hx.test', [['ns.hx.test.', ip(41)]]) },
+      // I: two servers, both recursive servers that do not serve the zone.
+      { name: 'rl.test', subdomain: true, reply: referral('rl.test', [['ns1.rl.test.', ip(70)], ['ns2.rl.test.', ip(71)]]) },
+      // J: a server lame for AAAA only.
+      { name: 'j.test', subdomain: true, reply: referral('j.test', [['ns.j.test.', ip(72)]]) },
     ],
   },
   ...spoofZones.map(({ v, zone, server }) => spoofServer(v, zone, server)),
@@ -138,6 +147,19 @@ const scripts: ServerScript[] = [
     ],
   },
   { address: ip(42), entries: [{ name: 'www.h.test', type: 'A', reply: { answer: ['www.h.test. 300 IN A 192.0.2.42'] } }] },
+  // I
+  ...[70, 71].map((n) => ({
+    address: ip(n),
+    entries: [{ name: 'www.rl.test', type: 'A', reply: { aa: false, ra: true, answer: ['www.rl.test. 300 IN A 192.0.2.70'], authority: ['rl.test. 300 IN NS ns1.rl.test.', 'rl.test. 300 IN NS ns2.rl.test.'] } }],
+  })),
+  // J
+  {
+    address: ip(72),
+    entries: [
+      { name: 'j.test', type: 'A', reply: { answer: ['j.test. 300 IN A 192.0.2.72'] } },
+      { name: 'j.test', type: 'AAAA', reply: { aa: true, authority: ['. 3600000 IN NS a.root-servers.net.', '. 3600000 IN NS b.root-servers.net.'] } },
+    ],
+  },
 ];
 
 const net = new ScriptedNet(PORT);
@@ -305,5 +327,28 @@ describe('H: ipv6 off', () => {
     // ns2.hx.test has no A: with IPv6 in use its AAAA would be asked.
     expect(seen().some((q) => q.name === 'ns2.hx.test' && q.type === TYPE.A)).toBe(true);
     expect(v6Seen).toEqual([]);
+  });
+});
+
+describe('I: servers that answer only as recursive servers (iter_reclame_two)', () => {
+  it('both are tried without RD and found lame; then one is asked with RD=1 and its answer is taken', async () => {
+    const h = iterator();
+    const seen = mark();
+    const r = await ask(h, 'www.rl.test');
+    expect(r.rcode).toBe(RCODE.NOERROR);
+    expect(rdatas(r.answers)).toEqual(['www.rl.test A 192.0.2.70']);
+    const asked = seen().filter((q) => q.name === 'www.rl.test' && (q.server === ip(70) || q.server === ip(71)));
+    expect(asked.filter((q) => !q.rd).map((q) => q.server).sort()).toEqual([ip(70), ip(71)]);
+    expect(asked.filter((q) => q.rd)).toHaveLength(1);
+    expect(asked.findIndex((q) => q.rd)).toBe(asked.length - 1);
+  });
+});
+
+describe('J: an AA upward referral is lame, not NODATA (iter_lame_aaaa)', () => {
+  it('A resolves; AAAA, answered AA with only the root\'s NS set, is SERVFAIL (the server is lame for the zone, not a NODATA to cache)', async () => {
+    const h = iterator();
+    expect(rdatas((await ask(h, 'j.test')).answers)).toEqual(['j.test A 192.0.2.72']);
+    const r = await ask(h, 'j.test', TYPE.AAAA);
+    expect(r.rcode).toBe(RCODE.SERVFAIL);
   });
 });
