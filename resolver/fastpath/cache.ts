@@ -56,11 +56,10 @@ export class AnswerCache {
    * served at `nowMs`.
    */
   lookup(hash: number, key: Uint8Array, keyLen: number, nowMs: number, variant = 0): AnswerEntry | undefined {
-    const loc = this.index.get(hash);
-    if (loc === undefined) return undefined;
+    const loc = this.find(hash, key, keyLen, variant);
+    if (loc < 0) return undefined;
     let s = this.ring.slabAt(loc)!;
     let off = this.ring.offsetOf(loc);
-    if (!matches(s, off, key, keyLen, variant)) return undefined;
     const inserted = s.f64[(off + H.INSERTED) >> 3];
     const expires = inserted + s.u32[(off + H.EXPIRES) >> 2];
     if (nowMs >= expires) {
@@ -84,15 +83,20 @@ export class AnswerCache {
    * miss path asks; a hit never returns an expired entry).
    */
   peekExpired(hash: number, key: Uint8Array, keyLen: number, nowMs: number, variant = 0): AnswerEntry | undefined {
-    const loc = this.index.get(hash);
-    if (loc === undefined) return undefined;
+    const loc = this.find(hash, key, keyLen, variant);
+    if (loc < 0) return undefined;
     const s = this.ring.slabAt(loc)!;
     const off = this.ring.offsetOf(loc);
-    if (!matches(s, off, key, keyLen, variant)) return undefined;
-    const inserted = s.f64[(off + H.INSERTED) >> 3];
-    const expires = inserted + s.u32[(off + H.EXPIRES) >> 2];
+    const expires = s.f64[(off + H.INSERTED) >> 3] + s.u32[(off + H.EXPIRES) >> 2];
     if (nowMs < expires || nowMs >= expires + this.keepExpiredMs) return undefined;
     return materialize(s, off);
+  }
+
+  /** The locator of the record stored for this question and variant, expired or not; -1 if none. */
+  private find(hash: number, key: Uint8Array, keyLen: number, variant: number): number {
+    const loc = this.index.get(hash);
+    if (loc === undefined) return -1;
+    return matches(this.ring.slabAt(loc)!, this.ring.offsetOf(loc), key, keyLen, variant) ? loc : -1;
   }
 
   /**
