@@ -23,7 +23,7 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { AnswerEntry, sharedEde } from '../fastpath/entry.js';
+import { AnswerEntry, sharedEde, withTtlOffsets } from '../fastpath/entry.js';
 import type { AnswerCache } from '../fastpath/cache.js';
 import { MAX_KEY_LEN, QS, QueryInfo, readQuery } from '../listener/query.js';
 
@@ -181,7 +181,7 @@ export function decodeDump(buf: Buffer): ParsedDump {
     p += ENTRY_HEADER;
     if (p + edeLen + wireLen > body.length) throw new DumpError(`entry ${i} of ${count} cut short`);
     // Copies: the entries outlive the file buffer only as long as the load takes.
-    // Shared, never a slice of Node's Buffer pool: a cached entry keeps it (fastpath/entry.ts, edeOption).
+    // Shared, never a slice of Node's Buffer pool: an entry held outside the cache keeps it (fastpath/entry.ts, edeOption).
     const ede = edeLen ? sharedEde(body.subarray(p, p + edeLen)) : null;
     p += edeLen;
     const wire = Buffer.from(body.subarray(p, p + wireLen));
@@ -251,14 +251,9 @@ export function loadIntoCache(target: AnswerCache | ((wire: Buffer) => AnswerCac
     query[2] = 0x01;
     query[5] = 1;
     if (readQuery(query, q, key) !== QS.OK) { expired++; continue; }
-    const n = d.wire.length + 2 * shape.ttlOffsets.length;
     const cache = typeof target === 'function' ? target(d.wire) : target;
-    const buf = Buffer.allocUnsafe(n);
-    d.wire.copy(buf, 0);
-    let w = d.wire.length;
-    for (const off of shape.ttlOffsets) { buf[w++] = off >> 8; buf[w++] = off & 0xff; }
     const inserted = Math.floor(nowMs) - d.ageMs - passed;
-    const e = new AnswerEntry(buf, 0, d.wire.length, shape.qEnd, shape.addStart,
+    const e = new AnswerEntry(withTtlOffsets(d.wire, shape.ttlOffsets), 0, d.wire.length, shape.qEnd, shape.addStart,
       shape.arCount, shape.ttlOffsets.length, d.wire[3] & 0x0f, inserted, Math.floor(nowMs) + left, d.ede);
     cache.store(q.keyHash, e, nowMs);
     loaded++;

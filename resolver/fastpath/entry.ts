@@ -134,11 +134,16 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
   const insertedMs = Math.floor(nowMs);
   const expiresMs = ttlSeconds > 0 ? insertedMs + ttlSeconds * 1000 : insertedMs;
   const n = wire.length + 2 * ttlOffsets.length;
-  const buf = Buffer.allocUnsafe(n);
+  return new AnswerEntry(withTtlOffsets(wire, ttlOffsets), 0, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
+}
+
+/** A buffer of its own holding `wire` followed by 2 bytes per TTL offset: an entry's bytes as AnswerEntry reads them. */
+export function withTtlOffsets(wire: Buffer, ttlOffsets: readonly number[]): Buffer {
+  const buf = Buffer.allocUnsafe(wire.length + 2 * ttlOffsets.length);
   wire.copy(buf, 0);
   let w = wire.length;
   for (const off of ttlOffsets) { buf[w++] = off >> 8; buf[w++] = off & 0xff; }
-  return new AnswerEntry(buf, 0, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
+  return buf;
 }
 
 /** EDE options made so far, by code and text (see edeOption). */
@@ -148,12 +153,13 @@ const EDE_OPTIONS_MAX = 1024;
 
 /**
  * The Extended DNS Error option (RFC 8914) for `code` and `text`, shared by every
- * entry that carries the same one. A cached entry keeps its EDE as long as it is
- * cached, so the option must not be a slice of Node's shared Buffer pool (64 KiB in
- * Node 24): one 80-byte slice kept the whole pool chunk, and the short-lived
- * replies around it, alive. A dead-zone flood's 30k cached SERVFAILs, each with its
- * own "every server of ... is unreachable", held 23.5 MiB of pool chunks that way.
- * Most EDE texts repeat (one per zone or per reason), so one buffer of its own
+ * entry that carries the same one. The answer cache copies the option into its
+ * slab (slab.ts); an entry held elsewhere (waiters, serve-stale's held answer) keeps
+ * this buffer, which must therefore not be a slice of Node's shared Buffer pool (64
+ * KiB in Node 24): when cached entries held their EDE, one 80-byte slice kept the
+ * whole pool chunk, and the short-lived replies around it, alive (a dead-zone
+ * flood's 30k cached SERVFAILs held 23.5 MiB of pool chunks that way). Most EDE
+ * texts repeat (one per zone or per reason), so one buffer of its own
  * (allocUnsafeSlow: never from the pool) is made per text and shared.
  */
 export function edeOption(code: number, textIn: string): Buffer {
