@@ -413,6 +413,30 @@ describe('chain of trust through a scripted resolution', () => {
     expect(res2.asked).toContain('yyy.example/28');
   });
 
+  it('a negative answer whose SOA was changed or stripped of its RRSIG is bogus, though its NSEC proof is genuine', async () => {
+    // An attacker who cannot forge the NSEC can still rewrite the SOA beside it: its
+    // minimum field sets how long the denial is cached. AD covers the authority section.
+    const bm = (...types: number[]) => { const b = Buffer.alloc(8); let max = 0; for (const t of types) { b[t >> 3] |= 0x80 >> (t & 7); max = Math.max(max, (t >> 3) + 1); } return Buffer.concat([Buffer.from([0, max]), b.subarray(0, max)]); };
+    const soaOf = (minimum: number) => [rr('example', TYPE.SOA, Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16]), Buffer.from([minimum >>> 24, (minimum >>> 16) & 255, (minimum >>> 8) & 255, minimum & 255])]))];
+    const soa = soaOf(300);
+    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('zzz.example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
+    const nsecProof = [...wwwNsec, signSet(wwwNsec, exKey)];
+    const nodata = (authority: ResourceRecord[], soaSigs: ResourceRecord[]): ResolveResult => ({ rcode: RCODE.NOERROR, answers: [], authority, additional: [], cacheTtl: 300, sigs: [], proof: [...nsecProof, ...soaSigs] });
+    const ask = (r: ResolveResult) => new Validator(resolution({ 'www.example/28': r }), { anchors: anchors(), nowSec: () => NOW }).resolve({ name: 'www.example', type: TYPE.AAAA, class: 1, dnssecOk: true });
+
+    const genuine = await ask(nodata(soa, [signSet(soa, exKey)]));
+    expect(genuine.rcode).toBe(RCODE.NOERROR);
+    expect(genuine.ad).toBe(true);
+
+    const changed = await ask(nodata(soaOf(604800), [signSet(soa, exKey)]));
+    expect(changed.rcode).toBe(RCODE.SERVFAIL);
+    expect(changed.ede?.code).toBe(6);
+
+    const unsigned = await ask(nodata(soa, []));
+    expect(unsigned.rcode).toBe(RCODE.SERVFAIL);
+    expect(unsigned.ede?.code).toBe(10);
+  });
+
   it('KeyTrap at the chain level: a DNSKEY set of 100 keys sharing one tag costs milliseconds and ends bogus', async () => {
     const many = Array.from({ length: 100 }, () => makeKey('example', 13));
     const tag = many[0].tag;

@@ -347,6 +347,12 @@ export class Validator implements Resolution {
 
   /** NXDOMAIN or NODATA for `name`/`qtype`: the denial, or an insecure zone. */
   private async validateDenial(name: string, qtype: number, nx: boolean, res: ResolveResult, records: readonly ResourceRecord[], budget: HashBudget): Promise<Verdict> {
+    // The SOA goes to the client with the proof, and AD vouches for the authority
+    // section as well as the answer (RFC 4035 3.2.3): in a signed zone it must verify
+    // like any other RRset. A forged SOA would otherwise pass under a genuine NSEC, and
+    // its minimum field sets how long the denial is cached.
+    const soa = await this.validateSoa(res, records);
+    if (soa.status === 'bogus') return soa;
     const d = await this.verifiedDenials(records);
     if (d.nsecs.length === 0 && d.nsec3s.length === 0) {
       if (d.verdict.status === 'insecure') return d.verdict;
@@ -361,22 +367,26 @@ export class Validator implements Resolution {
     if (d.nsecs.length) p = nx ? nsecNxdomain(name, d.nsecs) : nsecNodata(name, qtype, d.nsecs);
     else p = nx ? nsec3Nxdomain(name, d.nsec3s, budget) : nsec3Nodata(name, qtype, d.nsec3s, budget);
     if (p.status === 'secure') {
-      if (this.aggressive && d.spans.length) await this.rememberSpans(d.spans, res, records);
-      return worst(d.verdict, SECURE);
+      if (this.aggressive && d.spans.length) this.rememberSpans(d.spans, res, records, soa);
+      return worst(d.verdict, soa);
     }
     if (p.status === 'insecure') return { status: 'insecure', reason: p.reason, ede: p.ede };
     return { status: 'bogus', reason: p.reason, ede: DNSSEC_EDE.NSEC_MISSING };
   }
 
-  /** Keeps validated NSEC spans, and the zone's SOA once it verifies, for RFC 8198. */
-  private async rememberSpans(spans: Array<{ nsec: Nsec; records: ResourceRecord[]; zone: string; ttl: number }>, res: ResolveResult, records: readonly ResourceRecord[]): Promise<void> {
+  /** The verdict on the SOA RRset of a negative answer (secure when there is none). */
+  private async validateSoa(res: ResolveResult, records: readonly ResourceRecord[]): Promise<Verdict> {
+    const soa = res.authority.filter((r) => r.type === TYPE.SOA);
+    if (soa.length === 0) return SECURE;
+    return (await this.validateRRset(soa, records.filter((r) => r.type === TYPE.RRSIG))).verdict;
+  }
+
+  /** Keeps validated NSEC spans, and the zone's SOA when it verified (`soa`), for RFC 8198. */
+  private rememberSpans(spans: Array<{ nsec: Nsec; records: ResourceRecord[]; zone: string; ttl: number }>, res: ResolveResult, records: readonly ResourceRecord[], soaVerdict: Verdict): void {
     for (const s of spans) this.aggressive!.addSpan(s.zone, s.nsec, s.records, s.ttl);
     const soa = res.authority.filter((r) => r.type === TYPE.SOA);
-    if (soa.length === 0 || !spans.some((s) => nameEquals(s.zone, soa[0].name))) return;
-    const sigs = records.filter((r) => r.type === TYPE.RRSIG);
-    const v = await this.validateRRset(soa, sigs);
-    if (v.verdict.status !== 'secure') return;
-    const soaSigs = sigs.filter((g) => nameEquals(g.name, soa[0].name) && g.rdata.readUInt16BE(0) === TYPE.SOA);
+    if (soa.length === 0 || soaVerdict.status !== 'secure' || !spans.some((s) => nameEquals(s.zone, soa[0].name))) return;
+    const soaSigs = records.filter((g) => g.type === TYPE.RRSIG && nameEquals(g.name, soa[0].name) && g.rdata.readUInt16BE(0) === TYPE.SOA);
     this.aggressive!.addSoa(soa[0].name, [...soa, ...soaSigs]);
   }
 
