@@ -42,7 +42,7 @@ import {
 import { MinimisedQuestion, minimisedReply, nextQuestion, type Minimisation } from './qmin.js';
 import { detachedFlight, FlightTable, flightKey, withDeadline, type Flight } from './flights.js';
 import type { RootHints } from './roothints.js';
-import { nsTargets, scrubResponse, type Scrubbed } from './scrub.js';
+import { dnameAbove, nsTargets, scrubResponse, type Scrubbed } from './scrub.js';
 import type { Message } from '../../dns/message.js';
 import type { ResolveRequest, ResolveResult } from './types.js';
 import { forwardDelegationPoint, forwardedView, type ForwardTable } from '../forward/forward.js';
@@ -634,7 +634,7 @@ export class Iterator {
     const cache = this.d.cache;
     const trust: Trust = aa ? TRUST.ANSWER_AA : TRUST.ANSWER;
     // Synthesised CNAMEs (from a DNAME) are not stored: the DNAME is.
-    const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && i > 0 && s.answers[i - 1].type === TYPE.DNAME));
+    const real = s.answers.filter((r, i) => !(r.type === TYPE.CNAME && dnameAbove(s.answers, i) !== undefined));
     for (const set of groupRRsets(real)) {
       const sigs = s.sigs.length ? s.sigs.filter((g) => g.rdata.readUInt16BE(0) === set[0].type && nameEquals(g.name, set[0].name)) : undefined;
       cache.putRRset(set, trust, sigs);

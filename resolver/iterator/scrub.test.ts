@@ -65,6 +65,27 @@ describe('scrub', () => {
     expect(s.finalName).toBe('www.example.net');
   });
 
+  it('a DNAME into its own parent applies again to the name it made, listed once, and keeps its RRSIG', () => {
+    // x. DNAME . rewrites a.x.x. to a.x. and that to a. (RFC 6672 2.2); the server's
+    // own CNAMEs, forged or not, give way to the synthesis.
+    const m = msg({
+      aa: true,
+      an: ['x 300 DNAME .', 'x 300 RRSIG \\# 23 00270801 0000012c 70000000 5e000000 0001 00 deadbeef', 'a.x.x 300 CNAME evil.example.', 'a 300 TXT "end"'],
+    });
+    const s = scrubResponse(m, q('a.x.x', TYPE.TXT), '');
+    expect(text(s.answers)).toEqual(['x DNAME .', 'a.x.x CNAME a.x.', 'a.x CNAME a.', 'a TXT "end"']);
+    expect(s.answered).toBe(true);
+    // The kept answer is as long as the message: its RRSIG must still be read.
+    expect(s.sigs.map((r) => r.name)).toEqual(['x']);
+  });
+
+  it('a CNAME question below a DNAME gets the synthesised CNAME, not the one the server sent', () => {
+    const m = msg({ aa: true, an: ['example.com 300 DNAME example.net.', 'www.example.com 300 CNAME www.evil.com.'] });
+    const s = scrubResponse(m, q('www.example.com', TYPE.CNAME), 'example.com');
+    expect(text(s.answers)).toEqual(['example.com DNAME example.net.', 'www.example.com CNAME www.example.net.']);
+    expect(s.answered).toBe(true);
+  });
+
   it('DNAME substitution that overflows 255 bytes is YXDOMAIN', () => {
     const long = Array.from({ length: 4 }, () => 'a'.repeat(60)).join('.');
     expect(dnameSubstitute(`abcdefghij.y.example.com`, "example.com", long)).toBeUndefined();

@@ -73,6 +73,19 @@ function sameName(a: string, b: string): boolean {
 }
 
 /**
+ * The DNAME that synthesised answer record `i`, if any: the nearest DNAME before it
+ * whose owner lies strictly above its owner (no real data can sit below a DNAME).
+ */
+export function dnameAbove(records: readonly ResourceRecord[], i: number): ResourceRecord | undefined {
+  const owner = records[i].name;
+  for (let j = i - 1; j >= 0; j--) {
+    const d = records[j];
+    if (d.type === TYPE.DNAME && isSubdomain(owner, d.name) && !sameName(owner, d.name)) return d;
+  }
+  return undefined;
+}
+
+/**
  * Replaces the `owner` suffix of `name` by `target` (DNAME substitution, RFC 6672).
  * Returns undefined when the result is longer than 255 bytes.
  */
@@ -109,24 +122,28 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
   const seen = new Set<string>([lowerName(cur)]);
   for (let step = 0; ; step++) {
     if (!inZone(cur)) { stop = 'out-of-zone'; break; }
-    // The final RRset: the question type at the current name (ANY takes every type).
-    const final = pool.filter((r) => !used.has(r) && sameName(r.name, cur) && (r.type === q.type || (q.type === TYPE.ANY && r.type !== TYPE.OPT)));
-    if (final.length) {
-      for (const r of final) { used.add(r); answers.push(r); }
-      answered = true;
-      break;
+    // A DNAME at a proper ancestor inside the zone rewrites the name (RFC 6672). A name
+    // below a DNAME has no data of its own, so what the server sent at it (its own
+    // synthesised CNAME, or a forged one) gives way to our synthesis, even for a CNAME
+    // question. A DNAME already in the chain applies again when its target lies below
+    // its owner (x. DNAME . rewrites a.x.x. to a.x. and then to a.), without being repeated.
+    const dname = q.type === TYPE.DNAME ? undefined : pool.find((r) => r.type === TYPE.DNAME && !sameName(r.name, cur) && isSubdomain(cur, r.name) && inZone(r.name));
+    if (dname === undefined) {
+      // The final RRset: the question type at the current name (ANY takes every type).
+      const final = pool.filter((r) => !used.has(r) && sameName(r.name, cur) && (r.type === q.type || (q.type === TYPE.ANY && r.type !== TYPE.OPT)));
+      if (final.length) {
+        for (const r of final) { used.add(r); answers.push(r); }
+        answered = true;
+        break;
+      }
     }
     if (step >= MAX_CHAIN_IN_RESPONSE) { stop = 'too-long'; break; }
     let next: string | undefined;
-    // DNAME at a proper ancestor inside the zone rewrites the name; the CNAME the
-    // server sent alongside is replaced by our own synthesis.
-    const dname = pool.find((r) => !used.has(r) && r.type === TYPE.DNAME && !sameName(r.name, cur) && isSubdomain(cur, r.name) && inZone(r.name));
-    if (dname && q.type !== TYPE.DNAME) {
+    if (dname) {
       let target: string;
       try { target = rdataName(dname.rdata); } catch { break; }
-      used.add(dname);
       const synth = dnameSubstitute(cur, dname.name, target);
-      answers.push(dname);
+      if (!used.has(dname)) { used.add(dname); answers.push(dname); }
       if (synth === undefined) { stop = 'dname-overflow'; break; }
       answers.push({ name: cur, type: TYPE.CNAME, class: dname.class, ttl: dname.ttl, rdata: nameToWire(synth) });
       for (const r of pool) if (r.type === TYPE.CNAME && sameName(r.name, cur)) used.add(r);
@@ -193,7 +210,9 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
   // ---- DNSSEC records (present only when the query had DO set) ----
   const sigs: ResourceRecord[] = [];
   const proof: ResourceRecord[] = [];
-  if (msg.answers.length + msg.authority.length > answers.length + ns.length + (soa ? 1 : 0)) {
+  // Not skipped by counting records: synthesised CNAMEs make the kept answer as long
+  // as the message while its RRSIGs are still unread.
+  {
     for (const r of msg.answers) {
       if (r.type !== TYPE.RRSIG || r.class !== cls || r.rdata.length < 2) continue;
       const covered = r.rdata.readUInt16BE(0);

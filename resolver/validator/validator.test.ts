@@ -437,6 +437,23 @@ describe('chain of trust through a scripted resolution', () => {
     expect(unsigned.ede?.code).toBe(10);
   });
 
+  it('a DNAME into its own parent: both CNAMEs it synthesises are checked against it, and the answer is secure', async () => {
+    // d.example DNAME example. rewrites a.d.d.example to a.d.example, then to a.example.
+    const dname = [rr('d.example', TYPE.DNAME, nameToWire('example'))];
+    const txt = [rr('a.example', TYPE.TXT, Buffer.from('\x03end', 'latin1'))];
+    const chain = (second: string): ResolveResult => ({
+      rcode: RCODE.NOERROR, authority: [], additional: [], cacheTtl: 300, proof: [],
+      answers: [...dname, rr('a.d.d.example', TYPE.CNAME, nameToWire('a.d.example')), rr('a.d.example', TYPE.CNAME, nameToWire(second)), ...txt],
+      sigs: [signSet(dname, exKey), signSet(txt, exKey)],
+    });
+    const ask = (r: ResolveResult) => new Validator(resolution({ 'a.d.d.example/16': r }), { anchors: anchors(), nowSec: () => NOW }).resolve({ name: 'a.d.d.example', type: TYPE.TXT, class: 1, dnssecOk: true });
+    const good = await ask(chain('a.example'));
+    expect(good.rcode).toBe(RCODE.NOERROR);
+    expect(good.ad).toBe(true);
+    // A second CNAME that does not follow the DNAME is caught like the first.
+    expect((await ask(chain('a.evil.example'))).rcode).toBe(RCODE.SERVFAIL);
+  });
+
   it('KeyTrap at the chain level: a DNSKEY set of 100 keys sharing one tag costs milliseconds and ends bogus', async () => {
     const many = Array.from({ length: 100 }, () => makeKey('example', 13));
     const tag = many[0].tag;

@@ -21,7 +21,7 @@ import { isSubdomain, lowerName, nameEquals, parentName } from '../../dns/name.j
 import { rdataName } from '../../dns/rdata.js';
 import type { RRsetCache } from '../cache/rrset-cache.js';
 import type { Resolution, ResolveRequest, ResolveResult } from '../iterator/types.js';
-import { dnameSubstitute } from '../iterator/scrub.js';
+import { dnameAbove, dnameSubstitute } from '../iterator/scrub.js';
 import { AggressiveNsec } from './aggressive.js';
 import type { AnchorSet, TrustAnchor } from './anchors.js';
 import { dsDigest, parseDnskey, parseDs, parseNsec, parseNsec3, rrsigLabelCount, SUPPORTED_ALGORITHMS, SUPPORTED_DIGESTS, type Dnskey, type Ds, type Nsec, type Nsec3, type Rrsig } from './crypto.js';
@@ -243,15 +243,18 @@ export class Validator implements Resolution {
     let name = req.name;
     let answered = false;
     const sets = rrsets(res.answers);
+    const heads = sets.map((set) => set[0]);
     for (let i = 0; i < sets.length; i++) {
       const set = sets[i];
       const r0 = set[0];
       if (r0.type === TYPE.RRSIG) {
         // Signatures asked for as data are not themselves signed: served, never secure.
         verdict = worst(verdict, { status: 'insecure', reason: 'RRSIG records asked for are not validated' });
-      } else if (r0.type === TYPE.CNAME && i > 0 && sets[i - 1][0].type === TYPE.DNAME && isSubdomain(r0.name, sets[i - 1][0].name)) {
-        // A CNAME synthesised from a DNAME (RFC 6672): checked against the DNAME's substitution.
-        const d = sets[i - 1][0];
+      } else if (r0.type === TYPE.CNAME && dnameAbove(heads, i) !== undefined) {
+        // A CNAME synthesised from a DNAME (RFC 6672): checked against the DNAME's
+        // substitution. The DNAME may come further up the answer: one that maps a name
+        // into its own subtree (x. DNAME .) applies again to the name it produced.
+        const d = dnameAbove(heads, i)!;
         let ok = false;
         try { ok = nameEquals(rdataName(r0.rdata), dnameSubstitute(r0.name, d.name, rdataName(d.rdata)) ?? ''); } catch { ok = false; }
         if (!ok) verdict = worst(verdict, { status: 'bogus', reason: `CNAME at ${r0.name} does not follow its DNAME`, ede: DNSSEC_EDE.BOGUS });

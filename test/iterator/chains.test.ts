@@ -50,6 +50,9 @@ const scripts: ServerScript[] = [
       { name: 'a.ent.example.test', type: 'A', reply: { answer: ['a.ent.example.test. 300 IN A 192.0.2.5'] } },
       // DNAME into the other zone.
       { name: 'dn.example.test', subdomain: true, reply: (q) => ({ answer: ['dn.example.test. 900 IN DNAME other.test.', `${q.name}. 900 IN CNAME ${q.name.replace(/dn\.example\.test$/i, 'other.test')}.`] }) },
+      // DNAME into its own parent: c20.up.up.example.test -> c20.up.example.test -> c20.example.test;
+      // the server sends a forged CNAME beside it.
+      { name: 'up.example.test', subdomain: true, reply: (q) => ({ answer: ['up.example.test. 900 IN DNAME example.test.', `${q.name}. 900 IN CNAME forged.other.test.`] }) },
       { name: 'cname.example.test', reply: { answer: ['cname.example.test. 300 IN CNAME www.other.test.'] } },
       // TTL handling.
       { name: 'ttl.example.test', type: 'A', reply: { answer: ['ttl.example.test. 100 IN A 192.0.2.100'] } },
@@ -160,6 +163,20 @@ describe('iterator: CNAME and DNAME chains', () => {
       'www.other.test A 192.0.2.11',
     ]);
     expect(r.answers[1].ttl).toBe(900);
+  });
+
+  it('a DNAME into its own parent applies twice; its synthesised CNAMEs are not cached as data of their own', async () => {
+    const r = await ask('c20.up.up.example.test');
+    expect(rdatas(r.answers)).toEqual([
+      'up.example.test DNAME example.test.',
+      'c20.up.up.example.test CNAME c20.up.example.test.',
+      'c20.up.example.test CNAME c20.example.test.',
+      'c20.example.test A 192.0.2.20',
+    ]);
+    // The middle name's CNAME came from the DNAME: asked for it, a client gets the
+    // DNAME with it, and never the server's forged CNAME.
+    const c = await ask('c20.up.example.test', TYPE.CNAME);
+    expect(rdatas(c.answers)).toEqual(['up.example.test DNAME example.test.', 'c20.up.example.test CNAME c20.example.test.']);
   });
 
   it('a CNAME question gets the CNAME, not its target', async () => {
