@@ -454,6 +454,16 @@ describe('chain of trust through a scripted resolution', () => {
     expect((await ask(chain('a.evil.example'))).rcode).toBe(RCODE.SERVFAIL);
   });
 
+  it('NSEC records beside a plain positive answer are not passed on to a DO client', async () => {
+    const bm = Buffer.from([0, 1, 0x40]); // A only
+    const stray = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('zzz.example'), bm]))];
+    const proof = [...stray, signSet(stray, exKey)];
+    const v = new Validator(resolution({ 'www.example/1': { rcode: RCODE.NOERROR, answers: www, authority: [], additional: [], cacheTtl: 300, sigs: [signSet(www, exKey)], proof } }), { anchors: anchors(), nowSec: () => NOW });
+    const r = await v.resolve({ name: 'www.example', type: TYPE.A, class: 1, dnssecOk: true });
+    expect(r.ad).toBe(true);
+    expect(r.authority).toEqual([]);
+  });
+
   it('KeyTrap at the chain level: a DNSKEY set of 100 keys sharing one tag costs milliseconds and ends bogus', async () => {
     const many = Array.from({ length: 100 }, () => makeKey('example', 13));
     const tag = many[0].tag;

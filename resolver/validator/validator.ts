@@ -104,6 +104,20 @@ function rrsets(records: readonly ResourceRecord[]): ResourceRecord[][] {
   return out;
 }
 
+/**
+ * Whether the client needs the NSEC/NSEC3 records a server sent: for a denial, and for
+ * an answer expanded from a wildcard (RFC 4035 3.1.3.3). Beside a plain answer they
+ * prove nothing and are not passed on.
+ */
+function needsProof(res: ResolveResult, qtype: number): boolean {
+  if (res.rcode === RCODE.NXDOMAIN) return true;
+  if (!res.answers.some((r) => r.type === qtype || qtype === TYPE.ANY)) return true;
+  for (const g of res.sigs ?? []) {
+    if (g.rdata.length >= 4 && g.rdata[3] < rrsigLabelCount(g.name)) return true;
+  }
+  return false;
+}
+
 export class Validator implements Resolution {
   private readonly keyCache = new Map<string, KeyEntry>();
   private readonly keyFlights = new Map<string, Promise<KeyEntry>>();
@@ -216,7 +230,7 @@ export class Validator implements Resolution {
         }
       }
       answers = dedupe(withSigs);
-      const proof = (res.proof ?? []).filter((r) => r.type !== TYPE.DS && !(r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS));
+      const proof = needsProof(res, req.type) ? (res.proof ?? []).filter((r) => r.type !== TYPE.DS && !(r.type === TYPE.RRSIG && r.rdata.readUInt16BE(0) === TYPE.DS)) : [];
       const authTtl = authority.length ? authority[0].ttl : Infinity;
       authority = dedupe([...authority, ...proof.map((r) => capTtl(r.ttl > authTtl ? { ...r, ttl: authTtl } : r))]);
     }
