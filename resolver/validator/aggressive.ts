@@ -1,7 +1,8 @@
 // Aggressive use of the validated cache (RFC 8198), for NSEC: the spans of NSEC
 // records that passed validation are kept per zone, with the zone's SOA, and a
 // question for a name inside a cached span (its wildcard denied too) is answered
-// NXDOMAIN here, without asking upstream. That is also the cheapest defence against
+// NXDOMAIN here, without asking upstream, and a question for a type that the NSEC
+// at the name itself does not list is answered NODATA. That is also the cheapest defence against
 // random-subdomain floods on signed zones. NSEC3 spans are not used this way (a
 // hash per question, and opt-out, make them a worse bargain).
 
@@ -10,7 +11,7 @@ import type { ResourceRecord } from '../../dns/message.js';
 import { isSubdomain, lowerName, nameEquals } from '../../dns/name.js';
 import { decodeSoa } from '../../dns/rdata.js';
 import type { Nsec } from './crypto.js';
-import { nsecCovers, nsecNxdomain } from './denial.js';
+import { nsecCovers, nsecNodata, nsecNxdomain } from './denial.js';
 
 /** Spans kept per zone and zones kept, at most (oldest dropped first). */
 const MAX_SPANS_PER_ZONE = 2048;
@@ -73,19 +74,43 @@ export class AggressiveNsec {
   }
 
   /**
-   * NXDOMAIN for `qname` from cached spans of the deepest zone holding any, when one
-   * span covers the name and the wildcard at its closest encloser is denied too.
-   * `isSecure` says whether the zone's keys are (still) known secure.
+   * The deepest zone with cached spans that holds `qname` (strictly above it for a DS
+   * question: a DS lives in the parent), still known secure and with a live SOA.
    */
-  nxdomain(qname: string, isSecure: (zone: string) => boolean): Synthesised | undefined {
+  private zoneFor(qname: string, qtype: number, isSecure: (zone: string) => boolean): { zone: string; z: ZoneSpans; soa: { records: ResourceRecord[]; expiresMs: number }; now: number } | undefined {
     let best: string | undefined;
     for (const zone of this.zones.keys()) {
+      if (qtype === TYPE.DS && nameEquals(zone, qname) && qname !== '') continue;
       if (isSubdomain(qname, zone) && (best === undefined || zone.length > best.length)) best = zone;
     }
     if (best === undefined || !isSecure(best)) return undefined;
     const z = this.zones.get(best)!;
     const now = this.nowMs();
     if (!z.soa || z.soa.expiresMs <= now) return undefined;
+    return { zone: best, z, soa: z.soa, now };
+  }
+
+  /** The SOA and the spans used, with the TTL left to the shortest of them. */
+  private synthesised(zone: string, soa: { records: ResourceRecord[]; expiresMs: number }, used: Iterable<Span>, now: number): Synthesised | undefined {
+    let ttl = Math.floor((soa.expiresMs - now) / 1000);
+    const authority = [...soa.records];
+    for (const s of used) {
+      ttl = Math.min(ttl, Math.floor((s.expiresMs - now) / 1000));
+      authority.push(...s.records);
+    }
+    if (ttl <= 0) return undefined;
+    return { authority: authority.map((r) => ({ ...r, ttl: Math.min(r.ttl, ttl) })), ttl, zone };
+  }
+
+  /**
+   * NXDOMAIN for `qname` from cached spans of the deepest zone holding any, when one
+   * span covers the name and the wildcard at its closest encloser is denied too.
+   * `isSecure` says whether the zone's keys are (still) known secure.
+   */
+  nxdomain(qname: string, isSecure: (zone: string) => boolean, qtype: number = TYPE.A): Synthesised | undefined {
+    const found = this.zoneFor(qname, qtype, isSecure);
+    if (!found) return undefined;
+    const { z, now } = found;
     const live: Span[] = [];
     for (const [k, s] of z.spans) {
       if (s.expiresMs <= now) { z.spans.delete(k); continue; }
@@ -100,12 +125,21 @@ export class AggressiveNsec {
     for (const s of live) {
       if (s !== cover && all.length && nsecNxdomain(qname, [cover.nsec, s.nsec]).status === 'secure') { used.add(s); break; }
     }
-    let ttl = Math.floor((z.soa.expiresMs - now) / 1000);
-    for (const s of used) ttl = Math.min(ttl, Math.floor((s.expiresMs - now) / 1000));
-    if (ttl <= 0) return undefined;
-    const authority = [...z.soa.records];
-    for (const s of used) authority.push(...s.records);
-    return { authority: authority.map((r) => ({ ...r, ttl: Math.min(r.ttl, ttl) })), ttl, zone: best };
+    return this.synthesised(found.zone, found.soa, used, now);
+  }
+
+  /**
+   * NODATA for `qname`/`qtype` from the cached NSEC owned by `qname` itself, when its
+   * bitmap has neither the type nor CNAME. At a delegation (NS without SOA) that NSEC
+   * is the parent's and denies only DS; the child's apex NSEC never denies DS.
+   */
+  nodata(qname: string, qtype: number, isSecure: (zone: string) => boolean): Synthesised | undefined {
+    const found = this.zoneFor(qname, qtype, isSecure);
+    if (!found) return undefined;
+    const span = found.z.spans.get(lowerName(qname));
+    if (!span || span.expiresMs <= found.now) return undefined;
+    if (nsecNodata(qname, qtype, [span.nsec]).status !== 'secure') return undefined;
+    return this.synthesised(found.zone, found.soa, [span], found.now);
   }
 
   get size(): number {

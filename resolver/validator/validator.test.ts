@@ -402,6 +402,18 @@ describe('chain of trust through a scripted resolution', () => {
     expect(res.asked.length).toBe(asked); // nothing asked upstream
     expect(second.authority.some((r) => r.type === TYPE.NSEC)).toBe(true);
     expect(v.synthesised).toBe(1);
+    // NODATA from the NSEC at the name itself: www.example has A, not TXT.
+    const nodata = await v.resolve({ name: 'www.example', type: TYPE.TXT, class: 1, dnssecOk: true });
+    expect(nodata.rcode).toBe(RCODE.NOERROR);
+    expect(nodata.answers).toEqual([]);
+    expect(nodata.ad).toBe(true);
+    expect(nodata.authority.map((r) => r.type)).toEqual([TYPE.SOA, TYPE.RRSIG, TYPE.NSEC, TYPE.RRSIG]);
+    expect(res.asked.length).toBe(asked);
+    expect(v.synthesised).toBe(2);
+    // The zone's own apex NSEC (SOA in its bitmap) never denies the zone's DS.
+    const ds = await v.resolve({ name: 'example', type: TYPE.DS, class: 1, dnssecOk: true });
+    expect(ds.answers.some((r) => r.type === TYPE.DS)).toBe(true);
+    expect(v.synthesised).toBe(2);
     // A name the spans do not cover (it exists: www.example) is asked upstream as usual.
     await v.resolve({ name: 'www.example', type: TYPE.A, class: 1 });
     expect(res.asked.length).toBeGreaterThan(asked);

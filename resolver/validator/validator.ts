@@ -63,7 +63,7 @@ export interface ValidatorOptions {
   nowMs?: () => number;
   /** Debug log of validation decisions. */
   debug?: (msg: string) => void;
-  /** RFC 8198 NXDOMAIN from cached NSEC spans (default on). */
+  /** RFC 8198 NXDOMAIN and NODATA from cached NSEC spans (default on). */
   aggressiveNsec?: boolean;
 }
 
@@ -139,19 +139,25 @@ export class Validator implements Resolution {
     this.aggressive = o.aggressiveNsec === false ? undefined : new AggressiveNsec(this.nowMs);
   }
 
-  /** RFC 8198: NXDOMAIN from the validated NSEC spans of a zone still known secure. */
+  /** RFC 8198: NXDOMAIN or NODATA from the validated NSEC spans of a zone still known secure. */
   private synthesise(req: ResolveRequest): ResolveResult | undefined {
     if (!this.aggressive || req.cd || this.o.anchors.isInsecure(req.name)) return undefined;
     const now = this.nowMs();
-    const s = this.aggressive.nxdomain(req.name, (zone) => {
+    const isSecure = (zone: string) => {
       const k = this.keyCache.get(zone);
       return k !== undefined && k.status === 'secure' && k.expiresMs > now;
-    });
+    };
+    let rcode: number = RCODE.NXDOMAIN;
+    let s = this.aggressive.nxdomain(req.name, isSecure, req.type);
+    if (!s && req.type !== TYPE.ANY && req.type !== TYPE.RRSIG && req.type !== TYPE.NSEC) {
+      s = this.aggressive.nodata(req.name, req.type, isSecure);
+      rcode = RCODE.NOERROR;
+    }
     if (!s) return undefined;
     this.synthesised++;
-    this.debug(`${req.name}/${req.type}: NXDOMAIN from cached NSEC spans of ${s.zone || '.'} (RFC 8198)`);
+    this.debug(`${req.name}/${req.type}: ${rcode === RCODE.NXDOMAIN ? 'NXDOMAIN' : 'NODATA'} from cached NSEC spans of ${s.zone || '.'} (RFC 8198)`);
     const authority = req.dnssecOk ? s.authority : s.authority.filter((r) => r.type === TYPE.SOA);
-    const out: ResolveResult = { rcode: RCODE.NXDOMAIN, answers: [], authority, additional: [], cacheTtl: s.ttl };
+    const out: ResolveResult = { rcode, answers: [], authority, additional: [], cacheTtl: s.ttl };
     if (req.dnssecOk || req.ad) out.ad = true;
     return out;
   }
