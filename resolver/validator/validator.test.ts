@@ -476,6 +476,26 @@ describe('chain of trust through a scripted resolution', () => {
     expect(r.authority).toEqual([]);
   });
 
+  it('root key sentinel (RFC 8509): is-ta / not-ta labels turn a secure A or AAAA answer into SERVFAIL by the root anchors', async () => {
+    const pad = (n: number) => String(n).padStart(5, '0');
+    const other = (rootKey.tag + 1) % 65536;
+    const names = [`root-key-sentinel-is-ta-${pad(rootKey.tag)}.example`, `root-key-sentinel-is-ta-${pad(other)}.example`, `root-key-sentinel-not-ta-${pad(rootKey.tag)}.example`, `root-key-sentinel-not-ta-${pad(other)}.example`];
+    const table: Record<string, ResolveResult> = {};
+    for (const n of names) {
+      for (const [type, rdata] of [[TYPE.A, A('192.0.2.1')], [TYPE.TXT, Buffer.from('\x01x', 'latin1')]] as const) {
+        const set = [rr(n, type, rdata)];
+        table[`${n}/${type}`] = { rcode: RCODE.NOERROR, answers: set, authority: [], additional: [], cacheTtl: 300, sigs: [signSet(set, exKey)], proof: [] };
+      }
+    }
+    const v = new Validator(resolution(table), { anchors: anchors(), nowSec: () => NOW });
+    const rcodes = async (type: number, cd = false) => Promise.all(names.map(async (n) => (await v.resolve({ name: n, type, class: 1, cd })).rcode));
+    // is-ta of the anchor's tag and not-ta of another tag answer; the other two fail.
+    expect(await rcodes(TYPE.A)).toEqual([RCODE.NOERROR, RCODE.SERVFAIL, RCODE.SERVFAIL, RCODE.NOERROR]);
+    // Other types, and CD=1, are left alone.
+    expect(await rcodes(TYPE.TXT)).toEqual([0, 0, 0, 0]);
+    expect(await rcodes(TYPE.A, true)).toEqual([0, 0, 0, 0]);
+  });
+
   it('KeyTrap at the chain level: a DNSKEY set of 100 keys sharing one tag costs milliseconds and ends bogus', async () => {
     const many = Array.from({ length: 100 }, () => makeKey('example', 13));
     const tag = many[0].tag;

@@ -182,11 +182,39 @@ export class Validator implements Resolution {
     });
     this.debug(`${req.name || '.'}/${req.type}: rcode ${res.rcode}, ${res.answers.length} answers, ${res.proof?.length ?? 0} proof records: ${v.status}${v.reason ? ` (${v.reason})` : ''}`);
     const out = this.shape(res, v, req);
+    if (v.status === 'secure') {
+      const sentinel = this.sentinel(req);
+      if (sentinel) return sentinel;
+    }
     if (v.status === 'bogus') {
       if (this.bogusAnswers.size > 10_000) this.bogusAnswers.clear();
       this.bogusAnswers.set(key, { result: out, expiresMs: this.nowMs() + this.bogusTtl * 1000 });
     }
     return out;
+  }
+
+  /**
+   * The root key sentinel (RFC 8509), which lets anyone find out from outside which
+   * root keys a resolver trusts (KSK-rollover measurements): a secure A or AAAA answer
+   * for a name whose first label is root-key-sentinel-is-ta-NNNNN becomes SERVFAIL
+   * when key tag NNNNN is not among the root's trust anchors, and one for
+   * root-key-sentinel-not-ta-NNNNN when it is. CD turns it off (checked by the caller).
+   */
+  private sentinel(req: ResolveRequest): ResolveResult | undefined {
+    if (req.type !== TYPE.A && req.type !== TYPE.AAAA) return undefined;
+    const m = /^root-key-sentinel-(is|not)-ta-(\d{5})(?:\.|$)/i.exec(req.name);
+    if (!m) return undefined;
+    const tag = Number(m[2]);
+    const root = this.o.anchors.at('');
+    const tags = new Set<number>();
+    for (const r of root?.ds ?? []) { const d = parseDs(r.rdata); if (d) tags.add(d.keyTag); }
+    for (const r of root?.dnskey ?? []) { const k = parseDnskey(r.rdata); if (k) tags.add(k.keyTag); }
+    const trusted = tags.has(tag);
+    if (m[1].toLowerCase() === 'is' ? trusted : !trusted) return undefined;
+    return {
+      rcode: RCODE.SERVFAIL, answers: [], authority: [], additional: [], cacheTtl: 0,
+      ede: { code: 0, text: `root key sentinel: key tag ${m[2]} is ${trusted ? '' : 'not '}a root trust anchor here` },
+    };
   }
 
   /**
