@@ -1,10 +1,10 @@
 // Aggressive use of the validated cache (RFC 8198), for NSEC: the spans of NSEC
-// records that passed validation are kept per zone, with the zone's SOA, and a
-// question for a name inside a cached span (its wildcard denied too) is answered
-// NXDOMAIN here, without asking upstream, and a question for a type that the NSEC
-// at the name itself does not list is answered NODATA. That is also the cheapest defence against
-// random-subdomain floods on signed zones. NSEC3 spans are not used this way (a
-// hash per question, and opt-out, make them a worse bargain).
+// records that passed validation are kept per zone, with the zone's SOA. A question
+// for a name inside a cached span (its wildcard denied too) is answered NXDOMAIN
+// here, without asking upstream, and a question for a type that the NSEC at the
+// name itself does not list is answered NODATA. That is also the cheapest defence
+// against random-subdomain floods on signed zones. NSEC3 spans are not used this
+// way (a hash per question, and opt-out, make them a worse bargain).
 
 import { TYPE } from '../../dns/constants.js';
 import type { ResourceRecord } from '../../dns/message.js';
