@@ -120,6 +120,7 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
   let answered = false;
   let stop: Scrubbed['stop'];
   const seen = new Set<string>([lowerName(cur)]);
+  let synthesised = 0;
   for (let step = 0; ; step++) {
     if (!inZone(cur)) { stop = 'out-of-zone'; break; }
     // A DNAME at a proper ancestor inside the zone rewrites the name (RFC 6672). A name
@@ -146,6 +147,7 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
       if (!used.has(dname)) { used.add(dname); answers.push(dname); }
       if (synth === undefined) { stop = 'dname-overflow'; break; }
       answers.push({ name: cur, type: TYPE.CNAME, class: dname.class, ttl: dname.ttl, rdata: nameToWire(synth) });
+      synthesised++;
       for (const r of pool) if (r.type === TYPE.CNAME && sameName(r.name, cur)) used.add(r);
       // A CNAME question is answered by the synthesised CNAME itself.
       if (q.type === TYPE.CNAME) { answered = true; break; }
@@ -210,9 +212,9 @@ export function scrubResponse(msg: Message, q: ScrubQuestion, zone: string, opts
   // ---- DNSSEC records (present only when the query had DO set) ----
   const sigs: ResourceRecord[] = [];
   const proof: ResourceRecord[] = [];
-  // Not skipped by counting records: synthesised CNAMEs make the kept answer as long
-  // as the message while its RRSIGs are still unread.
-  {
+  // Skipped when every record of the message was kept (no RRSIG, NSEC or DS can be
+  // left); the CNAMEs we synthesised are not the message's and do not count.
+  if (msg.answers.length + msg.authority.length > answers.length - synthesised + ns.length + (soa ? 1 : 0)) {
     for (const r of msg.answers) {
       if (r.type !== TYPE.RRSIG || r.class !== cls || r.rdata.length < 2) continue;
       const covered = r.rdata.readUInt16BE(0);
