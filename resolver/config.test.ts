@@ -31,6 +31,7 @@ resolver:
   workers: 2
   identity: dns1.site-a
   max_inflight: 5000
+  max_udp_size: 4096
   cache: { max_bytes: 32m, min_ttl: 5, max_ttl: 3600, max_negative_ttl: 900, servfail_ttl: 3 }
   upstream: { port: 5300, edns_udp_size: 1400, timeout_ms: 800, resolution_timeout_ms: 3000, max_queries_per_resolution: 50, max_cname_chain: 8, max_referrals: 20, query_localhost: true }
   probe: { name: Probe.Example. }
@@ -44,6 +45,7 @@ resolver:
     expect(cfg.workers).toBe(2);
     expect(cfg.identity).toBe('dns1.site-a');
     expect(cfg.maxInflight).toBe(5000);
+    expect(cfg.maxUdpSize).toBe(4096);
     expect(cfg.cache).toEqual({ maxBytes: 32 * 1024 * 1024, minTtl: 5, maxTtl: 3600, maxNegativeTtl: 900, servfailTtl: 3 });
     expect(cfg.upstream).toEqual({ port: 5300, ednsUdpSize: 1400, timeoutMs: 800, resolutionTimeoutMs: 3000, maxQueriesPerResolution: 50, maxCnameChain: 8, maxReferrals: 20, queryLocalhost: true, qnameMinimisation: 'relaxed', use0x20: false, hardenGlue: true, ipv4: true, ipv6: true });
     expect(cfg.probe.name).toBe('Probe.Example');
@@ -56,6 +58,7 @@ resolver:
   listen: ["localhost:53", "127.0.0.1"]
   allow: [10.0.0.1/8]
   workers: 0
+  max_udp_size: 65535
   cache:
     max_bytes: lots
     min_ttl: 100
@@ -71,12 +74,13 @@ resolver:
       expect.stringMatching(/^node\.yaml:2: resolver\.listen\[1\]: .*needs a port/),
       expect.stringMatching(/^node\.yaml:3: resolver\.allow\[0\]: .*host bits set/),
       expect.stringMatching(/^node\.yaml:4: resolver\.workers: must be a whole number from 1/),
-      expect.stringMatching(/^node\.yaml:6: resolver\.cache\.max_bytes: must be a size/),
-      expect.stringMatching(/^node\.yaml:7: resolver\.cache\.min_ttl: min_ttl 100 is above max_ttl 10/),
-      expect.stringMatching(/^node\.yaml:10: resolver\.upstream\.query_localhost: must be true or false/),
-      expect.stringMatching(/^node\.yaml:11: resolver\.probe\.name: not a domain name/),
-      expect.stringMatching(/^node\.yaml:12: resolver\.local_zones\.nodefault\[0\]: .*not one of the built-in local zones/),
-      expect.stringMatching(/^node\.yaml:13: resolver\.colour: unknown key/),
+      expect.stringMatching(/^node\.yaml:5: resolver\.max_udp_size: must be a whole number from 512 to 4096/),
+      expect.stringMatching(/^node\.yaml:7: resolver\.cache\.max_bytes: must be a size/),
+      expect.stringMatching(/^node\.yaml:8: resolver\.cache\.min_ttl: min_ttl 100 is above max_ttl 10/),
+      expect.stringMatching(/^node\.yaml:11: resolver\.upstream\.query_localhost: must be true or false/),
+      expect.stringMatching(/^node\.yaml:12: resolver\.probe\.name: not a domain name/),
+      expect.stringMatching(/^node\.yaml:13: resolver\.local_zones\.nodefault\[0\]: .*not one of the built-in local zones/),
+      expect.stringMatching(/^node\.yaml:14: resolver\.colour: unknown key/),
     ]);
     expect(() => src.throwIfIssues()).toThrow(ConfigError);
   });

@@ -127,6 +127,12 @@ export interface ResolverConfig {
   tcp?: TcpSettings;
   /** Additive (front only): distinct resolutions in flight before new misses are dropped. */
   maxInflight?: number;
+  /**
+   * Additive (front only): the largest UDP reply sent to a client, and the size our
+   * OPT record advertises (unbound's max-udp-size); a larger answer gets TC=1. 1232
+   * when absent (DNS flag day 2020: no IP fragmentation on common paths).
+   */
+  maxUdpSize?: number;
   /** Additive (front only): built-in local zones to switch off (unbound: local-zone ... nodefault). */
   localZonesNodefault?: string[];
   /** Additive: synthetic cold misses sent through a throwaway instance before listening (resolver/warmup.ts); 0 = none. */
@@ -431,7 +437,7 @@ class SectionReader {
   }
 }
 
-const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'local_zones', 'warmup_queries', 'warmup_release_memory', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator', 'forward_zones'] as const;
+const TOP_KEYS = ['listen', 'root_hints', 'allow', 'workers', 'identity', 'cache', 'upstream', 'probe', 'tcp', 'max_inflight', 'max_udp_size', 'local_zones', 'warmup_queries', 'warmup_release_memory', 'serve_stale', 'prefetch', ...DEFENCE_TOP_KEYS, ...OPS_TOP_KEYS, 'validator', 'forward_zones'] as const;
 const SERVE_STALE_KEYS = ['enabled', 'client_timeout_ms', 'max_stale', 'reply_ttl', 'recheck_interval'] as const;
 const VALIDATOR_KEYS = ['enabled', 'trust_anchors', 'trust_anchor_files', 'negative_trust_anchors', 'bogus_ttl', 'debug'] as const;
 const CACHE_KEYS = ['max_bytes', 'min_ttl', 'max_ttl', 'max_negative_ttl', 'servfail_ttl'] as const;
@@ -487,6 +493,8 @@ export function readResolverSection(src: YamlSource, path: FieldPath = ['resolve
   }
   const maxInflight = r.int(top, 'max_inflight', path, 1, 1_000_000);
   if (maxInflight !== undefined) cfg.maxInflight = maxInflight;
+  const maxUdpSize = r.int(top, 'max_udp_size', path, 512, 4096);
+  if (maxUdpSize !== undefined) cfg.maxUdpSize = maxUdpSize;
   const warmupQueries = r.int(top, 'warmup_queries', path, 0, 100_000);
   if (warmupQueries !== undefined) cfg.warmupQueries = warmupQueries;
   const warmupRelease = r.bool(top, 'warmup_release_memory', path);

@@ -73,10 +73,10 @@ class Waiter {
   cookie: Buffer | null = null;
 }
 
-/** Largest reply a UDP client takes: its EDNS size clamped to 512..1232, or 512 without EDNS. */
-function udpLimit(q: QueryInfo): number {
+/** Largest reply a UDP client takes: its EDNS size clamped to 512..`max` (max_udp_size), or 512 without EDNS. */
+function udpLimit(q: QueryInfo, max: number): number {
   if (!q.hasOpt) return CLASSIC_UDP;
-  return q.udpSize > MAX_UDP_REPLY ? MAX_UDP_REPLY : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
+  return q.udpSize > max ? max : q.udpSize < CLASSIC_UDP ? CLASSIC_UDP : q.udpSize;
 }
 
 // Counter slots (one Float64Array: cheap to bump, no hidden-class churn).
@@ -143,6 +143,8 @@ export class Front implements QueryHandler {
   private readonly c = new Float64Array(C_SIZE);
   /** OPT records by (DO ? 1 : 0) | (NSID ? 2 : 0). */
   private opts: Buffer[];
+  /** max_udp_size: the largest UDP reply, and the size our OPT record advertises. */
+  private maxUdp: number;
   private nsid: Buffer;
   private closing = false;
   private lastErrorLogMs = -Infinity;
@@ -184,10 +186,14 @@ export class Front implements QueryHandler {
     });
     this.local = new LocalAnswers({ identity: o.cfg.identity, probeName: o.cfg.probe.name, nodefault: o.cfg.localZonesNodefault });
     this.nsid = nsidOption(o.cfg.identity);
-    this.opts = [
-      buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
-      buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
-    ];
+    this.maxUdp = o.cfg.maxUdpSize ?? MAX_UDP_REPLY;
+    this.opts = this.buildOpts();
+  }
+
+  /** The OPT records of plain replies: DO clear/set, NSID without/with. */
+  private buildOpts(): Buffer[] {
+    const m = this.maxUdp;
+    return [buildOpt(m, false), buildOpt(m, true), buildOpt(m, false, [this.nsid]), buildOpt(m, true, [this.nsid])];
   }
 
   /**
@@ -204,10 +210,8 @@ export class Front implements QueryHandler {
     this.local.warming = old.warming;
     this.waiting.maxQuestions = cfg.maxInflight ?? DEFAULT_MAX_INFLIGHT;
     this.nsid = nsidOption(cfg.identity);
-    this.opts = [
-      buildOpt(MAX_UDP_REPLY, false), buildOpt(MAX_UDP_REPLY, true),
-      buildOpt(MAX_UDP_REPLY, false, [this.nsid]), buildOpt(MAX_UDP_REPLY, true, [this.nsid]),
-    ];
+    this.maxUdp = cfg.maxUdpSize ?? MAX_UDP_REPLY;
+    this.opts = this.buildOpts();
     // Rate limits and cookie secrets are built once from the config: rebuilt here.
     this.applyDefenceSettings(cfg);
   }
@@ -291,7 +295,7 @@ export class Front implements QueryHandler {
     const gv = this.guard.screen(msg, q.cookieOff, q.cookieLen, r.address, framing === 0, t0);
     if (gv !== GV.PASS) { this.screened(gv, msg, r, t0); return; }
     c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    const limit = framing === 0 ? udpLimit(q) : 0xffff;
+    const limit = framing === 0 ? udpLimit(q, this.maxUdp) : 0xffff;
     // RD=0 never reads the cache (no cache snooping); see miss().
     // With validation on, DO, CD and AD answers differ (RRSIGs, AD, unchecked data): kept apart.
     const variant = this.validating ? q.variant : 0;
@@ -345,7 +349,7 @@ export class Front implements QueryHandler {
     if (nsid) o.push(this.nsid);
     if (ede !== null) o.push(ede);
     if (cookie !== null) o.push(cookie);
-    return buildOpt(MAX_UDP_REPLY, dnssecOk, o);
+    return buildOpt(this.maxUdp, dnssecOk, o);
   }
 
   // ------------------------------------------------------------ replies without an entry
@@ -358,7 +362,7 @@ export class Front implements QueryHandler {
    */
   private errorReply(msg: Buffer, q: QueryInfo, rcode: number, prefix: number, ra = true, cookie: Buffer | null = null): Buffer {
     const qEnd = q.qEnd;
-    const opt = q.hasOpt ? buildOpt(MAX_UDP_REPLY, q.dnssecOk, cookie !== null ? [cookie] : [], rcode >> 4) : null;
+    const opt = q.hasOpt ? buildOpt(this.maxUdp, q.dnssecOk, cookie !== null ? [cookie] : [], rcode >> 4) : null;
     const body = (qEnd > 0 ? qEnd : 12) + (opt ? opt.length : 0);
     const out = Buffer.alloc(prefix + body);
     if (prefix) out.writeUInt16BE(body, 0);
@@ -390,7 +394,7 @@ export class Front implements QueryHandler {
     if (local === null) return false;
     if (local === PROBE_SILENT) return true; // drained: no reply at all
     this.c[C_QTYPE + QTYPE_INDEX[q.qtype]]++;
-    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, r.framing === 0 ? udpLimit(q) : 0xffff, t0, r);
+    const w = new Waiter(msg, q.hasOpt, q.dnssecOk, q.nsid, r.framing === 0 ? udpLimit(q, this.maxUdp) : 0xffff, t0, r);
     w.cookie = this.guard.replyCookie;
     this.deliver(w, buildEntry(local, t0, 0), t0);
     return true;

@@ -32,6 +32,10 @@ describe('startResolver (front with a scripted resolution)', () => {
       const answers = Array.from({ length: 60 }, (_, i) => rec(req.name, 300, 'A', `10.0.${i >> 8}.${i & 255}`));
       return answer(answers);
     }
+    if (n === 'huge.example') {
+      const answers = Array.from({ length: 100 }, (_, i) => rec(req.name, 300, 'A', `10.1.${i >> 8}.${i & 255}`));
+      return answer(answers);
+    }
     if (n === 'zero.example') return answer([rec(req.name, 0, 'A', '192.0.2.9')], 0);
     return answer([rec(req.name, 300, 'A', '192.0.2.1')]);
   });
@@ -136,6 +140,23 @@ describe('startResolver (front with a scripted resolution)', () => {
     expect(m.id).toBe(7);
     expect(m.answers.length).toBe(60);
     expect(m.flags & 0x0200).toBe(0);
+  });
+
+  it('max_udp_size: a 1.6 KB answer is TC=1 at the default 1232, whole at 4096; the OPT record advertises the setting', async () => {
+    const big = await udpQuery(HOST, port, { name: 'huge.example', type: TYPE.A, ednsUdpSize: 4096 });
+    expect(big.flags & 0x0200).toBe(0x0200);
+    expect(big.answers.length).toBe(0);
+    const h2 = await startSingle(cfgWith({ maxUdpSize: 4096 }), { resolution: fake, now: () => clock, log: () => {} });
+    try {
+      const p2 = h2.listening[0].port;
+      const whole = await udpQuery(HOST, p2, { name: 'huge.example', type: TYPE.A, ednsUdpSize: 4096 });
+      expect(whole.flags & 0x0200).toBe(0);
+      expect(whole.answers.length).toBe(100);
+      expect(whole.edns?.udpSize).toBe(4096);
+      // Still no more than the client said it takes.
+      const small = await udpQuery(HOST, p2, { name: 'huge.example', type: TYPE.A, ednsUdpSize: 1400 });
+      expect(small.flags & 0x0200).toBe(0x0200);
+    } finally { await h2.close(); }
   });
 
   it('answers pipelined TCP queries on one connection', async () => {

@@ -191,7 +191,7 @@ function keep(key: string, ede: Buffer): Buffer {
   return ede;
 }
 
-/** EDNS OPT record bytes as we send them: UDP size 1232, version 0, DO echoed, options appended. */
+/** EDNS OPT record bytes as we send them: the given UDP size (max_udp_size), version 0, DO echoed, options appended. */
 export function buildOpt(udpSize: number, dnssecOk: boolean, options: readonly Buffer[] = [], extendedRcode = 0): Buffer {
   let olen = 0;
   for (const o of options) olen += o.length;
