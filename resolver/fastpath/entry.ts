@@ -133,7 +133,6 @@ export function buildEntry(a: AnswerInit, nowMs: number, ttlSeconds: number, rec
   const ede = a.ede ? edeOption(a.ede.code, a.ede.text) : null;
   const insertedMs = Math.floor(nowMs);
   const expiresMs = ttlSeconds > 0 ? insertedMs + ttlSeconds * 1000 : insertedMs;
-  const n = wire.length + 2 * ttlOffsets.length;
   return new AnswerEntry(withTtlOffsets(wire, ttlOffsets), 0, wire.length, qEnd, addStart, additional.length, ttlOffsets.length, a.rcode & 0xf, insertedMs, expiresMs, ede);
 }
 
