@@ -73,20 +73,14 @@ export function classifyResponse(msg: Message, s: Scrubbed, zone: string, rdSet 
   // Without AA, judge the raw message (scrubbing has removed what is out of the zone):
   // an NS set at or above the zone we asked is a referral to the same zone or upward,
   // i.e. a server that does not serve it; RA without AA is a recursive server's answer.
-  if (recursiveLame || hasNsAtOrAbove(msg, zone)) return 'lame';
+  if (recursiveLame || hasNsAbove(msg, zone, true)) return 'lame';
   // Otherwise an empty NOERROR is NODATA even without AA, as unbound and Knot Resolver
   // take it (servers that leave AA off, or the type asked does not exist at the name).
   return 'nodata';
 }
 
-/** True if the authority section holds an NS record whose owner is a strict ancestor of `zone`. */
-function hasNsAbove(msg: Message, zone: string): boolean {
-  for (const r of msg.authority) if (r.type === TYPE.NS && isSubdomain(zone, r.name) && !isSubdomain(r.name, zone)) return true;
-  return false;
-}
-
-/** True if the authority section holds an NS record whose owner is `zone` or an ancestor of it. */
-function hasNsAtOrAbove(msg: Message, zone: string): boolean {
-  for (const r of msg.authority) if (r.type === TYPE.NS && isSubdomain(zone, r.name)) return true;
+/** True if the authority section holds an NS record whose owner is an ancestor of `zone`, or `zone` itself with `orAt`. */
+function hasNsAbove(msg: Message, zone: string, orAt = false): boolean {
+  for (const r of msg.authority) if (r.type === TYPE.NS && isSubdomain(zone, r.name) && (orAt || !isSubdomain(r.name, zone))) return true;
   return false;
 }
