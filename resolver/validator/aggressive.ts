@@ -104,10 +104,11 @@ export class AggressiveNsec {
 
   /**
    * NXDOMAIN for `qname` from cached spans of the deepest zone holding any, when one
-   * span covers the name and the wildcard at its closest encloser is denied too.
-   * `isSecure` says whether the zone's keys are (still) known secure.
+   * span covers the name and the wildcard at its closest encloser is denied too
+   * (`qtype` only picks the zone: a DS lives in the parent). `isSecure` says whether
+   * the zone's keys are (still) known secure.
    */
-  nxdomain(qname: string, isSecure: (zone: string) => boolean, qtype: number = TYPE.A): Synthesised | undefined {
+  nxdomain(qname: string, qtype: number, isSecure: (zone: string) => boolean): Synthesised | undefined {
     const found = this.zoneFor(qname, qtype, isSecure);
     if (!found) return undefined;
     const { z, now } = found;

@@ -148,7 +148,7 @@ export class Validator implements Resolution {
       return k !== undefined && k.status === 'secure' && k.expiresMs > now;
     };
     let rcode: number = RCODE.NXDOMAIN;
-    let s = this.aggressive.nxdomain(req.name, isSecure, req.type);
+    let s = this.aggressive.nxdomain(req.name, req.type, isSecure);
     if (!s && req.type !== TYPE.ANY && req.type !== TYPE.RRSIG && req.type !== TYPE.NSEC) {
       s = this.aggressive.nodata(req.name, req.type, isSecure);
       rcode = RCODE.NOERROR;
