@@ -27,7 +27,9 @@ function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolu
   const debug = cfg.validator?.debug ? stderrLog('anycast-kit validator (debug)') : undefined;
   const v = createValidator(cfg, it, debug);
   if (!v) return it;
-  return { resolve: (req) => v.resolve(req), close: () => it.close() };
+  // The caches stay reachable for the control commands (flush, flush-zone, flush-negative):
+  // the RRset cache behind the validator, and the validator's own state.
+  return { resolve: (req) => v.resolve(req), close: () => it.close(), cache: it.cache, validation: v } as ClosableResolution;
 }
 
 interface Bound {

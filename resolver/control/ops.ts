@@ -41,6 +41,12 @@ function isNegative(wire: Buffer): boolean {
   return rcode === 3 || rcode === 2 || (rcode === 0 && wire.readUInt16BE(6) === 0);
 }
 
+/** The validator's caches, as the flush commands reach them (validator/validator.ts). */
+export interface ValidationCaches {
+  flushNames(match: (name: string) => boolean): number;
+  flushNegative(): number;
+}
+
 export class CacheOps {
   readonly counters = emptyOpsStats();
 
@@ -49,6 +55,7 @@ export class CacheOps {
     private readonly rrsets: RRsetCache | undefined,
     private readonly now: () => number,
     private readonly log: (m: string) => void,
+    private readonly validation?: ValidationCaches,
   ) {}
 
   run(op: CacheOp): CacheOpResult {
@@ -78,8 +85,10 @@ export class CacheOps {
     }
     const m = zone ? (n: string) => isSubdomain(n, target) : (n: string) => n === target;
     const names = this.rrsets ? this.rrsets.flushNames(m) : 0;
-    this.counters.flushedEntries += doomed.length + names;
-    return { ok: true, message: `flushed ${doomed.length} answers and ${names} names of RRsets ${zone ? 'at and below' : 'for'} ${target || '.'}`, count: doomed.length + names };
+    const dnssec = this.validation ? this.validation.flushNames(m) : 0;
+    this.counters.flushedEntries += doomed.length + names + dnssec;
+    const also = this.validation ? `, and ${dnssec} DNSSEC entries (zone keys, NSEC spans, bogus answers)` : '';
+    return { ok: true, message: `flushed ${doomed.length} answers and ${names} names of RRsets ${zone ? 'at and below' : 'for'} ${target || '.'}${also}`, count: doomed.length + names + dnssec };
   }
 
   private flushNegative(): CacheOpResult {
@@ -91,8 +100,10 @@ export class CacheOps {
       doomed.push(...here);
     }
     const negs = this.rrsets ? this.rrsets.flushNegative() : 0;
-    this.counters.flushedEntries += doomed.length + negs;
-    return { ok: true, message: `flushed ${doomed.length} negative or SERVFAIL answers and ${negs} negative RRset entries`, count: doomed.length + negs };
+    const dnssec = this.validation ? this.validation.flushNegative() : 0;
+    this.counters.flushedEntries += doomed.length + negs + dnssec;
+    const also = this.validation ? `, and ${dnssec} DNSSEC entries (NSEC spans, bogus answers)` : '';
+    return { ok: true, message: `flushed ${doomed.length} negative or SERVFAIL answers and ${negs} negative RRset entries${also}`, count: doomed.length + negs + dnssec };
   }
 
   /** Writes the answer cache to `file` (atomically). */

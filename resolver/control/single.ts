@@ -10,7 +10,7 @@ import type { Front } from '../front.js';
 import type { Resolution } from '../iterator/types.js';
 import type { RRsetCache } from '../cache/rrset-cache.js';
 import type { ResolverStats } from '../stats.js';
-import { CacheOps, readNamesFile, warmFromNames, type CacheOp, type CacheOpResult } from './ops.js';
+import { CacheOps, readNamesFile, warmFromNames, type CacheOp, type CacheOpResult, type ValidationCaches } from './ops.js';
 import { applyInPlace, describeApply, refusedMessage } from './reload.js';
 import { defaultOpsSettings } from './settings.js';
 
@@ -34,13 +34,19 @@ function rrsetsOf(resolution: Resolution): RRsetCache | undefined {
   return c && typeof (c as RRsetCache).flushNames === 'function' ? (c as RRsetCache) : undefined;
 }
 
+/** The validator's caches, when validation is on (resolver/server.ts passes them beside the RRset cache). */
+function validationOf(resolution: Resolution): ValidationCaches | undefined {
+  const v = (resolution as { validation?: unknown }).validation;
+  return v && typeof (v as ValidationCaches).flushNames === 'function' && typeof (v as ValidationCaches).flushNegative === 'function' ? (v as ValidationCaches) : undefined;
+}
+
 /**
  * Loads the dump (synchronously: before the first query is read, so no query meets
  * a half-loaded cache) and starts warming from the names file in the background.
  */
 export function startSingleOps(cfg: ResolverConfig, front: Front, resolution: Resolution, log: (m: string) => void, now: () => number = () => performance.now()): SingleOps {
   const settings = () => cfg.ops ?? defaultOpsSettings();
-  const ops = new CacheOps(front, rrsetsOf(resolution), now, log);
+  const ops = new CacheOps(front, rrsetsOf(resolution), now, log, validationOf(resolution));
   const s0 = settings();
   if (s0.dumpFile) {
     const r = ops.load(s0.dumpFile);

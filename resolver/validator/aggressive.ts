@@ -148,4 +148,17 @@ export class AggressiveNsec {
     for (const z of this.zones.values()) n += z.spans.size;
     return n;
   }
+
+  /**
+   * Forgets what `match` selects (lower-cased names, '' for the root): whole zones,
+   * and elsewhere the spans owned by a selected name. Returns the spans dropped.
+   */
+  flushNames(match: (name: string) => boolean): number {
+    let n = 0;
+    for (const [zone, z] of this.zones) {
+      if (match(zone)) { n += z.spans.size; this.zones.delete(zone); continue; }
+      for (const owner of [...z.spans.keys()]) if (match(owner)) { z.spans.delete(owner); n++; }
+    }
+    return n;
+  }
 }

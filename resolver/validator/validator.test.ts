@@ -426,6 +426,34 @@ describe('chain of trust through a scripted resolution', () => {
     expect(res2.asked).toContain('yyy.example/28');
   });
 
+  it('flushNames and flushNegative (control: flush, flush-zone, flush-negative) drop NSEC spans and zone keys', async () => {
+    const soaRdata = Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44])]);
+    const soa = [rr('example', TYPE.SOA, soaRdata)];
+    const apexNsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('www.example'), bm(TYPE.SOA, TYPE.NS, TYPE.NSEC, TYPE.RRSIG, TYPE.DNSKEY)]))];
+    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
+    const proof = [...apexNsec, signSet(apexNsec, exKey), ...wwwNsec, signSet(wwwNsec, exKey), signSet(soa, exKey)];
+    const nx = (): ResolveResult => ({ rcode: RCODE.NXDOMAIN, answers: [], authority: soa, additional: [], cacheTtl: 300, sigs: [], proof });
+    const res = resolution({ 'zzz.example/1': nx(), 'yyy.example/1': nx(), 'xxx.example/1': nx() });
+    const v = new Validator(res, { anchors: anchors(), nowSec: () => NOW });
+    const askedFor = (name: string) => res.asked.filter((k) => k.startsWith(`${name}/`)).length;
+    await v.resolve({ name: 'zzz.example', type: TYPE.A, class: 1 });
+    // Flushing a name outside the zone keeps the spans: yyy is still denied from them.
+    expect(v.flushNames((n) => n === 'other.example')).toBe(0);
+    await v.resolve({ name: 'yyy.example', type: TYPE.A, class: 1 });
+    expect(askedFor('yyy.example')).toBe(0);
+    // flush-zone example: the spans and the zone's keys go, so the next name is asked
+    // upstream and the keys fetched again.
+    const keysAsked = askedFor('example');
+    expect(v.flushNames((n) => n === 'example' || n.endsWith('.example'))).toBeGreaterThanOrEqual(3);
+    await v.resolve({ name: 'yyy.example', type: TYPE.A, class: 1 });
+    expect(askedFor('yyy.example')).toBe(1);
+    expect(askedFor('example')).toBeGreaterThan(keysAsked);
+    // flush-negative: the spans learnt since go as well.
+    expect(v.flushNegative()).toBeGreaterThanOrEqual(2);
+    await v.resolve({ name: 'xxx.example', type: TYPE.A, class: 1 });
+    expect(askedFor('xxx.example')).toBe(1);
+  });
+
   it('a negative answer whose SOA was changed or stripped of its RRSIG is bogus, though its NSEC proof is genuine', async () => {
     // An attacker who cannot forge the NSEC can still rewrite the SOA beside it: its
     // minimum field sets how long the denial is cached. AD covers the authority section.

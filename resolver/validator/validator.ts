@@ -118,6 +118,11 @@ function needsProof(res: ResolveResult, qtype: number): boolean {
   return false;
 }
 
+/** The name part of a bogusAnswers key (`name/type/class`). */
+function bogusKeyName(key: string): string {
+  return key.slice(0, key.lastIndexOf('/', key.lastIndexOf('/') - 1));
+}
+
 export class Validator implements Resolution {
   private readonly keyCache = new Map<string, KeyEntry>();
   private readonly keyFlights = new Map<string, Promise<KeyEntry>>();
@@ -137,6 +142,27 @@ export class Validator implements Resolution {
     this.bogusTtl = o.bogusTtl ?? 60;
     this.debug = o.debug ?? (() => {});
     this.aggressive = o.aggressiveNsec === false ? undefined : new AggressiveNsec(this.nowMs);
+  }
+
+  /**
+   * Forgets the validation state of the names `match` selects (lower-cased, '' for the
+   * root): the keys of such zones, bogus answers remembered for such names, and NSEC
+   * spans (aggressive.flushNames), so that the next question validates afresh. Used by
+   * the control commands flush and flush-zone. Returns the entries dropped.
+   */
+  flushNames(match: (name: string) => boolean): number {
+    let n = 0;
+    for (const zone of [...this.keyCache.keys()]) if (match(zone)) { this.keyCache.delete(zone); n++; }
+    for (const key of [...this.bogusAnswers.keys()]) if (match(bogusKeyName(key))) { this.bogusAnswers.delete(key); n++; }
+    return n + (this.aggressive?.flushNames(match) ?? 0);
+  }
+
+  /** Forgets every negative kept here (bogus answers, NSEC spans): the control command flush-negative. */
+  flushNegative(): number {
+    const n = this.bogusAnswers.size + (this.aggressive?.size ?? 0);
+    this.bogusAnswers.clear();
+    this.aggressive?.flushNames(() => true);
+    return n;
   }
 
   /** RFC 8198: NXDOMAIN or NODATA from the validated NSEC spans of a zone still known secure. */

@@ -191,6 +191,38 @@ describe('SIGHUP and the control socket (real resolver, NSD, dig)', () => {
     }
     expect(d.log()).not.toMatch(/exit(ed)? 129|SIGHUP: .*kill/);
   }, 90_000);
+
+  it('flush reaches the RRset cache and the validator with validation on (the default)', async () => {
+    // A trust anchor for a zone outside the lab: validation is on, and every lab zone
+    // is insecure (no anchor above it), as an unsigned zone is on the Internet.
+    const cfg = join(dir, 'v.yaml');
+    const sock = join(dir, 'ctl.sock');
+    writeConfig(cfg);
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  validator: { enabled: false }   # a private unsigned root',
+      '  validator:\n    enabled: true\n    trust_anchors: ["elsewhere.invalid. IN DS 12345 13 2 ' + 'ab'.repeat(32) + '"]'));
+    const d = startResolver(cfg);
+    try {
+      await waitLog(d, /listening on/);
+      expect((await dig('www.a.interop')).status).toBe('NOERROR');
+      const before = await stats(sock);
+      // Before the fix the validator's resolution hid the RRset cache from the control
+      // commands: "0 names of RRsets", and the next query was answered from the RRsets
+      // still cached, never asking the authority again.
+      const fl = await control(sock, 'flush', 'www.a.interop');
+      expect(fl.code, fl.err).toBe(0);
+      expect(fl.out).toMatch(/^flushed 1 answers and [1-9]\d* names of RRsets for www\.a\.interop, and \d+ DNSSEC entries/);
+      expect((await dig('www.a.interop')).status).toBe('NOERROR');
+      const after = await stats(sock);
+      expect(after.upstreamQueries).toBeGreaterThan(before.upstreamQueries);
+      const zone = await control(sock, 'flush-zone', 'a.interop');
+      expect(zone.out).toMatch(/^flushed [1-9]\d* answers and [1-9]\d* names of RRsets at and below a\.interop, and \d+ DNSSEC entries/);
+      expect((await dig('nothere.a.interop')).status).toBe('NXDOMAIN');
+      const neg = await control(sock, 'flush-negative');
+      expect(neg.out).toMatch(/^flushed [1-9]\d* negative or SERVFAIL answers and [1-9]\d* negative RRset entries, and \d+ DNSSEC entries/);
+    } finally {
+      await d.stop();
+    }
+  }, 60_000);
 });
 
 describe('warm start (real resolver, NSD, dig)', () => {
