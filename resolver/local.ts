@@ -8,7 +8,7 @@
 //  - special-use and locally served zones, with unbound's defaults (RFC 6761, 6303,
 //    7686, 8375): localhost answers 127.0.0.1 / ::1 for itself and every name below
 //    it; the others answer NXDOMAIN (or NODATA at the apex) with a local SOA.
-//  - ANY (RFC 8482): one synthesised HINFO "RFC8482" "" instead of everything.
+// (ANY outside these zones is answered from an A resolution of the name: resolver/any.ts.)
 // Only the miss path asks here: local answers are never put in the answer cache.
 
 import { CLASS, RCODE, TYPE } from '../dns/constants.js';
@@ -19,8 +19,6 @@ import type { ProbeAnswerMode } from './api.js';
 import type { AnswerInit } from './fastpath/entry.js';
 
 const LOCAL_TTL = 10800;
-/** TTL of the RFC 8482 HINFO: long, the answer never changes. */
-export const ANY_HINFO_TTL = 3600;
 
 function txtRdata(...strings: string[]): Buffer {
   return Buffer.concat(strings.map((s) => {
@@ -34,7 +32,6 @@ const NS_RDATA = nameToWire('localhost');
 const PTR_LOCALHOST = nameToWire('localhost');
 const A_LOOPBACK = ipv4ToBytes('127.0.0.1');
 const AAAA_LOOPBACK = ipv6ToBytes('::1');
-const HINFO_RFC8482 = txtRdata('RFC8482', '');
 
 const IP6_LOOPBACK_ZONE = '1' + '.0'.repeat(31) + '.ip6.arpa';
 const IP6_UNSPECIFIED_ZONE = '0' + '.0'.repeat(31) + '.ip6.arpa';
@@ -135,9 +132,6 @@ export class LocalAnswers {
     if (this.tlds.has(tld)) {
       const z = this.findZone(lower);
       if (z) return answerFromZone(z, name, lower, qtype);
-    }
-    if (qtype === TYPE.ANY) {
-      return base(name, qtype, qclass, RCODE.NOERROR, { answers: [rr(name, TYPE.HINFO, HINFO_RFC8482, ANY_HINFO_TTL)] });
     }
     return null;
   }

@@ -15,6 +15,7 @@ import { emptyStats, type ResolverStats } from './stats.js';
 import { warmUpInTwoPasses } from './warmup.js';
 import { releaseStartupMemory } from './startup-memory.js';
 import { startSingleOps } from './control/single.js';
+import { minimalAny } from './any.js';
 
 export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => void {
   return (msg) => process.stderr.write(`${prefix}: ${msg}\n`);
@@ -26,10 +27,11 @@ function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolu
   // DNSSEC validation (resolver/validator/): a Resolution in front of the iterator.
   const debug = cfg.validator?.debug ? stderrLog('anycast-kit validator (debug)') : undefined;
   const v = createValidator(cfg, it, debug);
-  if (!v) return it;
+  // ANY questions are answered from an A resolution of the name (resolver/any.ts).
+  const resolve = minimalAny(v ?? it);
   // The caches stay reachable for the control commands (flush, flush-zone, flush-negative):
   // the RRset cache behind the validator, and the validator's own state.
-  return { resolve: (req) => v.resolve(req), close: () => it.close(), cache: it.cache, validation: v } as ClosableResolution;
+  return { resolve, close: () => it.close(), cache: it.cache, validation: v } as ClosableResolution;
 }
 
 interface Bound {

@@ -120,7 +120,14 @@ describe.each(['fastudp', 'dgram'])('anycast-kit resolver (CLI, udp i/o %s) agai
     expect(status(dig(HOST, r.port, 'anything.test', 'A'))).toBe('NXDOMAIN');
     expect(status(dig(HOST, r.port, 'foo.onion', 'A'))).toBe('NXDOMAIN');
     expect(dig(HOST, r.port, '-x', '127.0.0.1', '+short').trim()).toBe('localhost.');
-    expect(dig(HOST, r.port, 'www.example', 'ANY', '+noall', '+answer')).toMatch(/HINFO\s+"RFC8482" ""/);
+    // ANY (RFC 8482): one synthesised HINFO for a name that exists, its CNAME for an
+    // alias (not followed), NXDOMAIN for a name that does not exist.
+    expect(dig(HOST, r.port, 'www.example', 'ANY', '+noall', '+answer')).toMatch(/^www\.example\.\s+\d+\s+IN\s+HINFO\s+"RFC8482" ""\s*$/);
+    expect(answerLines(dig(HOST, r.port, 'alias.example', 'ANY', '+noall', '+answer')).map((l) => l.replace(/\s+/g, ' '))).toEqual([expect.stringMatching(/^alias\.example\. \d+ IN CNAME www\.example\.$/)]);
+    const nx = dig(HOST, r.port, 'nope.example', 'ANY');
+    expect(status(nx)).toBe('NXDOMAIN');
+    expect(nx).not.toMatch(/HINFO/);
+    expect(status(dig(HOST, r.port, 'a.b.ent.example', 'ANY'))).toBe('NOERROR');
   });
 
   it('answers the probe name while healthy', () => {
