@@ -146,6 +146,7 @@ const CASES: Case[] = [
   // ANY (RFC 8482): where the answer is a CNAME, a denial or a failure, both agree.
   { title: 'ANY at a name that does not exist', name: 'nope-any.a.interop', type: TYPE.ANY, expect: { rcode: 'NXDOMAIN', answer: [], soa: 'a.interop' } },
   { title: 'ANY at a CNAME: the CNAME, not followed', name: 'chain.a.interop', type: TYPE.ANY, expect: { rcode: 'NOERROR', answer: [CNAME('chain.a.interop', 'c1.b.elsewhere')] } },
+  { title: 'ANY at a CNAME whose chain loops: the CNAME all the same', name: 'loop1.a.interop', type: TYPE.ANY, expect: { rcode: 'NOERROR', answer: [CNAME('loop1.a.interop', 'loop2.b.elsewhere')] } },
   { title: 'ANY in a zone whose every server REFUSEs', name: 'y.alllame.interop', type: TYPE.ANY, expect: { rcode: 'SERVFAIL', answer: [] } },
 
   // Special-use names (RFC 6761), answered locally by both.
