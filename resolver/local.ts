@@ -8,7 +8,7 @@
 //  - special-use and locally served zones, with unbound's defaults (RFC 6761, 6303,
 //    7686, 8375): localhost answers 127.0.0.1 / ::1 for itself and every name below
 //    it; the others answer NXDOMAIN (or NODATA at the apex) with a local SOA.
-// (ANY outside these zones is answered from an A resolution of the name: resolver/any.ts.)
+// (ANY outside these zones is answered from a CNAME resolution of the name: resolver/any.ts.)
 // Only the miss path asks here: local answers are never put in the answer cache.
 
 import { CLASS, RCODE, TYPE } from '../dns/constants.js';

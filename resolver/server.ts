@@ -27,7 +27,7 @@ function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolu
   // DNSSEC validation (resolver/validator/): a Resolution in front of the iterator.
   const debug = cfg.validator?.debug ? stderrLog('anycast-kit validator (debug)') : undefined;
   const v = createValidator(cfg, it, debug);
-  // ANY questions are answered from an A resolution of the name (resolver/any.ts).
+  // ANY questions are answered from a CNAME resolution of the name (resolver/any.ts).
   const resolve = minimalAny(v ?? it);
   // The caches stay reachable for the control commands (flush, flush-zone, flush-negative):
   // the RRset cache behind the validator, and the validator's own state.
