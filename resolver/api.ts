@@ -4,6 +4,7 @@
 import type { Resolution } from './iterator/types.js';
 import type { ResolverStats } from './stats.js';
 import type { CacheOp, CacheOpResult, ReloadReport } from './control/types.js';
+import type { LivenessEvent } from './selection/infra.js';
 export type { ReloadReport } from './control/types.js';
 
 /** How the resolver answers the health probe name (see healthcheck/README.md). */
@@ -65,4 +66,9 @@ export interface StartOptions {
    * the GC would also walk the embedder's heap.
    */
   releaseStartupMemory?: boolean;
+  /**
+   * Dead and revived servers shared with the other --workers processes: `publish`
+   * gets what this process learns, `subscribe` what the others learnt (resolver/workers.ts).
+   */
+  liveness?: { publish(ev: LivenessEvent): void; subscribe(apply: (ev: LivenessEvent) => void): void };
 }

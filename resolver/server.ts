@@ -22,8 +22,13 @@ export function stderrLog(prefix = 'anycast-kit resolver'): (msg: string) => voi
 }
 
 /** The back: iterative resolution from the root (resolver/iterator/). */
-function loadIterator(cfg: ResolverConfig, stats: ResolverStats): ClosableResolution {
+function loadIterator(cfg: ResolverConfig, stats: ResolverStats, liveness: StartOptions['liveness']): ClosableResolution {
   const it = createIterator(cfg, stats);
+  // --workers: a server one worker finds dead (or back) is dead (or back) for all of them.
+  if (liveness) {
+    it.infra.shareLiveness((ev) => liveness.publish(ev));
+    liveness.subscribe((ev) => it.infra.applyLiveness(ev));
+  }
   // DNSSEC validation (resolver/validator/): a Resolution in front of the iterator.
   const debug = cfg.validator?.debug ? stderrLog('anycast-kit validator (debug)') : undefined;
   const v = createValidator(cfg, it, debug);
@@ -90,7 +95,7 @@ export async function startSingle(cfg: ResolverConfig, o: StartOptions = {}): Pr
     }
   }
   const backStats = emptyStats();
-  const resolution = o.resolution ?? loadIterator(cfg, backStats);
+  const resolution = o.resolution ?? loadIterator(cfg, backStats, o.liveness);
   const front = new Front({ cfg, resolution, backStats, now: o.now, log });
   // Warm start (cache dump, names) and reload/control: resolver/control/.
   const ops = startSingleOps(cfg, front, resolution, log, o.now);

@@ -1,9 +1,12 @@
 // Entry of one --workers process (forked by resolver/workers.ts).
 import { startSingle } from './server.js';
 import type { FromWorker, ToWorker } from './workers.js';
+import type { LivenessEvent } from './selection/infra.js';
 
 let handle: Awaited<ReturnType<typeof startSingle>> | undefined;
 let closing = false;
+/** Applies what another worker learnt about a server's liveness (relayed by the primary). */
+let applyLiveness: ((ev: LivenessEvent) => void) | undefined;
 
 // The primary decides when to stop (after its lameduck); signals to the process group are ignored.
 process.on('SIGTERM', () => {});
@@ -23,7 +26,8 @@ process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
     const log = (msg: string) => process.stderr.write(`anycast-kit resolver[worker ${m.index}]: ${msg}\n`);
     // The primary writes the one cache dump from all workers' parts (resolver/control/workers.ts).
-    startSingle(m.cfg, { reusePort: true, log, dumpOnClose: false, releaseStartupMemory: true }).then(
+    const liveness = { publish: (ev: LivenessEvent) => send({ type: 'liveness', ev }), subscribe: (apply: (ev: LivenessEvent) => void) => { applyLiveness = apply; } };
+    startSingle(m.cfg, { reusePort: true, log, dumpOnClose: false, releaseStartupMemory: true, liveness }).then(
       (h) => {
         handle = h;
         h.setProbeMode(m.probeMode);
@@ -44,6 +48,8 @@ process.on('message', (m: ToWorker) => {
     void handle?.reload(() => cfg).then((r) => send({ type: 'reply', id: m.id, result: { ok: r.ok, message: r.message, count: r.changed.length } }));
   } else if (m.type === 'control') {
     void handle?.control(m.op).then((result) => send({ type: 'reply', id: m.id, result }));
+  } else if (m.type === 'liveness') {
+    applyLiveness?.(m.ev);
   } else if (m.type === 'close') {
     void shutdown(0);
   }

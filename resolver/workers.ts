@@ -18,6 +18,7 @@ import { TcpListener } from './listener/tcp.js';
 import { emptyStats, mergeStats, type ResolverStats } from './stats.js';
 import type { CacheOp, CacheOpResult } from './control/types.js';
 import { workersControl, type WorkerCall } from './control/workers.js';
+import type { LivenessEvent } from './selection/infra.js';
 
 /** Messages between the primary and a worker. */
 export type ToWorker =
@@ -25,13 +26,15 @@ export type ToWorker =
   | { type: 'stats'; id: number }
   | { type: 'probe'; mode: ProbeAnswerMode }
   | { type: 'close' }
+  | { type: 'liveness'; ev: LivenessEvent }
   | WorkerCall;
 export type FromWorker =
   | { type: 'ready'; listening: ResolverHandle['listening'] }
   | { type: 'failed'; message: string }
   | { type: 'stats'; id: number; stats: ResolverStats }
   | { type: 'reply'; id: number; result: CacheOpResult }
-  | { type: 'warmed' };
+  | { type: 'warmed' }
+  | { type: 'liveness'; ev: LivenessEvent };
 
 const START_TIMEOUT_MS = 20_000;
 const STATS_TIMEOUT_MS = 1_000;
@@ -124,6 +127,10 @@ export async function startWorkers(cfgIn: ResolverConfig, o: StartOptions = {}):
         if (m.type === 'ready') { w.ready = true; clearTimeout(timer); resolve(); }
         else if (m.type === 'failed') { clearTimeout(timer); reject(new Error(`worker ${w.index}: ${m.message}`)); }
         else if (m.type === 'reply' || m.type === 'warmed') calls.onMessage(w.index, m);
+        // A server this worker found dead (or back): the others skip (or use) it at once.
+        else if (m.type === 'liveness') {
+          for (const other of workers) if (other !== w && other.child && other.ready) { try { other.child.send(m); } catch { /* exiting */ } }
+        }
         else if (m.type === 'stats') {
           w.last = m.stats;
           const sw = statsWaiters.get(m.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InfraCache } from './infra.js';
+import { InfraCache, type LivenessEvent } from './infra.js';
 
 function make(extra: Partial<ConstructorParameters<typeof InfraCache>[0]> = {}) {
   let t = 10_000;
@@ -148,5 +148,40 @@ describe('InfraCache', () => {
     infra.onTimeout('192.0.2.41');
     expect(infra.allDead(['192.0.2.41'])).toBe(true);
     expect(infra.allDead(['192.0.2.41', '192.0.2.42'])).toBe(false);
+  });
+
+  it('shares liveness with other workers: publishes each dead and revived transition, applies theirs without echo', () => {
+    const a = make();
+    const b = make();
+    const seen: LivenessEvent[] = [];
+    a.infra.shareLiveness((ev) => { seen.push(ev); b.infra.applyLiveness(ev); });
+    b.infra.shareLiveness((ev) => seen.push(ev));
+    const s = '192.0.2.51';
+    a.infra.onTimeout(s);
+    a.infra.onTimeout(s);
+    expect(seen).toEqual([]); // not dead yet: nothing to tell
+    a.infra.onTimeout(s);
+    expect(seen).toEqual([{ address: s, dead: true, forMs: 1000, backoffMs: 1000 }]);
+    // b skips the server at once, for as long as a does, and publishes nothing itself.
+    expect(b.infra.state(s, 'z')).toBe('dead');
+    expect(b.infra.allDead([s])).toBe(true);
+    b.advance(999);
+    expect(b.infra.state(s, 'z')).toBe('dead');
+    b.advance(2);
+    expect(b.infra.state(s, 'z')).toBe('probe');
+    expect(seen).toHaveLength(1);
+    // An answer at a brings it back everywhere; an answer from a live server tells nobody.
+    a.infra.onAnswer(s, 20);
+    expect(seen[1]).toEqual({ address: s, dead: false });
+    expect(b.infra.state(s, 'z')).toBe('up');
+    a.infra.onAnswer(s, 20);
+    expect(seen).toHaveLength(2);
+    // Nonsense from the channel changes nothing; a long claim is held to the back-off cap.
+    b.infra.applyLiveness({ address: s, dead: true, forMs: -5, backoffMs: 1000 });
+    b.infra.applyLiveness({ address: s, dead: true, forMs: Number.NaN, backoffMs: 1000 });
+    expect(b.infra.state(s, 'z')).toBe('up');
+    b.infra.applyLiveness({ address: s, dead: true, forMs: 1e12, backoffMs: 1e12 });
+    b.advance(30_001);
+    expect(b.infra.state(s, 'z')).toBe('probe');
   });
 });

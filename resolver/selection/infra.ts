@@ -71,6 +71,15 @@ export interface HostSnapshot {
   consecutiveTimeouts: number;
 }
 
+/**
+ * A server's liveness as one process learnt it, for the other --workers processes
+ * (resolver/workers.ts relays it): dead for `forMs` more with this back-off, or
+ * alive again. Durations, not clock readings: each process has its own clock.
+ */
+export type LivenessEvent =
+  | { address: string; dead: true; forMs: number; backoffMs: number }
+  | { address: string; dead: false };
+
 /** Near-best servers within this many ms of the best RTO are picked at random. */
 const RTO_BAND_MS = 400;
 
@@ -79,6 +88,7 @@ export class InfraCache {
   private readonly lame: LRUCache<string, number>;
   private readonly o: Required<InfraOptions>;
   private prober: ProbeStarter | undefined;
+  private publish: ((ev: LivenessEvent) => void) | undefined;
 
   constructor(opts: InfraOptions) {
     const defaults: Omit<Required<InfraOptions>, 'now' | 'maxRtoMs'> = {
@@ -102,6 +112,37 @@ export class InfraCache {
    */
   setProber(p: ProbeStarter | undefined): void {
     this.prober = p;
+  }
+
+  /**
+   * Tells `publish` each time a server is found dead, or alive again after being
+   * dead: the other workers then skip it (or use it) at once instead of each paying
+   * the whole budget to learn it (resolver/workers.ts).
+   */
+  shareLiveness(publish: ((ev: LivenessEvent) => void) | undefined): void {
+    this.publish = publish;
+  }
+
+  /** What another worker learnt (shareLiveness); never published again. */
+  applyLiveness(ev: LivenessEvent): void {
+    if (typeof ev?.address !== 'string') return;
+    if (ev.dead) {
+      if (!(ev.forMs > 0) || !(ev.backoffMs > 0)) return;
+      const h = this.host(ev.address);
+      const until = this.o.now() + Math.min(ev.forMs, this.o.deadBackoffMaxMs);
+      if (h.deadUntilMs >= until) return;
+      h.deadUntilMs = until;
+      h.deadBackoffMs = Math.max(h.deadBackoffMs, Math.min(ev.backoffMs, this.o.deadBackoffMaxMs));
+      h.consecutiveTimeouts = Math.max(h.consecutiveTimeouts, this.o.deadAfterTimeouts);
+      return;
+    }
+    const h = this.hosts.peek(ev.address);
+    if (!h || h.deadUntilMs === 0) return;
+    h.consecutiveTimeouts = 0;
+    h.deadUntilMs = 0;
+    h.deadBackoffMs = 0;
+    h.probing = false;
+    h.rtoMs = this.clampRto(h.known ? h.srttMs + Math.max(10, 4 * h.rttvarMs) : this.o.initialRtoMs);
   }
 
   private host(address: string): HostInfo {
@@ -143,10 +184,12 @@ export class InfraCache {
     }
     h.rtoMs = this.clampRto(h.srttMs + Math.max(10, 4 * h.rttvarMs));
     h.consecutiveTimeouts = 0;
+    const wasDead = h.deadUntilMs > 0;
     h.deadUntilMs = 0;
     h.deadBackoffMs = 0;
     h.probing = false;
     h.lastAnswerAtMs = this.o.now();
+    if (wasDead && this.publish) this.publish({ address, dead: false });
   }
 
   /**
@@ -169,6 +212,7 @@ export class InfraCache {
     if (h.consecutiveTimeouts >= this.o.deadAfterTimeouts || wasProbe) {
       h.deadBackoffMs = h.deadBackoffMs ? Math.min(this.o.deadBackoffMaxMs, h.deadBackoffMs * 2) : this.o.deadBackoffMinMs;
       h.deadUntilMs = this.o.now() + h.deadBackoffMs;
+      if (this.publish) this.publish({ address, dead: true, forMs: h.deadBackoffMs, backoffMs: h.deadBackoffMs });
     }
   }
 
