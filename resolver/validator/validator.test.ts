@@ -311,6 +311,16 @@ describe('chain of trust through a scripted resolution', () => {
   const ds = [dsOf(exKey)];
   const www = [rr('www.example', TYPE.A, A('192.0.2.80'))];
 
+  /** An NXDOMAIN of example. whose proof is the zone's two NSEC spans (apex -> www -> apex), signed. */
+  function exampleNxdomain(): ResolveResult {
+    const soaRdata = Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44])]);
+    const soa = [rr('example', TYPE.SOA, soaRdata)];
+    const apexNsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('www.example'), bm(TYPE.SOA, TYPE.NS, TYPE.NSEC, TYPE.RRSIG, TYPE.DNSKEY)]))];
+    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
+    const proof = [...apexNsec, signSet(apexNsec, exKey), ...wwwNsec, signSet(wwwNsec, exKey), signSet(soa, exKey)];
+    return { rcode: RCODE.NXDOMAIN, answers: [], authority: soa, additional: [], cacheTtl: 300, sigs: [], proof };
+  }
+
   function resolution(over: Partial<Record<string, ResolveResult>> = {}): Resolution & { asked: string[] } {
     const asked: string[] = [];
     const ok = (answers: ResourceRecord[], sigs: ResourceRecord[]): ResolveResult => ({ rcode: RCODE.NOERROR, answers, authority: [], additional: [], cacheTtl: 300, sigs, proof: [] });
@@ -385,13 +395,7 @@ describe('chain of trust through a scripted resolution', () => {
   });
 
   it('RFC 8198: after one validated NXDOMAIN, another name in the same NSEC span is denied without asking upstream', async () => {
-    const soaRdata = Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44])]);
-    const soa = [rr('example', TYPE.SOA, soaRdata)];
-    const apexNsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('www.example'), bm(TYPE.SOA, TYPE.NS, TYPE.NSEC, TYPE.RRSIG, TYPE.DNSKEY)]))];
-    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
-    const proof = [...apexNsec, signSet(apexNsec, exKey), ...wwwNsec, signSet(wwwNsec, exKey), signSet(soa, exKey)];
-    const nx = (): ResolveResult => ({ rcode: RCODE.NXDOMAIN, answers: [], authority: soa, additional: [], cacheTtl: 300, sigs: [], proof });
-    const res = resolution({ 'aaa.example/1': nx(), 'zzz.example/1': nx() });
+    const res = resolution({ 'aaa.example/1': exampleNxdomain(), 'zzz.example/1': exampleNxdomain() });
     const v = new Validator(res, { anchors: anchors(), nowSec: () => NOW });
     const first = await v.resolve({ name: 'zzz.example', type: TYPE.A, class: 1, dnssecOk: true });
     expect(first.rcode).toBe(RCODE.NXDOMAIN);
@@ -419,7 +423,7 @@ describe('chain of trust through a scripted resolution', () => {
     await v.resolve({ name: 'www.example', type: TYPE.A, class: 1 });
     expect(res.asked.length).toBeGreaterThan(asked);
     // With aggressive NSEC off, the same question goes upstream.
-    const res2 = resolution({ 'zzz.example/1': nx(), 'yyy.example/28': nx() });
+    const res2 = resolution({ 'zzz.example/1': exampleNxdomain(), 'yyy.example/28': exampleNxdomain() });
     const off = new Validator(res2, { anchors: anchors(), nowSec: () => NOW, aggressiveNsec: false });
     await off.resolve({ name: 'zzz.example', type: TYPE.A, class: 1 });
     await off.resolve({ name: 'yyy.example', type: TYPE.AAAA, class: 1 });
@@ -427,13 +431,7 @@ describe('chain of trust through a scripted resolution', () => {
   });
 
   it('flushNames and flushNegative (control: flush, flush-zone, flush-negative) drop NSEC spans and zone keys', async () => {
-    const soaRdata = Buffer.concat([nameToWire('ns.example'), nameToWire('h.example'), Buffer.from([0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44])]);
-    const soa = [rr('example', TYPE.SOA, soaRdata)];
-    const apexNsec = [rr('example', TYPE.NSEC, Buffer.concat([nameToWire('www.example'), bm(TYPE.SOA, TYPE.NS, TYPE.NSEC, TYPE.RRSIG, TYPE.DNSKEY)]))];
-    const wwwNsec = [rr('www.example', TYPE.NSEC, Buffer.concat([nameToWire('example'), bm(TYPE.A, TYPE.NSEC, TYPE.RRSIG)]))];
-    const proof = [...apexNsec, signSet(apexNsec, exKey), ...wwwNsec, signSet(wwwNsec, exKey), signSet(soa, exKey)];
-    const nx = (): ResolveResult => ({ rcode: RCODE.NXDOMAIN, answers: [], authority: soa, additional: [], cacheTtl: 300, sigs: [], proof });
-    const res = resolution({ 'zzz.example/1': nx(), 'yyy.example/1': nx(), 'xxx.example/1': nx() });
+    const res = resolution({ 'zzz.example/1': exampleNxdomain(), 'yyy.example/1': exampleNxdomain(), 'xxx.example/1': exampleNxdomain() });
     const v = new Validator(res, { anchors: anchors(), nowSec: () => NOW });
     const askedFor = (name: string) => res.asked.filter((k) => k.startsWith(`${name}/`)).length;
     await v.resolve({ name: 'zzz.example', type: TYPE.A, class: 1 });
