@@ -57,8 +57,7 @@ export function anyFromCname(name: string, cls: number, res: ResolveResult): Res
   if (res.rcode !== RCODE.NOERROR) return withoutChainFields({ ...res, answers: [], authority: [], additional: [] });
   const ttl = Math.max(0, Math.min(ANY_HINFO_TTL, res.cacheTtl));
   const hinfo: ResourceRecord = { name, type: TYPE.HINFO, class: cls, ttl, rdata: HINFO_RFC8482 };
-  const out: ResolveResult = { rcode: RCODE.NOERROR, answers: [hinfo], authority: [], additional: [], cacheTtl: ttl };
-  return out;
+  return { rcode: RCODE.NOERROR, answers: [hinfo], authority: [], additional: [], cacheTtl: ttl };
 }
 
 function isSigOf(r: ResourceRecord, owner: string, type: number): boolean {
