@@ -138,11 +138,23 @@ export class InfraCache {
     }
     const h = this.hosts.peek(ev.address);
     if (!h || h.deadUntilMs === 0) return;
+    h.rtoMs = h.known ? this.rtoFromRtt(h) : this.clampRto(this.o.initialRtoMs);
+    this.revive(h);
+  }
+
+  /** RFC 6298: srtt + 4 * rttvar (at least 10 ms of variance), clamped. */
+  private rtoFromRtt(h: HostInfo): number {
+    return this.clampRto(h.srttMs + Math.max(10, 4 * h.rttvarMs));
+  }
+
+  /** Clears a server's timeouts and dead state; true if it was dead. */
+  private revive(h: HostInfo): boolean {
+    const wasDead = h.deadUntilMs > 0;
     h.consecutiveTimeouts = 0;
     h.deadUntilMs = 0;
     h.deadBackoffMs = 0;
     h.probing = false;
-    h.rtoMs = this.clampRto(h.known ? h.srttMs + Math.max(10, 4 * h.rttvarMs) : this.o.initialRtoMs);
+    return wasDead;
   }
 
   private host(address: string): HostInfo {
@@ -182,12 +194,8 @@ export class InfraCache {
       h.rttvarMs = 0.75 * h.rttvarMs + 0.25 * Math.abs(h.srttMs - r);
       h.srttMs = 0.875 * h.srttMs + 0.125 * r;
     }
-    h.rtoMs = this.clampRto(h.srttMs + Math.max(10, 4 * h.rttvarMs));
-    h.consecutiveTimeouts = 0;
-    const wasDead = h.deadUntilMs > 0;
-    h.deadUntilMs = 0;
-    h.deadBackoffMs = 0;
-    h.probing = false;
+    h.rtoMs = this.rtoFromRtt(h);
+    const wasDead = this.revive(h);
     h.lastAnswerAtMs = this.o.now();
     if (wasDead && this.publish) this.publish({ address, dead: false });
   }
